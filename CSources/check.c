@@ -1,0 +1,119 @@
+/*
+** check.c: the heap checker and the referrer search. Both walk every object
+** through its type's traverse, the same table the remap walk follows.
+*/
+#include "internal.h"
+
+#include <stdlib.h>
+
+/* A type is valid if it is a static or user type (immortal, its type is
+   rm_type_type) or a class on the heap. */
+bool rm_type_is_known(const rm_type *t) {
+    if (!t) return false;
+    if (t->ob_type == &rm_type_type) return (t->ob_flags & RM_FLAG_IMMORTAL) != 0;
+    return t->ob_type == &rm_class_type && rm_is_heap_object((const rm_object *)t);
+}
+
+/* A reference is valid if it points at the start of a heap object with a
+   valid type, or at an immortal object. */
+static bool valid_reference(rm_object *v) {
+    if (rm_is_heap_object(v)) return rm_type_is_known(v->ob_type);
+    return (v->ob_flags & RM_FLAG_IMMORTAL) && rm_type_is_known(v->ob_type);
+}
+
+typedef struct check_state {
+    rm_object *owner;
+    size_t slot;
+} check_state;
+
+static int check_slot(rm_object **slot, void *arg) {
+    check_state *s = arg;
+    s->slot++;
+    if (valid_reference(*slot)) return 0;
+    if (s->owner)
+        rm_error_set(RM_ERR_RUNTIME, "heap check: slot %zu of a %s at %p holds %p, not a valid object", s->slot - 1,
+                     rm_type_name(s->owner->ob_type), (void *)s->owner, (void *)*slot);
+    else
+        rm_error_set(RM_ERR_RUNTIME, "heap check: a handle holds %p, not a valid object", (void *)*slot);
+    return -1;
+}
+
+static int check_object(rm_object *o, void *arg) {
+    if (!rm_type_is_known(o->ob_type)) {
+        rm_error_set(RM_ERR_RUNTIME, "heap check: object at %p has no valid type", (void *)o);
+        return -1;
+    }
+    check_state s = {.owner = o};
+    if (rm_traverse(o, check_slot, &s)) return -1;
+    if (RM_IS(o, rm_dict_type) || RM_IS(o, rm_set_type)) return rm_table_check((rm_table_object *)o);
+    if (o->ob_type->tp_flags & RM_TYPE_HEAP) {
+        rm_instance_object *inst = (rm_instance_object *)o;
+        if (inst->dict && !RM_IS(inst->dict, rm_dict_type)) {
+            rm_error_set(RM_ERR_RUNTIME, "heap check: %s instance at %p: attribute storage is a %s", rm_type_name(o->ob_type),
+                         (void *)o, rm_type_name(inst->dict->ob_type));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int rm_heap_check(void) {
+    if (rm_heap_each(check_object, NULL)) return -1;
+    check_state s = {0};
+    return rm_handles_each(check_slot, &s) ? -1 : 0;
+}
+
+/* ---- Referrers ---- */
+
+typedef struct referrer_search {
+    rm_object *target;
+    rm_object **found;
+    size_t count, capacity;
+    size_t handles;
+    bool failed;
+} referrer_search;
+
+static int slot_refers(rm_object **slot, void *arg) {
+    return *slot == ((referrer_search *)arg)->target;
+}
+
+static int find_referrer(rm_object *o, void *arg) {
+    referrer_search *s = arg;
+    if (!rm_traverse(o, slot_refers, s)) return 0;
+    if (s->count == s->capacity) {
+        size_t cap = s->capacity ? s->capacity * 2 : 16;
+        rm_object **found = realloc(s->found, cap * sizeof *found);
+        if (!found) {
+            s->failed = true;
+            return 1;
+        }
+        s->found = found;
+        s->capacity = cap;
+    }
+    s->found[s->count++] = o;
+    return 0;
+}
+
+static int count_handle(rm_object **slot, void *arg) {
+    referrer_search *s = arg;
+    if (*slot == s->target) s->handles++;
+    return 0;
+}
+
+/* Collects into malloc memory, then builds the list, all with collections
+   off: a registered object that is no longer reachable is still intact (see
+   heap.c), so listing it is safe, and the list keeps it from then on. */
+rm_object *rm_referrers(rm_object *target, size_t *handles) {
+    referrer_search s = {.target = target};
+    GC_disable();
+    rm_heap_each(find_referrer, &s);
+    rm_handles_each(count_handle, &s);
+    if (handles) *handles = s.handles;
+    rm_object *list = s.failed ? NULL : rm_list_new(s.count);
+    for (size_t i = 0; list && i < s.count; i++)
+        if (rm_list_append(list, s.found[i]) < 0) list = NULL;
+    free(s.found);
+    GC_enable();
+    if (!list && !rm_error_occurred()) rm_error_set(RM_ERR_MEMORY, "out of memory listing referrers");
+    return list;
+}

@@ -1,0 +1,41 @@
+/*
+** config.h: debug switches and tuning constants, in one place.
+**
+** Debug switches compile to nothing unless defined (-DRM_DEBUG_...), as in
+** Wren's wren_common.h. Tuning constants are named with their trade-off.
+*/
+#ifndef REMAP_CONFIG_H
+#define REMAP_CONFIG_H
+
+/* RM_DEBUG_LOCK: check that the caller holds the runtime lock on every
+   allocation (cheap; on in debug builds of this package's tests). */
+#if !defined(NDEBUG) && !defined(RM_DEBUG_LOCK)
+#define RM_DEBUG_LOCK 1
+#endif
+
+/* RM_DEBUG_TINY_TABLES: start every dict at the smallest size so resizing
+   runs all the time "to give bugs a chance". */
+#ifdef RM_DEBUG_TINY_TABLES
+#define RM_TABLE_MIN_INDEX 1
+#else
+/* Smallest index of a dict or set: 8 slots hold 5 entries before growing. */
+#define RM_TABLE_MIN_INDEX 8
+#endif
+
+/* A dict grows when live+deleted entries exceed this percent of the index.
+   Lower means fewer probes and more memory (Wren uses 75). */
+#define RM_TABLE_LOAD_PERCENT 66
+
+/* The mapping table of a remap is kept at most this percent full; it is
+   probed once per reference slot that falls inside the bounds of the old
+   addresses, so a sparse table is worth its few extra cache lines. */
+#define RM_MAPPING_LOAD_PERCENT 40
+
+/* Registry entries handed to a walker thread at a time: big enough that the
+   shared counter is rarely touched, small enough to balance two threads. */
+#define RM_WALK_CHUNK 16384
+
+/* Handles are allocated in blocks of this many slots, never moved. */
+#define RM_HANDLE_BLOCK 1024
+
+#endif

@@ -1,0 +1,109 @@
+/*
+** function.c: native functions and bound methods.
+*/
+#include "internal.h"
+
+#include <stddef.h>
+
+/* References: name, module, closure (fixed offsets, see tp_fixed). */
+static int function_traverse(rm_object *self, rm_visitproc visit, void *arg) {
+    rm_function_object *f = (rm_function_object *)self;
+    RM_VISIT(&f->name);
+    RM_VISIT(&f->module);
+    RM_VISIT(&f->closure);
+    return 0;
+}
+
+/* Checks the arity, then calls the C function. `self` is the function object
+   for a plain call and the instance for a method call. */
+rm_object *rm_function_invoke(rm_object *fobj, rm_object *self, rm_object *const *args, size_t nargs) {
+    rm_function_object *f = (rm_function_object *)fobj;
+    if (f->nargs >= 0 && (size_t)f->nargs != nargs) {
+        rm_error_set(RM_ERR_TYPE, "%s() takes %lld argument%s (%zu given)", rm_str_cstr(f->name),
+                     (long long)f->nargs, f->nargs == 1 ? "" : "s", nargs);
+        return NULL;
+    }
+    rm_object *result = f->fn(self, args, nargs);
+    if (!result && !rm_error_occurred())
+        rm_error_set(RM_ERR_RUNTIME, "%s() returned NULL without setting an error", rm_str_cstr(f->name));
+    return result;
+}
+
+static rm_object *function_call(rm_object *f, rm_object *const *args, size_t nargs) {
+    return rm_function_invoke(f, f, args, nargs);
+}
+
+rm_type rm_function_type = {
+    RM_STATIC_HEADER(&rm_type_type),
+    .tp_name = "function",
+    .tp_basicsize = sizeof(rm_function_object),
+    .tp_layout = RM_LAYOUT_FIXED,
+    .tp_nfixed = 3,
+    .tp_fixed = {offsetof(rm_function_object, name), offsetof(rm_function_object, module),
+                 offsetof(rm_function_object, closure)},
+    .tp_traverse = function_traverse,
+    .tp_call = function_call,
+};
+
+rm_object *rm_function_new(const char *name, rm_cfunction fn, int nargs, rm_object *module, rm_object *closure) {
+    if (!fn) {
+        rm_error_set(RM_ERR_VALUE, "function %s: NULL C function", name);
+        return NULL;
+    }
+    rm_object *n = rm_str(name);
+    if (!n) return NULL;
+    rm_function_object *f = (rm_function_object *)rm_alloc(&rm_function_type, sizeof *f);
+    if (!f) return NULL;
+    f->name = n;
+    f->fn = fn;
+    f->nargs = nargs;
+    f->module = module;
+    f->closure = closure;
+    return (rm_object *)f;
+}
+
+rm_object *rm_function_name(rm_object *f) { return ((rm_function_object *)f)->name; }
+rm_object *rm_function_closure(rm_object *f) { return ((rm_function_object *)f)->closure; }
+rm_object *rm_function_module(rm_object *f) { return ((rm_function_object *)f)->module; }
+rm_cfunction rm_function_pointer(rm_object *f) { return ((rm_function_object *)f)->fn; }
+
+/* ---- bound method ---- */
+
+/* References: function, self. */
+static int method_traverse(rm_object *self, rm_visitproc visit, void *arg) {
+    rm_method_object *m = (rm_method_object *)self;
+    RM_VISIT(&m->function);
+    RM_VISIT(&m->self);
+    return 0;
+}
+
+static rm_object *method_call(rm_object *mobj, rm_object *const *args, size_t nargs) {
+    rm_method_object *m = (rm_method_object *)mobj;
+    if (!RM_IS(m->function, rm_function_type)) {
+        rm_error_set(RM_ERR_TYPE, "bound method of a '%s' object is not callable", rm_type_name(m->function->ob_type));
+        return NULL;
+    }
+    return rm_function_invoke(m->function, m->self, args, nargs);
+}
+
+rm_type rm_method_type = {
+    RM_STATIC_HEADER(&rm_type_type),
+    .tp_name = "method",
+    .tp_basicsize = sizeof(rm_method_object),
+    .tp_layout = RM_LAYOUT_FIXED,
+    .tp_nfixed = 2,
+    .tp_fixed = {offsetof(rm_method_object, function), offsetof(rm_method_object, self)},
+    .tp_traverse = method_traverse,
+    .tp_call = method_call,
+};
+
+rm_object *rm_method_new(rm_object *function, rm_object *self) {
+    rm_method_object *m = (rm_method_object *)rm_alloc(&rm_method_type, sizeof *m);
+    if (!m) return NULL;
+    m->function = function;
+    m->self = self;
+    return (rm_object *)m;
+}
+
+rm_object *rm_method_function(rm_object *m) { return ((rm_method_object *)m)->function; }
+rm_object *rm_method_self(rm_object *m) { return ((rm_method_object *)m)->self; }

@@ -1,0 +1,210 @@
+/*
+** heap.c: allocation on Boehm and the registry of live objects.
+**
+** How the runtime finds every live object (see README, "Finding every live
+** object"): each object is appended to a registry when it is allocated. The
+** registry lives in malloc memory and holds hidden pointers, so it keeps
+** nothing alive. At the end of every collection's mark phase, with the world
+** stopped and before anything is swept, the registry is compacted: entries
+** whose object Boehm did not mark are dropped. So every registered object
+** was marked by the last collection or allocated after it, and so was
+** everything it points to: nothing a walk can reach from the registry has
+** been swept, and a walk never reads reused memory. No object is ever freed
+** by hand, so this invariant has no exception.
+**
+** Leaf objects (int, float, str: no reference but an immortal static type)
+** are allocated atomic and kept in a registry of their own, which the remap
+** walk skips: nothing in them can be remapped.
+*/
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+rm_registry rm_live;
+static rm_registry leaves;
+
+/* Finalizers of dead capsules, found during a mark phase and run later with
+   the runtime lock held. Room is reserved when a capsule is created, because
+   nothing may be allocated while the world is stopped. */
+typedef struct pending_finalizer {
+    void (*fn)(void *);
+    void *pointer;
+} pending_finalizer;
+
+static pending_finalizer *pending;
+static size_t npending, pending_capacity, capsules_tracked;
+static size_t collections;
+
+size_t rm_collections(void) { return collections; }
+
+/*
+** Runs at GC_EVENT_MARK_END with the world stopped and Boehm's lock held:
+** must not allocate, must not take a lock. Compacts both registries in
+** place; clears weak references whose target died; queues the finalizers of
+** dead capsules. Reading a dead object's header is safe: nothing has been
+** swept yet.
+*/
+static void prune(rm_registry *r) {
+    size_t kept = 0;
+    for (size_t i = 0; i < r->count; i++) {
+        uintptr_t hidden = r->items[i];
+        rm_object *o = RM_REVEAL(hidden);
+        if (GC_is_marked(o)) {
+            r->items[kept++] = hidden;
+            if (o->ob_type == &rm_weakref_type) {
+                rm_weakref_object *w = (rm_weakref_object *)o;
+                if (w->hidden && !w->ob_aux && !GC_is_marked(RM_REVEAL(w->hidden)))
+                    w->hidden = 0;
+            }
+        } else if (o->ob_type == &rm_capsule_type) {
+            rm_capsule_object *c = (rm_capsule_object *)o;
+            if (c->finalizer && npending < pending_capacity) {
+                pending[npending].fn = c->finalizer;
+                pending[npending].pointer = c->pointer;
+                npending++;
+            }
+            if (capsules_tracked) capsules_tracked--;
+        }
+    }
+    r->count = kept;
+}
+
+static void on_collection_event(GC_EventType event) {
+    if (event != GC_EVENT_MARK_END) return;
+    prune(&rm_live);
+    prune(&leaves);
+    collections++;
+}
+
+void rm_heap_init(void) {
+    GC_set_on_collection_event(on_collection_event);
+}
+
+/* Room for one more capsule's finalizer in the pending queue. */
+int rm_capsule_track(void) {
+    if (capsules_tracked + npending >= pending_capacity) {
+        size_t cap = pending_capacity ? pending_capacity * 2 : 64;
+        pending_finalizer *p = realloc(pending, cap * sizeof *p);
+        if (!p) {
+            rm_error_set(RM_ERR_MEMORY, "out of memory for capsule finalizers");
+            return -1;
+        }
+        pending = p;
+        pending_capacity = cap;
+    }
+    capsules_tracked++;
+    return 0;
+}
+
+/* Finalizers are user code: run them outside the collector, under the
+   runtime lock, each once. A finalizer may allocate; one that triggers a
+   collection may queue more, which this loop also runs. */
+void rm_run_pending_finalizers(void) {
+    while (npending > 0) {
+        pending_finalizer f = pending[--npending];
+        f.fn(f.pointer);
+    }
+}
+
+static int registry_push(rm_registry *r, rm_object *o) {
+    if (r->count == r->capacity) {
+        size_t cap = r->capacity ? r->capacity * 2 : 4096;
+        uintptr_t *items = realloc(r->items, cap * sizeof *items);
+        if (!items) return -1;
+        r->items = items;
+        r->capacity = cap;
+    }
+    r->items[r->count++] = RM_HIDE(o);
+    return 0;
+}
+
+void *rm_gc_alloc(size_t size) {
+    void *p = GC_MALLOC(size);
+    if (!p) rm_error_set(RM_ERR_MEMORY, "out of memory (%zu bytes)", size);
+    return p;
+}
+
+void *rm_gc_alloc_atomic(size_t size) {
+    void *p = GC_MALLOC_ATOMIC(size);
+    if (!p) rm_error_set(RM_ERR_MEMORY, "out of memory (%zu bytes)", size);
+    return p;
+}
+
+/*
+** Allocates and registers an object. Atomic types get memory Boehm does not
+** scan (and does not clear). The header is complete before the object is
+** registered, so a collection during a later allocation sees a valid type.
+*/
+rm_object *rm_alloc(rm_type *type, size_t size) {
+    rm_debug_check_lock();
+    if (npending) rm_run_pending_finalizers();
+    if (size < sizeof(rm_object)) size = sizeof(rm_object);
+    bool atomic = (type->tp_flags & RM_TYPE_ATOMIC) != 0;
+    rm_object *o = atomic ? rm_gc_alloc_atomic(size) : rm_gc_alloc(size);
+    if (!o) return NULL;
+    if (atomic) memset(o, 0, size);
+    o->ob_type = type;
+    o->ob_hash = rm_next_identity_hash();
+    if (registry_push(atomic ? &leaves : &rm_live, o) < 0) {
+        rm_error_set(RM_ERR_MEMORY, "out of memory for the object registry");
+        return NULL;
+    }
+    return o;
+}
+
+void rm_collect(void) {
+    rm_debug_check_lock();
+    GC_gcollect();
+    rm_run_pending_finalizers();
+}
+
+/*
+** Visits every registered object, containers first, then leaves. Collections
+** are disabled meanwhile so the registry is not compacted under the loop;
+** the loop re-reads the array each step so an allocation that grows it is
+** harmless. Objects allocated during the walk are not visited.
+*/
+int rm_heap_each(rm_object_visitor fn, void *arg) {
+    rm_debug_check_lock();
+    int rc = 0;
+    GC_disable();
+    rm_registry *registries[2] = {&rm_live, &leaves};
+    for (int r = 0; r < 2 && rc == 0; r++) {
+        size_t n = registries[r]->count;
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = fn(RM_REVEAL(registries[r]->items[i]), arg);
+    }
+    GC_enable();
+    return rc;
+}
+
+/* ---- Statistics ---- */
+
+static int count_object(rm_object *o, void *arg) {
+    rm_heap_stats *s = arg;
+    size_t bytes = rm_sizeof(o);
+    const rm_type *t = o->ob_type;
+    s->objects++;
+    s->bytes += bytes;
+    size_t i = 0;
+    while (i < s->ntypes && s->types[i].type != t) i++;
+    if (i == s->ntypes) {
+        if (s->ntypes < RM_REPORT_TYPES) s->ntypes++;
+        else { i = RM_REPORT_TYPES; t = NULL; }
+        s->types[i].type = t;
+    }
+    s->types[i].objects++;
+    s->types[i].bytes += bytes;
+    return 0;
+}
+
+/* Per-type counts: instances are counted per class; past RM_REPORT_TYPES
+   types the rest share the last line (type NULL). */
+void rm_heap_stats_get(rm_heap_stats *stats) {
+    memset(stats, 0, sizeof *stats);
+    rm_heap_each(count_object, stats);
+    stats->handles = rm_handle_count();
+    stats->gc_heap_bytes = GC_get_heap_size();
+    stats->collections = collections;
+}

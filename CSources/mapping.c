@@ -1,0 +1,161 @@
+/*
+** mapping.c: the old -> new mapping a remap applies.
+**
+** The pairs live in arrays Boehm scans (allocated uncollectable), so the new
+** objects stay alive for as long as the mapping does, wherever the caller
+** keeps the mapping itself. Beside them, a probe table of old addresses in
+** malloc memory answers "is this slot's value mapped?" from the address
+** alone: it is what the remap walk consults for every slot, so it is kept
+** sparse and small enough to stay in cache.
+*/
+#include "mapping.h"
+
+#include <stdlib.h>
+
+/* Builds a probe table for `n` keys into *p. Returns -1 if out of memory. */
+int rm_probe_init(rm_probe *p, size_t n) {
+    unsigned bits = 4;
+    while (((size_t)1 << bits) * RM_MAPPING_LOAD_PERCENT / 100 < n + 1) bits++;
+    size_t size = (size_t)1 << bits;
+    p->keys = calloc(size, sizeof *p->keys);
+    p->vals = calloc(size, sizeof *p->vals);
+    if (!p->keys || !p->vals) {
+        free(p->keys);
+        free(p->vals);
+        p->keys = NULL;
+        p->vals = NULL;
+        return -1;
+    }
+    p->bits = bits;
+    p->mask = size - 1;
+    p->lo = UINTPTR_MAX;
+    p->span = 0;
+    p->count = 0;
+    return 0;
+}
+
+void rm_probe_free(rm_probe *p) {
+    free(p->keys);
+    free(p->vals);
+    p->keys = NULL;
+    p->vals = NULL;
+}
+
+/* Inserts a key known to be absent; widens the bounds. */
+void rm_probe_put(rm_probe *p, rm_object *key, rm_object *val) {
+    uintptr_t a = (uintptr_t)key;
+    size_t i = rm_probe_start(a, p->bits);
+    while (p->keys[i]) i = (i + 1) & p->mask;
+    p->keys[i] = a;
+    p->vals[i] = val;
+    p->count++;
+    uintptr_t hi = p->span ? p->lo + p->span : p->lo;
+    if (p->count == 1) {
+        p->lo = a;
+        p->span = 0;
+        return;
+    }
+    if (a < p->lo) p->lo = a;
+    if (a > hi) hi = a;
+    p->span = hi - p->lo;
+}
+
+/* ---- The public mapping ---- */
+
+rm_mapping *rm_mapping_new(void) {
+    rm_mapping *m = calloc(1, sizeof *m);
+    if (!m || rm_probe_init(&m->probe, 8) < 0) {
+        free(m);
+        rm_error_set(RM_ERR_MEMORY, "out of memory for a mapping");
+        return NULL;
+    }
+    return m;
+}
+
+void rm_mapping_free(rm_mapping *m) {
+    if (!m) return;
+    rm_probe_free(&m->probe);
+    GC_FREE(m->olds);
+    GC_FREE(m->news);
+    free(m);
+}
+
+size_t rm_mapping_count(const rm_mapping *m) { return m->count; }
+
+rm_object *rm_mapping_lookup(const rm_mapping *m, rm_object *old_obj) {
+    return rm_probe_get(&m->probe, old_obj);
+}
+
+/* Grows the pair arrays (scanned) and rebuilds the probe table when it is
+   too full. New arrays are built before the old ones are dropped. */
+static int reserve(rm_mapping *m, size_t want) {
+    if (want > m->capacity) {
+        size_t cap = m->capacity ? m->capacity * 2 : 16;
+        while (cap < want) cap *= 2;
+        rm_object **olds = GC_MALLOC_UNCOLLECTABLE(cap * sizeof *olds);
+        rm_object **news = GC_MALLOC_UNCOLLECTABLE(cap * sizeof *news);
+        if (!olds || !news) {
+            GC_FREE(olds);
+            GC_FREE(news);
+            return -1;
+        }
+        if (m->count) {
+            memcpy(olds, m->olds, m->count * sizeof *olds);
+            memcpy(news, m->news, m->count * sizeof *news);
+        }
+        GC_FREE(m->olds);
+        GC_FREE(m->news);
+        m->olds = olds;
+        m->news = news;
+        m->capacity = cap;
+    }
+    if (((size_t)1 << m->probe.bits) * RM_MAPPING_LOAD_PERCENT / 100 < want + 1) {
+        rm_probe fresh;
+        if (rm_probe_init(&fresh, want * 2) < 0) return -1;
+        for (size_t i = 0; i < m->count; i++) rm_probe_put(&fresh, m->olds[i], m->news[i]);
+        rm_probe_free(&m->probe);
+        m->probe = fresh;
+    }
+    return 0;
+}
+
+int rm_mapping_add(rm_mapping *m, rm_object *old_obj, rm_object *new_obj) {
+    if (!old_obj || !new_obj) {
+        rm_error_set(RM_ERR_VALUE, "a mapping pair needs an old and a new object");
+        return -1;
+    }
+    if (!rm_is_heap_object(old_obj)) {
+        rm_error_set(RM_ERR_VALUE, "cannot remap %s: not an object on the heap (built-in types, None, "
+                                   "True and False are immortal)", rm_type_name(old_obj->ob_type));
+        return -1;
+    }
+    if (rm_probe_get(&m->probe, old_obj)) {
+        rm_error_set(RM_ERR_VALUE, "object mapped twice (a %s)", rm_type_name(old_obj->ob_type));
+        return -1;
+    }
+    if (reserve(m, m->count + 1) < 0) {
+        rm_error_set(RM_ERR_MEMORY, "out of memory for a mapping");
+        return -1;
+    }
+    m->olds[m->count] = old_obj;
+    m->news[m->count] = new_obj;
+    m->count++;
+    rm_probe_put(&m->probe, old_obj, new_obj);
+    return 0;
+}
+
+/* new -> old. Fails if two old objects map to the same new one (the inverse
+   is not a function). */
+rm_mapping *rm_mapping_inverse(const rm_mapping *m) {
+    rm_mapping *inv = rm_mapping_new();
+    if (!inv) return NULL;
+    for (size_t i = 0; i < m->count; i++) {
+        if (!rm_is_heap_object(m->news[i]) || rm_mapping_add(inv, m->news[i], m->olds[i]) < 0) {
+            rm_error_set(RM_ERR_VALUE, "mapping has no inverse: pair %zu maps to %s", i,
+                         rm_is_heap_object(m->news[i]) ? "an object already mapped to" : "an immortal object");
+            rm_mapping_free(inv);
+            return NULL;
+        }
+    }
+    return inv;
+}

@@ -1,0 +1,219 @@
+/*
+** object.c: the generic object protocol: type tables, traverse, hash,
+** equality, attributes and calls.
+*/
+#include "internal.h"
+
+#include <stdlib.h>
+
+/* The type of static and user-defined types. A type's own references (the
+   class part) are only used by classes, whose type is rm_class_type. */
+rm_type rm_type_type = {
+    RM_STATIC_HEADER(&rm_type_type),
+    .tp_name = "type",
+    .tp_basicsize = sizeof(rm_type),
+    .tp_layout = RM_LAYOUT_LEAF,
+};
+
+const char *rm_type_name(const rm_type *type) {
+    if ((type->tp_flags & RM_TYPE_HEAP) && type->cls_name) return rm_str_cstr(type->cls_name);
+    return type->tp_name;
+}
+
+/*
+** A native type defined by C user code. It lives in malloc memory and is
+** never freed: objects of it may outlive any module. Its layout is
+** RM_LAYOUT_TRAVERSE: the remap walk calls its traverse.
+*/
+rm_type *rm_type_new(const char *name, size_t basicsize, rm_traverseproc traverse) {
+    if (basicsize < sizeof(rm_object)) {
+        rm_error_set(RM_ERR_VALUE, "type %s: size %zu is smaller than the object header", name, basicsize);
+        return NULL;
+    }
+    rm_type *t = calloc(1, sizeof *t);
+    char *copy = name ? strdup(name) : NULL;
+    if (!t || !copy) {
+        free(t);
+        free(copy);
+        rm_error_set(RM_ERR_MEMORY, "out of memory for type %s", name ? name : "?");
+        return NULL;
+    }
+    t->ob_type = &rm_type_type;
+    t->ob_flags = RM_FLAG_IMMORTAL;
+    t->ob_hash = rm_next_identity_hash();
+    t->tp_name = copy;
+    t->tp_basicsize = basicsize;
+    t->tp_flags = RM_TYPE_USER | (traverse ? 0 : RM_TYPE_ATOMIC);
+    t->tp_layout = traverse ? RM_LAYOUT_TRAVERSE : RM_LAYOUT_LEAF;
+    t->tp_traverse = traverse;
+    return t;
+}
+
+int rm_traverse(rm_object *obj, rm_visitproc visit, void *arg) {
+    RM_VISIT(&obj->ob_type);
+    rm_traverseproc traverse = obj->ob_type->tp_traverse;
+    return traverse ? traverse(obj, visit, arg) : 0;
+}
+
+/* splitmix64's finalizer: every input bit affects every output bit. */
+uint32_t rm_hash_mix(uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return (uint32_t)x;
+}
+
+uint32_t rm_hash(rm_object *obj, int *error) {
+    rm_hashproc hash = obj->ob_type->tp_hash;
+    return hash ? hash(obj, error) : obj->ob_hash;
+}
+
+int rm_equal(rm_object *a, rm_object *b) {
+    if (a == b) return 1;
+    if (a->ob_type != b->ob_type) return 0;
+    rm_equalproc eq = a->ob_type->tp_equal;
+    return eq ? eq(a, b) : 0;
+}
+
+size_t rm_sizeof(rm_object *obj) {
+    rm_sizeproc size = obj->ob_type->tp_size;
+    return size ? size(obj) : obj->ob_type->tp_basicsize;
+}
+
+/* True for an object that Boehm allocated and the runtime may remap. */
+int rm_is_heap_object(const rm_object *obj) {
+    return obj && GC_base((void *)obj) == (void *)obj;
+}
+
+static bool is_instance(rm_object *o) {
+    return (o->ob_type->tp_flags & RM_TYPE_HEAP) != 0;
+}
+
+/* ---- Attributes ---- */
+
+/*
+** Instance attribute lookup: a field's inline slot, else the instance's own
+** dict, else the class (functions are bound to the instance). A field whose
+** index is past the instance's slots (an instance created before a reload
+** added the field) lives in the instance dict.
+*/
+static rm_object *instance_getattr(rm_object *obj, rm_object *name) {
+    rm_instance_object *inst = (rm_instance_object *)obj;
+    rm_type *cls = obj->ob_type;
+    rm_object *index = cls->cls_index ? rm_dict_get(cls->cls_index, name) : NULL;
+    if (index) {
+        int64_t i = rm_int_value(index);
+        if (i < inst->ob_aux) return inst->slots[i] ? inst->slots[i] : rm_none;
+    }
+    if (inst->dict) {
+        rm_object *v = rm_dict_get(inst->dict, name);
+        if (v) return v;
+    }
+    rm_object *v = rm_class_lookup((rm_object *)cls, name);
+    if (v) {
+        if (RM_IS(v, rm_function_type)) return rm_method_new(v, obj);
+        return v;
+    }
+    if (index) return rm_tuple_get(cls->cls_defaults, (size_t)rm_int_value(index));
+    rm_error_set(RM_ERR_ATTRIBUTE, "'%s' object has no attribute '%s'", rm_type_name(cls), rm_str_cstr(name));
+    return NULL;
+}
+
+rm_object *rm_getattr_obj(rm_object *obj, rm_object *name) {
+    if (!RM_IS(name, rm_str_type)) {
+        rm_error_set(RM_ERR_TYPE, "attribute name must be a str");
+        return NULL;
+    }
+    if (is_instance(obj)) return instance_getattr(obj, name);
+    rm_object *v = NULL;
+    if (RM_IS(obj, rm_class_type)) v = rm_class_lookup(obj, name);
+    else if (RM_IS(obj, rm_module_type)) v = rm_dict_get(rm_module_dict(obj), name);
+    if (v) return v;
+    if (RM_IS(obj, rm_module_type))
+        rm_error_set(RM_ERR_ATTRIBUTE, "module '%s' has no attribute '%s'",
+                     rm_str_cstr(rm_module_name(obj)), rm_str_cstr(name));
+    else
+        rm_error_set(RM_ERR_ATTRIBUTE, "'%s' object has no attribute '%s'",
+                     rm_type_name(obj->ob_type), rm_str_cstr(name));
+    return NULL;
+}
+
+rm_object *rm_getattr(rm_object *obj, const char *name) {
+    rm_object *key = rm_str(name);
+    return key ? rm_getattr_obj(obj, key) : NULL;
+}
+
+int rm_setattr_obj(rm_object *obj, rm_object *name, rm_object *value) {
+    if (!RM_IS(name, rm_str_type)) {
+        rm_error_set(RM_ERR_TYPE, "attribute name must be a str");
+        return -1;
+    }
+    if (is_instance(obj)) {
+        rm_instance_object *inst = (rm_instance_object *)obj;
+        rm_type *cls = obj->ob_type;
+        rm_object *index = cls->cls_index ? rm_dict_get(cls->cls_index, name) : NULL;
+        if (index && rm_int_value(index) < inst->ob_aux) {
+            inst->slots[rm_int_value(index)] = value;
+            return 0;
+        }
+        if (!inst->dict && !(inst->dict = rm_dict_new())) return -1;
+        return rm_dict_set(inst->dict, name, value);
+    }
+    if (RM_IS(obj, rm_class_type)) return rm_dict_set(((rm_type *)obj)->cls_dict, name, value);
+    if (RM_IS(obj, rm_module_type)) return rm_dict_set(rm_module_dict(obj), name, value);
+    rm_error_set(RM_ERR_ATTRIBUTE, "cannot set attribute '%s' of a '%s' object",
+                 rm_str_cstr(name), rm_type_name(obj->ob_type));
+    return -1;
+}
+
+int rm_setattr(rm_object *obj, const char *name, rm_object *value) {
+    rm_object *key = rm_str(name);
+    return key ? rm_setattr_obj(obj, key, value) : -1;
+}
+
+/* ---- Calls ---- */
+
+int rm_is_callable(rm_object *obj) { return obj->ob_type->tp_call != NULL; }
+
+rm_object *rm_call(rm_object *callable, rm_object *const *args, size_t nargs) {
+    rm_callproc call = callable->ob_type->tp_call;
+    if (!call) {
+        rm_error_set(RM_ERR_TYPE, "'%s' object is not callable", rm_type_name(callable->ob_type));
+        return NULL;
+    }
+    return call(callable, args, nargs);
+}
+
+/* Calls obj.name(args) without allocating a bound method when the attribute
+   is a function found on the class. */
+rm_object *rm_call_method(rm_object *obj, const char *name, rm_object *const *args, size_t nargs) {
+    rm_object *key = rm_str(name);
+    if (!key) return NULL;
+    if (is_instance(obj)) {
+        rm_instance_object *inst = (rm_instance_object *)obj;
+        rm_object *own = inst->dict ? rm_dict_get(inst->dict, key) : NULL;
+        rm_object *f = own ? NULL : rm_class_lookup((rm_object *)obj->ob_type, key);
+        if (f && RM_IS(f, rm_function_type)) return rm_function_invoke(f, obj, args, nargs);
+    }
+    rm_object *attr = rm_getattr_obj(obj, key);
+    return attr ? rm_call(attr, args, nargs) : NULL;
+}
+
+/* ---- repr ---- */
+
+rm_object *rm_repr(rm_object *obj) {
+    rm_type *t = obj->ob_type;
+    if (obj == rm_none) return rm_str("None");
+    if (obj == rm_true) return rm_str("True");
+    if (obj == rm_false) return rm_str("False");
+    if (t == &rm_int_type) return rm_str_format("%lld", (long long)rm_int_value(obj));
+    if (t == &rm_float_type) return rm_str_format("%g", rm_float_value(obj));
+    if (t == &rm_str_type) return rm_str_format("'%s'", rm_str_cstr(obj));
+    if (t == &rm_function_type) return rm_str_format("<function %s>", rm_str_cstr(rm_function_name(obj)));
+    if (t == &rm_class_type) return rm_str_format("<class %s>", rm_type_name((rm_type *)obj));
+    if (t == &rm_module_type) return rm_str_format("<module %s>", rm_str_cstr(rm_module_name(obj)));
+    if (t->tp_flags & RM_TYPE_HEAP) return rm_str_format("<%s instance>", rm_type_name(t));
+    return rm_str_format("<%s object>", rm_type_name(t));
+}

@@ -1,0 +1,393 @@
+/*
+** remap.c: the in-place remap walk.
+**
+** One pass over the registry of live container objects (heap.c) and the
+** handle table, rewriting every slot whose value is an old object of the
+** mapping. Leaves (str, int, float, capsule) are skipped: they hold no
+** reference but an immortal type, which can never be mapped.
+**
+** Order of a remap:
+**   1. build the probe tables and make room for the report, before any slot
+**      is touched: after that nothing can fail;
+**   2. with collections disabled (so the registry is not compacted under the
+**      walk and no listed object is freed), split the registry in chunks
+**      among the walker threads; each rewrites slots and collects its own
+**      counts and lists;
+**   3. on the calling thread: the handles, the tables whose tuple keys hold
+**      a new object, the identity hashes handed from old to new objects,
+**      the merge of the per-thread results.
+** Each slot is tested against the mapping from its address alone: the walk
+** never reads the object a slot points to. The mapping is applied once,
+** simultaneously: a slot holding a becomes f(a), never f(f(a)).
+*/
+#include "mapping.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* A growable array of objects in malloc memory. Safe only while
+   collections are disabled: Boehm does not see it. */
+typedef struct objvec {
+    rm_object **items;
+    size_t count, capacity;
+    bool failed;
+} objvec;
+
+static void objvec_push(objvec *v, rm_object *o) {
+    if (v->count == v->capacity) {
+        size_t cap = v->capacity ? v->capacity * 2 : 256;
+        rm_object **items = realloc(v->items, cap * sizeof *items);
+        if (!items) {
+            v->failed = true;
+            return;
+        }
+        v->items = items;
+        v->capacity = cap;
+    }
+    v->items[v->count++] = o;
+}
+
+/* Per-type counts, direct-mapped on the type's address; types that collide
+   with an occupied line go to the last line. */
+#define TYPE_LINES 64
+
+typedef struct type_line {
+    const rm_type *type;
+    size_t objects, rewritten;
+} type_line;
+
+/* What one walker thread accumulates. */
+typedef struct walker {
+    const rm_probe *olds;
+    const rm_probe *changed; /* new objects whose identity hash changes */
+    bool list_instances;
+    size_t objects, slots, rewritten, bytes;
+    type_line types[TYPE_LINES + 1];
+    objvec tables;    /* tables with a rewritten or rehash-needing key */
+    objvec composite; /* tables with tuple keys, checked after the walk */
+    objvec instances; /* instances whose class was rewritten */
+    pthread_t thread;
+} walker;
+
+/* Shared by the walkers: the next chunk of the registry to take. */
+static size_t next_chunk;
+static size_t registry_count;
+static uintptr_t *registry_items;
+
+static type_line *type_line_for(walker *w, const rm_type *t) {
+    size_t i = (size_t)((((uintptr_t)t >> 4) * 0x9e3779b97f4a7c15ULL) >> 58);
+    type_line *line = &w->types[i];
+    if (line->type == t) return line;
+    if (!line->type) {
+        line->type = t;
+        return line;
+    }
+    return &w->types[TYPE_LINES];
+}
+
+/* Rewrites one slot if its value is mapped. Returns 1 if it did. */
+static inline int remap_slot(walker *w, rm_object **slot) {
+    rm_object *v = *slot;
+    if (!v) return 0;
+    w->slots++;
+    rm_object *n = rm_probe_get(w->olds, v);
+    if (!n) return 0;
+    *slot = n;
+    return 1;
+}
+
+static int traverse_visitor(rm_object **slot, void *arg) {
+    walker *w = arg;
+    w->rewritten += remap_slot(w, slot);
+    return 0;
+}
+
+/*
+** The entries of a dict or set. A key slot that is rewritten, or that holds
+** a new object whose identity hash is about to change, puts the table in
+** the report. Tables with tuple keys are checked after the walk, when the
+** tuples' items have been rewritten too.
+*/
+static size_t remap_table(walker *w, rm_table_object *t) {
+    size_t n = 0;
+    bool listed = false;
+    for (size_t i = 0; i < t->used; i++) {
+        rm_entry *e = &t->entries[i];
+        if (!e->key) continue;
+        if (remap_slot(w, &e->key)) {
+            n++;
+            listed = true;
+        } else if (w->changed->count && rm_probe_get(w->changed, e->key)) {
+            listed = true;
+        }
+        n += remap_slot(w, &e->value);
+    }
+    if (listed) {
+        objvec_push(&w->tables, (rm_object *)t);
+    } else if (t->ob_flags & RM_FLAG_COMPOSITE_KEYS) {
+        objvec_push(&w->composite, (rm_object *)t);
+    }
+    return n;
+}
+
+/* Visits one object: its type slot, then its slots by layout. */
+static void remap_object(walker *w, rm_object *o) {
+    size_t n = 0;
+    rm_type *t = o->ob_type;
+    bool class_changed = remap_slot(w, (rm_object **)&o->ob_type);
+    size_t bytes = t->tp_basicsize;
+    switch (t->tp_layout) {
+    case RM_LAYOUT_INSTANCE: {
+        rm_instance_object *inst = (rm_instance_object *)o;
+        n += remap_slot(w, &inst->dict);
+        for (size_t i = 0, k = inst->ob_aux; i < k; i++) n += remap_slot(w, &inst->slots[i]);
+        bytes += (size_t)inst->ob_aux * sizeof(rm_object *);
+        if (class_changed && w->list_instances) objvec_push(&w->instances, o);
+        break;
+    }
+    case RM_LAYOUT_FIXED:
+        for (size_t i = 0; i < t->tp_nfixed; i++) n += remap_slot(w, (rm_object **)((char *)o + t->tp_fixed[i]));
+        break;
+    case RM_LAYOUT_TUPLE: {
+        rm_tuple_object *tup = (rm_tuple_object *)o;
+        for (size_t i = 0; i < tup->size; i++) n += remap_slot(w, &tup->items[i]);
+        bytes += tup->size * sizeof(rm_object *);
+        break;
+    }
+    case RM_LAYOUT_TABLE:
+        n += remap_table(w, (rm_table_object *)o);
+        bytes = rm_sizeof(o);
+        break;
+    case RM_LAYOUT_WEAKREF: {
+        rm_weakref_object *ref = (rm_weakref_object *)o;
+        if (ref->hidden) {
+            w->slots++;
+            rm_object *target = rm_probe_get(w->olds, RM_REVEAL(ref->hidden));
+            if (target) {
+                ref->hidden = RM_HIDE(target);
+                ref->ob_aux = !rm_is_heap_object(target);
+                n++;
+            }
+        }
+        break;
+    }
+    case RM_LAYOUT_LEAF:
+        break;
+    default:
+        if (t->tp_traverse) {
+            size_t before = w->rewritten;
+            t->tp_traverse(o, traverse_visitor, w);
+            n += w->rewritten - before;
+            w->rewritten = before;
+        }
+        bytes = rm_sizeof(o);
+        break;
+    }
+    n += class_changed;
+    w->objects++;
+    w->bytes += bytes;
+    w->rewritten += n;
+    type_line *line = type_line_for(w, class_changed ? o->ob_type : t);
+    line->objects++;
+    line->rewritten += n;
+}
+
+/* How far ahead of the current object to prefetch: objects are read in
+   registry order, which is allocation order, not address order. */
+#define PREFETCH_AHEAD 8
+
+static void *walk(void *arg) {
+    walker *w = arg;
+    for (;;) {
+        size_t start = __atomic_fetch_add(&next_chunk, RM_WALK_CHUNK, __ATOMIC_RELAXED);
+        if (start >= registry_count) break;
+        size_t end = start + RM_WALK_CHUNK < registry_count ? start + RM_WALK_CHUNK : registry_count;
+        for (size_t i = start; i < end; i++) {
+            if (i + PREFETCH_AHEAD < end) __builtin_prefetch(RM_REVEAL(registry_items[i + PREFETCH_AHEAD]), 1);
+            remap_object(w, RM_REVEAL(registry_items[i]));
+        }
+    }
+    return NULL;
+}
+
+static int handle_visitor(rm_object **slot, void *arg) {
+    walker *w = arg;
+    w->rewritten += remap_slot(w, slot);
+    return 0;
+}
+
+/* True if a key (a tuple, maybe nested) holds an object that is a target
+   of the mapping: its hash may depend on a rewritten object. */
+static bool key_holds_new(const rm_probe *news, rm_object *key, int depth) {
+    if (!RM_IS(key, rm_tuple_type) || depth > 64) return false;
+    rm_tuple_object *t = (rm_tuple_object *)key;
+    for (size_t i = 0; i < t->size; i++) {
+        rm_object *item = t->items[i];
+        if (!item) continue;
+        if (rm_probe_get(news, item) || key_holds_new(news, item, depth + 1)) return true;
+    }
+    return false;
+}
+
+static bool table_has_dependent_key(const rm_probe *news, rm_table_object *t) {
+    for (size_t i = 0; i < t->used; i++)
+        if (t->entries[i].key && key_holds_new(news, t->entries[i].key, 0)) return true;
+    return false;
+}
+
+/* Types whose hash is their identity: these hand their hash over. */
+static bool identity_hashed(rm_object *o) {
+    return !o->ob_type->tp_hash && !o->ob_type->tp_equal;
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Copies a malloc vector into uncollectable memory the report owns. */
+static rm_object **report_list(objvec *parts, size_t nparts, size_t *count) {
+    size_t n = 0;
+    for (size_t i = 0; i < nparts; i++) n += parts[i].count;
+    *count = n;
+    rm_object **list = GC_MALLOC_UNCOLLECTABLE((n ? n : 1) * sizeof *list);
+    if (!list) return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < nparts; i++) {
+        if (parts[i].count) memcpy(list + k, parts[i].items, parts[i].count * sizeof *list);
+        k += parts[i].count;
+    }
+    return list;
+}
+
+static void merge_types(rm_remap_report *r, walker *ws, unsigned nw) {
+    for (unsigned k = 0; k < nw; k++) {
+        for (size_t i = 0; i <= TYPE_LINES; i++) {
+            type_line *line = &ws[k].types[i];
+            if (!line->objects && !line->rewritten) continue;
+            const rm_type *t = i == TYPE_LINES ? NULL : line->type;
+            size_t j = 0;
+            while (j < r->ntypes && r->types[j].type != t) j++;
+            if (j == r->ntypes) {
+                if (r->ntypes < RM_REPORT_TYPES) r->ntypes++;
+                else { j = RM_REPORT_TYPES; t = NULL; }
+                r->types[j].type = t;
+            }
+            r->types[j].objects += line->objects;
+            r->types[j].slots_rewritten += line->rewritten;
+        }
+    }
+}
+
+int rm_remap(const rm_mapping *m, rm_remap_report *report) { return rm_remap_ex(m, 0, report); }
+
+int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) {
+    rm_debug_check_lock();
+    memset(report, 0, sizeof *report);
+    double t0 = now_seconds();
+
+    /* 1. Everything that can fail. */
+    rm_probe changed = {.lo = UINTPTR_MAX}, news = {.lo = UINTPTR_MAX};
+    uint32_t *hashes = malloc((m->count ? m->count : 1) * sizeof *hashes);
+    if (!hashes || rm_probe_init(&changed, m->count) < 0 || rm_probe_init(&news, m->count) < 0) goto out_of_memory;
+    bool keep = (options & RM_REMAP_KEEP_HASHES) != 0;
+    for (size_t i = 0; i < m->count; i++) {
+        rm_object *old_obj = m->olds[i], *new_obj = m->news[i];
+        hashes[i] = old_obj->ob_hash;
+        if (rm_is_heap_object(new_obj) && !rm_probe_get(&news, new_obj)) rm_probe_put(&news, new_obj, new_obj);
+        if (!keep && identity_hashed(old_obj) && identity_hashed(new_obj) && rm_is_heap_object(new_obj) &&
+            old_obj->ob_hash != new_obj->ob_hash && !rm_probe_get(&changed, new_obj))
+            rm_probe_put(&changed, new_obj, new_obj);
+    }
+    unsigned nw = (options & RM_REMAP_SINGLE_THREAD) ? 1 : rm_walk_threads;
+    if (rm_live.count < 2 * RM_WALK_CHUNK) nw = 1;
+    walker *ws = calloc(nw, sizeof *ws);
+    if (!ws) goto out_of_memory;
+
+    /* 2. The walk. */
+    GC_disable();
+    registry_items = rm_live.items;
+    registry_count = rm_live.count;
+    next_chunk = 0;
+    for (unsigned k = 0; k < nw; k++) {
+        ws[k].olds = &m->probe;
+        ws[k].changed = &changed;
+        ws[k].list_instances = !(options & RM_REMAP_NO_INSTANCES);
+    }
+    unsigned started = 1;
+    for (unsigned k = 1; k < nw; k++) {
+        if (pthread_create(&ws[k].thread, NULL, walk, &ws[k]) != 0) break;
+        started++;
+    }
+    walk(&ws[0]); /* also takes the chunks of helpers that did not start */
+    for (unsigned k = 1; k < started; k++) pthread_join(ws[k].thread, NULL);
+
+    /* 3. Handles, dependent tables, hashes, results. */
+    walker *w0 = &ws[0];
+    size_t before = w0->rewritten;
+    rm_handles_each(handle_visitor, w0);
+    report->handles_rewritten = w0->rewritten - before;
+    report->handles_visited = rm_handle_count();
+    for (unsigned k = 0; k < nw; k++) {
+        for (size_t i = 0; i < ws[k].composite.count; i++) {
+            rm_table_object *t = (rm_table_object *)ws[k].composite.items[i];
+            if (table_has_dependent_key(&news, t)) objvec_push(&ws[k].tables, (rm_object *)t);
+        }
+    }
+    if (!keep) {
+        for (size_t i = 0; i < m->count; i++)
+            if (identity_hashed(m->olds[i]) && identity_hashed(m->news[i]) && rm_is_heap_object(m->news[i]))
+                m->news[i]->ob_hash = hashes[i];
+    }
+    bool failed = false;
+    objvec tables[64], instances[64];
+    unsigned nparts = nw < 64 ? nw : 64;
+    for (unsigned k = 0; k < nw; k++) {
+        report->objects_visited += ws[k].objects;
+        report->slots_visited += ws[k].slots;
+        report->slots_rewritten += ws[k].rewritten;
+        report->bytes_visited += ws[k].bytes;
+        failed |= ws[k].tables.failed || ws[k].instances.failed;
+        if (k < nparts) {
+            tables[k] = ws[k].tables;
+            instances[k] = ws[k].instances;
+        }
+    }
+    merge_types(report, ws, nw);
+    report->tables = report_list(tables, nparts, &report->ntables);
+    report->instances = report_list(instances, nparts, &report->ninstances);
+    GC_enable();
+
+    for (unsigned k = 0; k < nw; k++) {
+        free(ws[k].tables.items);
+        free(ws[k].composite.items);
+        free(ws[k].instances.items);
+    }
+    free(ws);
+    free(hashes);
+    rm_probe_free(&changed);
+    rm_probe_free(&news);
+    report->threads = nw;
+    report->seconds = now_seconds() - t0;
+    if (failed || !report->tables || !report->instances) {
+        /* The slots are rewritten; only the lists are incomplete. */
+        rm_error_set(RM_ERR_MEMORY, "remap done, but out of memory for the report's lists");
+        return -1;
+    }
+    return 0;
+
+out_of_memory:
+    free(hashes);
+    rm_probe_free(&changed);
+    rm_probe_free(&news);
+    rm_error_set(RM_ERR_MEMORY, "out of memory before the remap; nothing was rewritten");
+    return -1;
+}
+
+void rm_report_clear(rm_remap_report *report) {
+    GC_FREE(report->tables);
+    GC_FREE(report->instances);
+    memset(report, 0, sizeof *report);
+}

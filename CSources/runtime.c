@@ -1,0 +1,155 @@
+/*
+** runtime.c: start-up, the runtime lock, thread registration and the
+** current error.
+*/
+#include "internal.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static pthread_mutex_t runtime_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t lock_owner;
+static bool lock_owned;
+static bool initialized;
+unsigned rm_walk_threads = 1;
+
+/* Boehm's warnings (e.g. "Repeated allocation of very large block") are
+   printed by default; they are not errors of ours, so keep stderr quiet. */
+static void quiet_warning(char *msg, GC_word arg) {
+    (void)msg;
+    (void)arg;
+}
+
+/*
+** Starts Boehm once. Interior pointers are turned off before GC_INIT: every
+** reference the runtime keeps points at an object's start, and the extra
+** byte per object they need would push a 32-byte object into a 48-byte
+** size class. Thread registration is allowed so that threads not created
+** through Boehm (Swift's, Dispatch's) can call rm_thread_attach.
+*/
+int rm_init(void) {
+    if (initialized) return 0;
+    GC_set_all_interior_pointers(0);
+    GC_INIT();
+    GC_allow_register_threads();
+    GC_set_warn_proc(quiet_warning);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    rm_walk_threads = cores < 1 ? 1 : cores > 8 ? 8 : (unsigned)cores;
+    rm_heap_init();
+    initialized = true;
+    return 0;
+}
+
+void rm_set_walk_threads(unsigned n) {
+    rm_walk_threads = n < 1 ? 1 : n > 64 ? 64 : n;
+}
+
+void rm_acquire(void) {
+    pthread_mutex_lock(&runtime_lock);
+    lock_owner = pthread_self();
+    lock_owned = true;
+}
+
+void rm_release(void) {
+    lock_owned = false;
+    pthread_mutex_unlock(&runtime_lock);
+}
+
+int rm_lock_held(void) {
+    return lock_owned && pthread_equal(lock_owner, pthread_self());
+}
+
+void rm_debug_check_lock(void) {
+#if RM_DEBUG_LOCK
+    if (!rm_lock_held()) {
+        fprintf(stderr, "remap: heap used without the runtime lock (call rm_acquire)\n");
+        abort();
+    }
+#endif
+}
+
+/*
+** Registers the calling thread with Boehm so its stack is scanned and it is
+** stopped during collections. Dispatch worker threads block every
+** asynchronous signal; Boehm suspends threads with two of them, so unblock
+** those or collections abort with "Signals delivery fails constantly".
+*/
+int rm_thread_attach(void) {
+    if (GC_thread_is_registered()) return 0;
+    struct GC_stack_base base;
+    if (GC_get_stack_base(&base) != GC_SUCCESS) {
+        rm_error_set(RM_ERR_RUNTIME, "cannot find the stack of this thread");
+        return -1;
+    }
+    GC_register_my_thread(&base);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, GC_get_suspend_signal());
+    sigaddset(&set, GC_get_thr_restart_signal());
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    return 0;
+}
+
+void rm_thread_detach(void) {
+    if (GC_thread_is_registered()) GC_unregister_my_thread();
+}
+
+/* ---- Identity hashes ----
+** Not derived from addresses: a remap hands an old object's hash to its
+** replacement, and a hash must not change when memory is reused. A
+** per-process counter scrambled by a multiplicative mix spreads well in
+** power-of-two tables. Called under the runtime lock. */
+static uint64_t hash_counter;
+
+uint32_t rm_next_identity_hash(void) {
+    uint32_t h = rm_hash_mix(++hash_counter);
+    return h ? h : 1;
+}
+
+/* ---- The current error, per thread ---- */
+#define ERROR_MESSAGE_MAX 1024
+
+static _Thread_local rm_error_kind error_kind;
+static _Thread_local char error_message[ERROR_MESSAGE_MAX];
+
+void rm_error_setv(rm_error_kind kind, const char *fmt, va_list ap) {
+    error_kind = kind == RM_OK ? RM_ERR_RUNTIME : kind;
+    vsnprintf(error_message, sizeof error_message, fmt, ap);
+}
+
+void rm_error_set(rm_error_kind kind, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    rm_error_setv(kind, fmt, ap);
+    va_end(ap);
+}
+
+rm_error_kind rm_error_occurred(void) { return error_kind; }
+
+const char *rm_error_message(void) { return error_kind ? error_message : ""; }
+
+void rm_error_clear(void) {
+    error_kind = RM_OK;
+    error_message[0] = '\0';
+}
+
+const char *rm_error_kind_name(rm_error_kind kind) {
+    switch (kind) {
+    case RM_OK: return "ok";
+    case RM_ERR_TYPE: return "TypeError";
+    case RM_ERR_VALUE: return "ValueError";
+    case RM_ERR_KEY: return "KeyError";
+    case RM_ERR_INDEX: return "IndexError";
+    case RM_ERR_ATTRIBUTE: return "AttributeError";
+    case RM_ERR_MEMORY: return "MemoryError";
+    case RM_ERR_RUNTIME: return "RuntimeError";
+    case RM_ERR_IMPORT: return "ImportError";
+    case RM_ERR_RELOAD: return "ReloadError";
+    case RM_ERR_REMOVED: return "RemovedError";
+    }
+    return "Error";
+}

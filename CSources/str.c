@@ -1,0 +1,77 @@
+/*
+** str.c: immutable byte strings. The content hash is computed once, at
+** creation, and kept in the header's hash field.
+*/
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+/* FNV-1a, then mixed: fast on short names, which is what dict keys are. */
+static uint32_t hash_bytes(const char *p, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return rm_hash_mix(h);
+}
+
+static int str_equal(rm_object *a, rm_object *b) {
+    rm_str_object *x = (rm_str_object *)a, *y = (rm_str_object *)b;
+    return x->ob_hash == y->ob_hash && x->len == y->len && memcmp(x->data, y->data, x->len) == 0;
+}
+
+static size_t str_size(rm_object *self) {
+    return sizeof(rm_str_object) + ((rm_str_object *)self)->len + 1;
+}
+
+rm_type rm_str_type = {
+    RM_STATIC_HEADER(&rm_type_type),
+    .tp_name = "str",
+    .tp_basicsize = sizeof(rm_str_object),
+    .tp_flags = RM_TYPE_ATOMIC,
+    .tp_layout = RM_LAYOUT_LEAF,
+    .tp_equal = str_equal,
+    .tp_size = str_size,
+};
+
+rm_object *rm_str_n(const char *bytes, size_t len) {
+    rm_str_object *s = (rm_str_object *)rm_alloc(&rm_str_type, sizeof(rm_str_object) + len + 1);
+    if (!s) return NULL;
+    s->len = len;
+    memcpy(s->data, bytes, len);
+    s->data[len] = '\0';
+    s->ob_hash = hash_bytes(bytes, len);
+    return (rm_object *)s;
+}
+
+rm_object *rm_str(const char *cstr) { return rm_str_n(cstr, strlen(cstr)); }
+
+rm_object *rm_str_format(const char *fmt, ...) {
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        rm_error_set(RM_ERR_VALUE, "bad format string");
+        return NULL;
+    }
+    if ((size_t)n < sizeof small) return rm_str_n(small, (size_t)n);
+    char *big = rm_gc_alloc_atomic((size_t)n + 1);
+    if (!big) return NULL;
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return rm_str_n(big, (size_t)n);
+}
+
+const char *rm_str_cstr(rm_object *s) { return ((rm_str_object *)s)->data; }
+
+size_t rm_str_len(rm_object *s) { return ((rm_str_object *)s)->len; }
+
+bool rm_str_eq(rm_object *s, const char *cstr) {
+    rm_str_object *o = (rm_str_object *)s;
+    return strlen(cstr) == o->len && memcmp(o->data, cstr, o->len) == 0;
+}

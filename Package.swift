@@ -1,0 +1,52 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// Host executables export their symbols so that native modules loaded with
+// dlopen bind their rm_* calls to the host's single copy of the C core.
+// unsafeFlags stay on executables: a library target with them could not be
+// used as a dependency by other packages.
+let exportDynamic: [LinkerSetting] = [.unsafeFlags(["-Xlinker", "--export-dynamic"])]
+
+let package = Package(
+    name: "Remap",
+    products: [
+        .library(name: "Reload", targets: ["Reload"]),
+        .library(name: "CRemap", targets: ["CRemap"]),
+        .executable(name: "reloadctl", targets: ["reloadctl"]),
+        .executable(name: "remap-stress", targets: ["remap-stress"]),
+        .executable(name: "remap-bench", targets: ["remap-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBoehm",
+            pkgConfig: "bdw-gc",
+            providers: [.apt(["libgc-dev"])]
+        ),
+        .target(
+            name: "CRemap",
+            dependencies: ["CBoehm"],
+            path: ".",
+            sources: ["CSources"],
+            publicHeadersPath: "include",
+            cSettings: [
+                .enableWarning("all"),
+                .treatAllWarnings(as: .error),
+            ]
+        ),
+        .target(name: "Reload", dependencies: ["CRemap", "CBoehm"]),
+        .executableTarget(
+            name: "reloadctl",
+            dependencies: ["Reload", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            linkerSettings: exportDynamic
+        ),
+        .executableTarget(name: "remap-stress", dependencies: ["CRemap", "CBoehm"]),
+        .executableTarget(name: "remap-bench", dependencies: ["CRemap", "CBoehm"]),
+        .testTarget(
+            name: "ReloadTests",
+            dependencies: ["Reload", "CRemap", "remap-stress"]
+        ),
+    ]
+)

@@ -1,0 +1,32 @@
+import CRemap
+
+/// A strong reference to a heap object, held from Swift.
+///
+/// Swift memory is invisible to Boehm, so the object is kept in a handle: a
+/// slot in a table Boehm scans, which remap rewrites like any heap slot. A
+/// `Ref` to an old object therefore sees the new one after a reload.
+/// Create, read and drop refs holding the runtime lock.
+public final class Ref: @unchecked Sendable {
+    let handle: rm_handle
+
+    /// Keeps `object` alive; throws if the handle table cannot grow.
+    public init(_ object: UnsafeMutablePointer<rm_object>) throws {
+        guard let h = rm_handle_new(object) else { throw CoreCalls.takeError() }
+        handle = h
+    }
+
+    /// The object now, after any remap.
+    public var object: UnsafeMutablePointer<rm_object> {
+        rm_handle_get(handle)
+    }
+
+    deinit {
+        // Freeing a handle slot touches the handle table: take the lock unless
+        // the thread already holds it (a Ref dropped inside withLock).
+        if rm_lock_held() != 0 {
+            rm_handle_free(handle)
+        } else {
+            Runtime.shared.withLock { rm_handle_free(handle) }
+        }
+    }
+}

@@ -1,0 +1,175 @@
+/*
+** builtins.h: the built-in types, their constructors and accessors.
+**
+** Constructors return a new object or NULL with the current error set.
+** Accessors that can fail say so; the others assume the right type.
+*/
+#ifndef REMAP_BUILTINS_H
+#define REMAP_BUILTINS_H
+
+#include "object.h"
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+extern rm_type rm_type_type;     /* the type of static and user types */
+extern rm_type rm_class_type;    /* the type of classes */
+extern rm_type rm_none_type;
+extern rm_type rm_bool_type;
+extern rm_type rm_int_type;
+extern rm_type rm_float_type;
+extern rm_type rm_str_type;
+extern rm_type rm_tuple_type;
+extern rm_type rm_list_type;
+extern rm_type rm_dict_type;
+extern rm_type rm_set_type;
+extern rm_type rm_function_type;
+extern rm_type rm_method_type;   /* bound method */
+extern rm_type rm_module_type;
+extern rm_type rm_capsule_type;
+extern rm_type rm_weakref_type;
+
+#define RM_IS(o, t) (((rm_object *)(o))->ob_type == &(t))
+
+/* ---- Singletons (immortal) ---- */
+extern rm_object rm_none_object;
+extern rm_object rm_true_object;
+extern rm_object rm_false_object;
+#define rm_none (&rm_none_object)
+#define rm_true (&rm_true_object)
+#define rm_false (&rm_false_object)
+rm_object *rm_bool(bool value);
+
+/* ---- int, float ---- */
+rm_object *rm_int(int64_t value);
+int64_t rm_int_value(rm_object *o);            /* o must be an int */
+int rm_int_check(rm_object *o, int64_t *out);  /* -1 + RM_ERR_TYPE if not int */
+rm_object *rm_float(double value);
+double rm_float_value(rm_object *o);
+
+/* ---- str (immutable, UTF-8 bytes, content hash cached in the header) ---- */
+rm_object *rm_str(const char *cstr);
+rm_object *rm_str_n(const char *bytes, size_t len);
+rm_object *rm_str_format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *rm_str_cstr(rm_object *s); /* NUL-terminated */
+size_t rm_str_len(rm_object *s);
+bool rm_str_eq(rm_object *s, const char *cstr);
+
+/* ---- tuple (immutable once built) ---- */
+rm_object *rm_tuple_new(size_t n); /* items NULL until set */
+rm_object *rm_tuple_of(size_t n, rm_object *const *items);
+size_t rm_tuple_size(rm_object *t);
+rm_object *rm_tuple_get(rm_object *t, size_t i);
+void rm_tuple_set(rm_object *t, size_t i, rm_object *item); /* while building */
+
+/* ---- list ---- */
+rm_object *rm_list_new(size_t capacity);
+size_t rm_list_size(rm_object *l);
+rm_object *rm_list_get(rm_object *l, size_t i); /* NULL + RM_ERR_INDEX */
+int rm_list_set(rm_object *l, size_t i, rm_object *item);
+int rm_list_append(rm_object *l, rm_object *item);
+int rm_list_clear(rm_object *l);
+
+/* ---- dict (insertion ordered, open addressing, cached key hashes) ----
+** Keys must be hashable: every object is, by identity, except lists, dicts
+** and sets, which are refused with RM_ERR_TYPE. */
+rm_object *rm_dict_new(void);
+size_t rm_dict_size(rm_object *d);
+rm_object *rm_dict_get(rm_object *d, rm_object *key);      /* NULL, no error, if absent */
+rm_object *rm_dict_get_str(rm_object *d, const char *key); /* same, by C string */
+int rm_dict_set(rm_object *d, rm_object *key, rm_object *value);
+int rm_dict_set_str(rm_object *d, const char *key, rm_object *value);
+int rm_dict_del(rm_object *d, rm_object *key); /* -1 + RM_ERR_KEY if absent */
+int rm_dict_contains(rm_object *d, rm_object *key); /* 1, 0, -1 */
+/* Iteration in insertion order: start with *pos = 0. */
+bool rm_dict_next(rm_object *d, size_t *pos, rm_object **key, rm_object **value);
+void rm_dict_clear(rm_object *d);
+rm_object *rm_dict_copy(rm_object *d);
+/* Recompute every key's hash and rebuild the table, after keys were
+   rewritten. Keys that became equal keep the entry inserted last; their
+   number is added to *collisions (may be NULL). The dict is unchanged if it
+   fails (-1). */
+int rm_dict_rehash(rm_object *d, size_t *collisions);
+
+/* ---- set ---- */
+rm_object *rm_set_new(void);
+size_t rm_set_size(rm_object *s);
+int rm_set_add(rm_object *s, rm_object *key);
+int rm_set_contains(rm_object *s, rm_object *key);
+int rm_set_discard(rm_object *s, rm_object *key); /* 1 removed, 0 absent */
+bool rm_set_next(rm_object *s, size_t *pos, rm_object **key);
+int rm_set_rehash(rm_object *s, size_t *collisions);
+
+/* ---- function (a native C function with a name, a module and a closure) ----
+** A plain call gets the function object itself as `self`; a method called on
+** an instance gets the instance. nargs < 0 in rm_function_new: variadic. */
+typedef rm_object *(*rm_cfunction)(rm_object *self, rm_object *const *args, size_t nargs);
+rm_object *rm_function_new(const char *name, rm_cfunction fn, int nargs,
+                           rm_object *module, rm_object *closure);
+rm_object *rm_function_name(rm_object *f);
+rm_object *rm_function_closure(rm_object *f);
+rm_object *rm_function_module(rm_object *f);
+rm_cfunction rm_function_pointer(rm_object *f);
+
+/* ---- bound method ---- */
+rm_object *rm_method_new(rm_object *function, rm_object *self);
+rm_object *rm_method_function(rm_object *m);
+rm_object *rm_method_self(rm_object *m);
+
+/* ---- class and instance ----
+** Single inheritance. Fields have inline slots in each instance, in the
+** order of cls_fields (inherited fields first). */
+rm_object *rm_class_new(const char *name, rm_object *base, rm_object *module);
+int rm_class_add_field(rm_object *cls, const char *name, rm_object *default_value);
+int rm_class_set_method(rm_object *cls, const char *name, rm_cfunction fn, int nargs);
+rm_object *rm_class_lookup(rm_object *cls, rm_object *name); /* through bases; NULL if absent */
+int rm_is_class(rm_object *o);
+int rm_isinstance(rm_object *obj, rm_object *cls);
+size_t rm_class_field_count(rm_object *cls);
+/* A new instance with every field at its default; does not run __init__. */
+rm_object *rm_instance_alloc(rm_object *cls);
+/* rm_instance_alloc, then __init__(args) if the class has one. */
+rm_object *rm_new_instance(rm_object *cls, rm_object *const *args, size_t nargs);
+size_t rm_instance_slot_count(rm_object *inst);
+rm_object *rm_instance_slot(rm_object *inst, size_t i);
+void rm_instance_set_slot(rm_object *inst, size_t i, rm_object *value);
+rm_object *rm_instance_dict(rm_object *inst); /* extra attributes, or NULL */
+
+/* ---- module ---- */
+rm_object *rm_module_new(const char *name);
+rm_object *rm_module_name(rm_object *m);
+rm_object *rm_module_dict(rm_object *m);
+int64_t rm_module_generation(rm_object *m);
+void rm_module_set_generation(rm_object *m, int64_t generation);
+
+/* ---- capsule: an opaque native pointer with a finalizer ----
+** The finalizer runs once, on a thread holding the runtime lock, after a
+** collection found the capsule unreachable. */
+rm_object *rm_capsule_new(void *pointer, const char *name, void (*finalizer)(void *pointer));
+void *rm_capsule_pointer(rm_object *c);
+
+/* ---- weak reference ----
+** Does not keep its target alive; cleared when a collection finds the target
+** unreachable. Remap retargets it: a weak reference to an old object then
+** refers to the new one. */
+rm_object *rm_weakref_new(rm_object *target);
+rm_object *rm_weakref_get(rm_object *w); /* NULL once cleared */
+
+/* ---- attributes and calls ---- */
+rm_object *rm_getattr(rm_object *obj, const char *name);
+rm_object *rm_getattr_obj(rm_object *obj, rm_object *name);
+int rm_setattr(rm_object *obj, const char *name, rm_object *value);
+int rm_setattr_obj(rm_object *obj, rm_object *name, rm_object *value);
+int rm_is_callable(rm_object *obj);
+rm_object *rm_call(rm_object *callable, rm_object *const *args, size_t nargs);
+rm_object *rm_call_method(rm_object *obj, const char *name, rm_object *const *args, size_t nargs);
+
+/* A short printable description, for messages ("<instance of Point>"). */
+rm_object *rm_repr(rm_object *obj);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,76 @@
+/*
+** runtime.h: starting the runtime, the runtime lock, threads, errors and
+** handles.
+**
+** Locking: one runtime lock guards the heap. Every call into this API other
+** than rm_init, rm_acquire and the error accessors expects the caller to hold
+** it. Remap takes it exclusively by being called under it; its helper
+** threads only run while the caller waits.
+*/
+#ifndef REMAP_RUNTIME_H
+#define REMAP_RUNTIME_H
+
+#include "object.h"
+#include <stdarg.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Starts Boehm and the runtime. Idempotent. Returns 0, or -1 if Boehm could
+   not be started. Call it on the main thread before any other thread uses
+   the runtime. */
+int rm_init(void);
+
+/* The runtime lock. Not recursive. */
+void rm_acquire(void);
+void rm_release(void);
+int rm_lock_held(void); /* by the calling thread */
+
+/* A thread not created through Boehm registers before it touches the heap
+   (and unregisters before it exits). Also unblocks Boehm's stop-the-world
+   signals, which Dispatch worker threads block. Idempotent per thread. */
+int rm_thread_attach(void);
+void rm_thread_detach(void);
+
+/* ---- Errors ----
+** A function that fails returns NULL (or -1) and sets the current error of
+** the calling thread: a kind and a message. */
+typedef enum rm_error_kind {
+    RM_OK = 0,
+    RM_ERR_TYPE,      /* wrong type of argument */
+    RM_ERR_VALUE,     /* right type, bad value */
+    RM_ERR_KEY,       /* missing key */
+    RM_ERR_INDEX,     /* index out of range */
+    RM_ERR_ATTRIBUTE, /* missing attribute */
+    RM_ERR_MEMORY,    /* allocation failed */
+    RM_ERR_RUNTIME,   /* anything else */
+    RM_ERR_IMPORT,    /* a module could not be loaded */
+    RM_ERR_RELOAD,    /* a reload failed */
+    RM_ERR_REMOVED,   /* a definition removed by a reload was called */
+} rm_error_kind;
+
+void rm_error_set(rm_error_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void rm_error_setv(rm_error_kind kind, const char *fmt, va_list ap);
+rm_error_kind rm_error_occurred(void);
+const char *rm_error_message(void); /* "" when no error */
+const char *rm_error_kind_name(rm_error_kind kind);
+void rm_error_clear(void);
+
+/* ---- Handles ----
+** A handle is a slot in a table Boehm scans: the way to keep a heap reference
+** in memory Boehm does not scan (a Swift object, a malloc block). Handles are
+** roots, and remap rewrites them like heap slots. */
+typedef struct rm_handle_slot *rm_handle;
+
+rm_handle rm_handle_new(rm_object *obj); /* NULL with an error on failure */
+rm_object *rm_handle_get(rm_handle h);
+void rm_handle_set(rm_handle h, rm_object *obj);
+void rm_handle_free(rm_handle h);
+size_t rm_handle_count(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
