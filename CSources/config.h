@@ -29,7 +29,7 @@
 /* The mapping table of a remap is kept at most this percent full; it is
    probed once per reference slot that falls inside the bounds of the old
    addresses, so a sparse table is worth its few extra cache lines. */
-#define RM_MAPPING_LOAD_PERCENT 40
+#define RM_MAPPING_LOAD_PERCENT 12
 
 /* Registry entries handed to a walker thread at a time: big enough that the
    shared counter is rarely touched, small enough to balance two threads. */

@@ -26,6 +26,7 @@ int rm_probe_init(rm_probe *p, size_t n) {
         p->vals = NULL;
         return -1;
     }
+    memset(p->filter, 0, sizeof p->filter);
     p->bits = bits;
     p->mask = size - 1;
     p->lo = UINTPTR_MAX;
@@ -49,6 +50,8 @@ void rm_probe_put(rm_probe *p, rm_object *key, rm_object *val) {
     p->keys[i] = a;
     p->vals[i] = val;
     p->count++;
+    size_t bit = rm_filter_bit(a);
+    p->filter[bit >> 6] |= (uint64_t)1 << (bit & 63);
     uintptr_t hi = p->span ? p->lo + p->span : p->lo;
     if (p->count == 1) {
         p->lo = a;

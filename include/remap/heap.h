@@ -41,14 +41,16 @@ void rm_mapping_free(rm_mapping *m);
 
 #define RM_REPORT_TYPES 32 /* types with their own line in the report */
 
+/* Per type: the objects that had at least one slot rewritten, and the
+   slots. Class instances are counted apart, all classes together. */
 typedef struct rm_type_count {
     const rm_type *type; /* NULL: every other type */
     size_t objects;
     size_t slots_rewritten;
 } rm_type_count;
 
-/* What a remap did. Object lists are kept in memory Boehm scans: they keep
-   their objects alive until rm_report_clear. */
+/* What a remap did. The object lists are roots: they keep their objects
+   alive until rm_report_clear, which every report needs. */
 typedef struct rm_remap_report {
     size_t objects_visited;
     size_t handles_visited;
@@ -60,6 +62,8 @@ typedef struct rm_remap_report {
     unsigned threads;
     size_t ntypes;
     rm_type_count types[RM_REPORT_TYPES + 1];
+    size_t instances_touched;        /* instances with a rewritten slot */
+    size_t instance_slots_rewritten; /* including their class slots */
     /* Dicts and sets to rehash: a key slot was rewritten, a key is a new
        object whose identity hash was replaced, or a key is a tuple whose
        hash depends on a rewritten item. */
