@@ -217,3 +217,21 @@ rm_object *rm_repr(rm_object *obj) {
     if (t->tp_flags & RM_TYPE_HEAP) return rm_str_format("<%s instance>", rm_type_name(t));
     return rm_str_format("<%s object>", rm_type_name(t));
 }
+
+/* ---- Type tests and singletons as functions ---- */
+rm_object *rm_get_none(void) { return rm_none; }
+rm_object *rm_get_true(void) { return rm_true; }
+rm_object *rm_get_false(void) { return rm_false; }
+bool rm_is_none(rm_object *o) { return o == rm_none; }
+bool rm_is_bool(rm_object *o) { return RM_IS(o, rm_bool_type); }
+bool rm_is_int(rm_object *o) { return RM_IS(o, rm_int_type); }
+bool rm_is_float(rm_object *o) { return RM_IS(o, rm_float_type); }
+bool rm_is_str(rm_object *o) { return RM_IS(o, rm_str_type); }
+bool rm_is_tuple(rm_object *o) { return RM_IS(o, rm_tuple_type); }
+bool rm_is_list(rm_object *o) { return RM_IS(o, rm_list_type); }
+bool rm_is_dict(rm_object *o) { return RM_IS(o, rm_dict_type); }
+bool rm_is_set(rm_object *o) { return RM_IS(o, rm_set_type); }
+bool rm_is_function(rm_object *o) { return RM_IS(o, rm_function_type); }
+bool rm_is_method(rm_object *o) { return RM_IS(o, rm_method_type); }
+bool rm_is_module(rm_object *o) { return RM_IS(o, rm_module_type); }
+bool rm_is_instance(rm_object *o) { return is_instance(o); }

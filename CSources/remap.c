@@ -157,17 +157,15 @@ static size_t remap_traverse(walker *w, rm_object *o) {
    on one thread, and so was rewriting branch-free only the objects with a
    mapped slot: the bounds and block filters are cheaper than the probe they
    avoid.) */
+/* NULL needs no test of its own: it fails the bounds check. Slots are
+   counted per object, NULL ones included. */
 #define REMAP_SLOT(slotp)                                   \
     do {                                                    \
         rm_object **s_ = (slotp);                           \
-        rm_object *v_ = *s_;                                \
-        if (v_) {                                           \
-            slots++;                                        \
-            rm_object *n_ = probe_lookup(&pv, v_);          \
-            if (n_) {                                       \
-                *s_ = n_;                                   \
-                n++;                                        \
-            }                                               \
+        rm_object *n_ = probe_lookup(&pv, *s_);             \
+        if (n_) {                                           \
+            *s_ = n_;                                       \
+            n++;                                            \
         }                                                   \
     } while (0)
 
@@ -217,6 +215,7 @@ static void *walk(void *arg) {
             rm_type *t = o->ob_type;
             size_t n = 0;
             REMAP_SLOT((rm_object **)&o->ob_type);
+            slots++;
             bool class_changed = n != 0;
             size_t size = t->tp_basicsize;
             switch (t->tp_layout) {
@@ -225,16 +224,19 @@ static void *walk(void *arg) {
                 size_t k = inst->ob_aux;
                 REMAP_SLOT(&inst->dict);
                 for (size_t j = 0; j < k; j++) REMAP_SLOT(&inst->slots[j]);
+                slots += k + 1;
                 size += k * sizeof(rm_object *);
                 if (class_changed && list_instances) objvec_push(&w->instances, o);
                 break;
             }
             case RM_LAYOUT_FIXED:
                 for (size_t j = 0; j < t->tp_nfixed; j++) REMAP_SLOT((rm_object **)((char *)o + t->tp_fixed[j]));
+                slots += t->tp_nfixed;
                 break;
             case RM_LAYOUT_TUPLE: {
                 rm_tuple_object *tup = (rm_tuple_object *)o;
                 for (size_t j = 0; j < tup->size; j++) REMAP_SLOT(&tup->items[j]);
+                slots += tup->size;
                 size += tup->size * sizeof(rm_object *);
                 break;
             }

@@ -41,6 +41,25 @@ extern rm_object rm_false_object;
 #define rm_true (&rm_true_object)
 #define rm_false (&rm_false_object)
 rm_object *rm_bool(bool value);
+/* The singletons as functions, for languages that cannot use the macros. */
+rm_object *rm_get_none(void);
+rm_object *rm_get_true(void);
+rm_object *rm_get_false(void);
+
+/* Type tests, as functions for the same reason. */
+bool rm_is_none(rm_object *o);
+bool rm_is_bool(rm_object *o);
+bool rm_is_int(rm_object *o);
+bool rm_is_float(rm_object *o);
+bool rm_is_str(rm_object *o);
+bool rm_is_tuple(rm_object *o);
+bool rm_is_list(rm_object *o);
+bool rm_is_dict(rm_object *o);
+bool rm_is_set(rm_object *o);
+bool rm_is_function(rm_object *o);
+bool rm_is_method(rm_object *o);
+bool rm_is_module(rm_object *o);
+bool rm_is_instance(rm_object *o); /* of any class */
 
 /* ---- int, float ---- */
 rm_object *rm_int(int64_t value);

@@ -54,7 +54,7 @@ typedef struct rm_type_count {
 typedef struct rm_remap_report {
     size_t objects_visited;
     size_t handles_visited;
-    size_t slots_visited;
+    size_t slots_visited;   /* reference slots, NULL ones included */
     size_t slots_rewritten;
     size_t handles_rewritten;
     size_t bytes_visited;
@@ -99,16 +99,18 @@ void rm_report_clear(rm_remap_report *report);
 rm_object *rm_referrers(rm_object *target, size_t *handles);
 
 /* ---- Statistics ---- */
+typedef struct rm_type_stats {
+    const rm_type *type; /* NULL: the rest */
+    size_t objects;
+    size_t bytes;
+} rm_type_stats;
+
 typedef struct rm_heap_stats {
     size_t objects;
     size_t bytes;
     size_t handles;
     size_t ntypes;
-    struct {
-        const rm_type *type; /* NULL: the rest */
-        size_t objects;
-        size_t bytes;
-    } types[RM_REPORT_TYPES + 1];
+    rm_type_stats types[RM_REPORT_TYPES + 1];
     size_t gc_heap_bytes; /* Boehm's heap size */
     size_t collections;   /* since rm_init */
 } rm_heap_stats;

@@ -1,0 +1,260 @@
+import CRemap
+import Reload
+import XCTest
+
+/// The native heap as a C or Swift user sees it: remap semantics, hashed
+/// collections after a remap, handles, weak references, finalizers, errors.
+final class HeapTests: XCTestCase {
+    typealias Obj = UnsafeMutablePointer<rm_object>
+
+    let runtime = Runtime.shared
+
+    func int(_ v: Int64) -> Obj { rm_int(v)! }
+    func str(_ s: String) -> Obj { rm_str(s)! }
+    func cls(_ name: String) -> Obj { rm_class_new(name, nil, nil)! }
+    func function(_ name: String, returning value: Int64) -> Obj {
+        let fn: rm_cfunction = value == 1
+            ? { _, _, _ in rm_int(1) }
+            : { _, _, _ in rm_int(2) }
+        return rm_function_new(name, fn, 0, nil, nil)!
+    }
+
+    /// Remaps `pairs` and returns the report; fails the test on error.
+    func remap(_ pairs: [(Obj, Obj)], file: StaticString = #filePath, line: UInt = #line) -> rm_remap_report {
+        let m = rm_mapping_new()!
+        defer { rm_mapping_free(m) }
+        for (old, new) in pairs {
+            XCTAssertEqual(rm_mapping_add(m, old, new), 0, String(cString: rm_error_message()), file: file, line: line)
+        }
+        var report = rm_remap_report()
+        XCTAssertEqual(rm_remap(m, &report), 0, String(cString: rm_error_message()), file: file, line: line)
+        return report
+    }
+
+    func assertHeapValid(file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertNoThrow(try runtime.checkHeap(), file: file, line: line)
+    }
+
+    func testSwapAndChainAreAppliedOnce() throws {
+        try runtime.withLock {
+            let a = str("a"), b = str("b"), c = str("c")
+            let list = rm_list_new(0)!
+            let root = try Ref(list)
+            for item in [a, b, c] { rm_list_append(list, item) }
+            // a<->b swap, and b->c makes a chain a->b->c: a slot holding a
+            // becomes b (never c), b becomes c... but b is also swapped: the
+            // mapping is {a: b, b: c, c: a}, applied once.
+            var report = remap([(a, b), (b, c), (c, a)])
+            defer { rm_report_clear(&report) }
+            let l = root.object
+            XCTAssertEqual(rm_list_get(l, 0), b)
+            XCTAssertEqual(rm_list_get(l, 1), c)
+            XCTAssertEqual(rm_list_get(l, 2), a)
+            XCTAssertEqual(report.slots_rewritten, 3)
+            assertHeapValid()
+        }
+    }
+
+    func testInstancesGetTheNewClassAndNewFunctions() throws {
+        try runtime.withLock {
+            let old = cls("Point"), new = cls("Point")
+            XCTAssertEqual(rm_class_add_field(old, "x", int(0)), 0)
+            XCTAssertEqual(rm_class_add_field(new, "x", int(0)), 0)
+            let f1 = function("f", returning: 1), f2 = function("f", returning: 2)
+            let holder = rm_list_new(0)!
+            let root = try Ref(holder)
+            for _ in 0..<1000 {
+                let p = rm_instance_alloc(old)!
+                rm_instance_set_slot(p, 0, f1)
+                rm_list_append(holder, p)
+            }
+            var report = remap([(old, new), (f1, f2)])
+            defer { rm_report_clear(&report) }
+            XCTAssertEqual(report.ninstances, 1000)
+            XCTAssertEqual(report.slots_rewritten, 2000)
+            for i in 0..<1000 {
+                let p = rm_list_get(root.object, i)!
+                XCTAssertEqual(UnsafeMutableRawPointer(p.pointee.ob_type), UnsafeMutableRawPointer(new))
+                XCTAssertEqual(rm_isinstance(p, new), 1)
+                let result = rm_call(rm_instance_slot(p, 0), nil, 0)!
+                XCTAssertEqual(rm_int_value(result), 2)
+            }
+            assertHeapValid()
+        }
+    }
+
+    func testDictsAndSetsKeyedByRemappedObjectsFindEveryKey() throws {
+        try runtime.withLock {
+            let oldClass = cls("K"), newClass = cls("K")
+            let oldFn = function("g", returning: 1), newFn = function("g", returning: 2)
+            let byClass = rm_dict_new()!, byTuple = rm_dict_new()!, classes = rm_set_new()!
+            let roots = try [byClass, byTuple, classes].map { try Ref($0) }
+            XCTAssertEqual(rm_dict_set(byClass, oldClass, int(1)), 0)
+            var items: [Obj?] = [oldClass, oldFn, int(7)]
+            XCTAssertEqual(rm_dict_set(byTuple, rm_tuple_of(3, &items), int(2)), 0)
+            XCTAssertEqual(rm_set_add(classes, oldClass), 0)
+            var report = remap([(oldClass, newClass), (oldFn, newFn)])
+            defer { rm_report_clear(&report) }
+            XCTAssertGreaterThanOrEqual(report.ntables, 3, "every table with a remapped key is reported")
+            for i in 0..<report.ntables {
+                let t = report.tables[i]!
+                var collisions = 0
+                if rm_is_set(t) {
+                    XCTAssertEqual(rm_set_rehash(t, &collisions), 0)
+                } else {
+                    XCTAssertEqual(rm_dict_rehash(t, &collisions), 0)
+                }
+                XCTAssertEqual(collisions, 0)
+            }
+            XCTAssertEqual(rm_int_value(rm_dict_get(roots[0].object, newClass)), 1)
+            var newItems: [Obj?] = [newClass, newFn, int(7)]
+            XCTAssertEqual(rm_int_value(rm_dict_get(roots[1].object, rm_tuple_of(3, &newItems))), 2)
+            XCTAssertEqual(rm_set_contains(roots[2].object, newClass), 1)
+            assertHeapValid()
+        }
+    }
+
+    func testKeysThatBecomeEqualKeepTheNewerEntry() throws {
+        try runtime.withLock {
+            let a = cls("A"), b = cls("B")
+            let d = rm_dict_new()!
+            let root = try Ref(d)
+            XCTAssertEqual(rm_dict_set(d, a, int(1)), 0)
+            XCTAssertEqual(rm_dict_set(d, b, int(2)), 0)
+            var report = remap([(a, b)])
+            defer { rm_report_clear(&report) }
+            var collisions = 0
+            XCTAssertEqual(rm_dict_rehash(root.object, &collisions), 0)
+            XCTAssertEqual(collisions, 1)
+            XCTAssertEqual(rm_dict_size(root.object), 1)
+            XCTAssertEqual(rm_int_value(rm_dict_get(root.object, b)), 2)
+            assertHeapValid()
+        }
+    }
+
+    func testHandlesAndWeakReferencesFollowTheRemap() throws {
+        try runtime.withLock {
+            let old = cls("H"), new = cls("H")
+            let ref = try Ref(old)
+            let weak = rm_weakref_new(old)!
+            let weakRoot = try Ref(weak)
+            var report = remap([(old, new)])
+            defer { rm_report_clear(&report) }
+            XCTAssertEqual(ref.object, new)
+            XCTAssertEqual(report.handles_rewritten, 1)
+            XCTAssertEqual(rm_weakref_get(weakRoot.object), new)
+        }
+    }
+
+    func testWeakReferenceIsClearedWhenItsTargetDies() throws {
+        try runtime.withLock {
+            let weakRoot = try makeWeakReferenceToGarbage()
+            let strongTarget = try Ref(rm_list_new(0)!)
+            let weakToLive = try Ref(rm_weakref_new(strongTarget.object)!)
+            // Boehm scans stacks conservatively: the garbage is made in a
+            // frame that is gone, and the stack is overwritten before the
+            // collections.
+            overwriteStack()
+            for _ in 0..<3 { runtime.collect() }
+            XCTAssertNil(rm_weakref_get(weakRoot.object))
+            XCTAssertEqual(rm_weakref_get(weakToLive.object), strongTarget.object)
+        }
+    }
+
+    @inline(never)
+    func makeWeakReferenceToGarbage() throws -> Ref {
+        try Ref(rm_weakref_new(rm_list_new(0))!)
+    }
+
+    @inline(never)
+    func overwriteStack() {
+        withUnsafeTemporaryAllocation(of: UInt.self, capacity: 4096) { buffer in
+            buffer.initialize(repeating: 0)
+        }
+        for _ in 0..<1000 { _ = rm_list_new(4) }
+    }
+
+    func testCapsuleFinalizerRunsOnceAfterCollection() throws {
+        CapsuleCounter.finalized = 0
+        try runtime.withLock {
+            for _ in 0..<100 {
+                _ = rm_capsule_new(nil, "test") { _ in CapsuleCounter.finalized += 1 }
+            }
+            let kept = try Ref(rm_capsule_new(nil, "kept") { _ in CapsuleCounter.finalized += 1000 }!)
+            for _ in 0..<3 { runtime.collect() }
+            XCTAssertGreaterThan(CapsuleCounter.finalized, 90, "most dead capsules are finalized")
+            XCTAssertLessThanOrEqual(CapsuleCounter.finalized, 100, "no capsule twice, the live one never")
+            _ = kept
+        }
+    }
+
+    func testImmortalObjectsCannotBeRemapped() throws {
+        runtime.withLock {
+            let m = rm_mapping_new()!
+            defer { rm_mapping_free(m) }
+            XCTAssertEqual(rm_mapping_add(m, rm_get_none(), cls("X")), -1)
+            XCTAssertEqual(rm_error_occurred(), RM_ERR_VALUE)
+            XCTAssertTrue(String(cString: rm_error_message()).contains("immortal"))
+            rm_error_clear()
+            let a = cls("A")
+            XCTAssertEqual(rm_mapping_add(m, a, cls("B")), 0)
+            XCTAssertEqual(rm_mapping_add(m, a, cls("C")), -1, "an object mapped twice is refused")
+            rm_error_clear()
+        }
+    }
+
+    func testReferrersFindsEveryHolder() throws {
+        try runtime.withLock {
+            let target = str("target")
+            let l = rm_list_new(0)!, d = rm_dict_new()!
+            let roots = try [Ref(l), Ref(d), Ref(target)]
+            rm_list_append(l, target)
+            rm_dict_set(d, str("k"), target)
+            var handles = 0
+            let found = rm_referrers(target, &handles)!
+            var holders: Set<UnsafeMutableRawPointer> = []
+            for i in 0..<rm_list_size(found) { holders.insert(UnsafeMutableRawPointer(rm_list_get(found, i)!)) }
+            XCTAssertTrue(holders.contains(UnsafeMutableRawPointer(l)))
+            XCTAssertTrue(holders.contains(UnsafeMutableRawPointer(d)))
+            XCTAssertEqual(handles, 1)
+            _ = roots
+        }
+    }
+
+    func testStatisticsCountObjectsByType() throws {
+        try runtime.withLock {
+            let point = cls("StatsPoint")
+            let holder = rm_list_new(0)!
+            let root = try Ref(holder)
+            for _ in 0..<500 { rm_list_append(holder, rm_instance_alloc(point)) }
+            var stats = rm_heap_stats()
+            rm_heap_stats_get(&stats)
+            let lines = withUnsafeBytes(of: &stats.types) { raw in
+                Array(raw.bindMemory(to: rm_type_stats.self).prefix(stats.ntypes))
+            }
+            let points = lines.first { $0.type.map { UnsafeRawPointer($0) } == UnsafeRawPointer(point) }
+            XCTAssertEqual(points?.objects, 500)
+            XCTAssertGreaterThan(stats.bytes, 500 * 24)
+            _ = root
+        }
+    }
+
+    func testErrorsAreReportedNotFatal() throws {
+        runtime.withLock {
+            let l = rm_list_new(0)!
+            XCTAssertNil(rm_list_get(l, 3))
+            XCTAssertEqual(rm_error_occurred(), RM_ERR_INDEX)
+            rm_error_clear()
+            XCTAssertEqual(rm_dict_set(rm_dict_new(), rm_list_new(0), rm_get_none()), -1)
+            XCTAssertEqual(rm_error_occurred(), RM_ERR_TYPE)
+            rm_error_clear()
+            XCTAssertNil(rm_call(int(3), nil, 0))
+            XCTAssertTrue(String(cString: rm_error_message()).contains("not callable"))
+            rm_error_clear()
+        }
+    }
+}
+
+enum CapsuleCounter {
+    nonisolated(unsafe) static var finalized = 0
+}
