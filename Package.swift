@@ -46,7 +46,8 @@ let package = Package(
         .executableTarget(name: "remap-bench", dependencies: ["CRemap", "CBoehm"]),
         .testTarget(
             name: "ReloadTests",
-            dependencies: ["Reload", "CRemap", "remap-stress"]
+            dependencies: ["Reload", "CRemap", "remap-stress"],
+            linkerSettings: exportDynamic
         ),
     ]
 )

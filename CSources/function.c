@@ -14,6 +14,12 @@ static int function_traverse(rm_object *self, rm_visitproc visit, void *arg) {
     return 0;
 }
 
+/* The function being called on this thread: a method gets the instance as
+   `self`, so a function defined in Swift finds its closure through this. */
+static _Thread_local rm_object *current_function;
+
+rm_object *rm_function_current(void) { return current_function; }
+
 /* Checks the arity, then calls the C function. `self` is the function object
    for a plain call and the instance for a method call. */
 rm_object *rm_function_invoke(rm_object *fobj, rm_object *self, rm_object *const *args, size_t nargs) {
@@ -23,7 +29,10 @@ rm_object *rm_function_invoke(rm_object *fobj, rm_object *self, rm_object *const
                      (long long)f->nargs, f->nargs == 1 ? "" : "s", nargs);
         return NULL;
     }
+    rm_object *outer = current_function;
+    current_function = fobj;
     rm_object *result = f->fn(self, args, nargs);
+    current_function = outer;
     if (!result && !rm_error_occurred())
         rm_error_set(RM_ERR_RUNTIME, "%s() returned NULL without setting an error", rm_str_cstr(f->name));
     return result;
@@ -66,6 +75,7 @@ rm_object *rm_function_name(rm_object *f) { return ((rm_function_object *)f)->na
 rm_object *rm_function_closure(rm_object *f) { return ((rm_function_object *)f)->closure; }
 rm_object *rm_function_module(rm_object *f) { return ((rm_function_object *)f)->module; }
 rm_cfunction rm_function_pointer(rm_object *f) { return ((rm_function_object *)f)->fn; }
+int rm_function_arity(rm_object *f) { return (int)((rm_function_object *)f)->nargs; }
 
 /* ---- bound method ---- */
 

@@ -94,12 +94,12 @@ typedef struct rm_instance_object {
     rm_object *slots[];
 } rm_instance_object;
 
-typedef struct rm_module_object {
+typedef struct rm_module_obj {
     RM_OBJECT_HEADER;
     rm_object *name;
     rm_object *dict;
     int64_t generation;
-} rm_module_object;
+} rm_module_obj;
 
 typedef struct rm_capsule_object {
     RM_OBJECT_HEADER;

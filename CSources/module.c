@@ -7,7 +7,7 @@
 
 /* References: name, dict. */
 static int module_traverse(rm_object *self, rm_visitproc visit, void *arg) {
-    rm_module_object *m = (rm_module_object *)self;
+    rm_module_obj *m = (rm_module_obj *)self;
     RM_VISIT(&m->name);
     RM_VISIT(&m->dict);
     return 0;
@@ -16,10 +16,10 @@ static int module_traverse(rm_object *self, rm_visitproc visit, void *arg) {
 rm_type rm_module_type = {
     RM_STATIC_HEADER(&rm_type_type),
     .tp_name = "module",
-    .tp_basicsize = sizeof(rm_module_object),
+    .tp_basicsize = sizeof(rm_module_obj),
     .tp_layout = RM_LAYOUT_FIXED,
     .tp_nfixed = 2,
-    .tp_fixed = {offsetof(rm_module_object, name), offsetof(rm_module_object, dict)},
+    .tp_fixed = {offsetof(rm_module_obj, name), offsetof(rm_module_obj, dict)},
     .tp_traverse = module_traverse,
 };
 
@@ -27,7 +27,7 @@ rm_object *rm_module_new(const char *name) {
     rm_object *n = rm_str(name);
     rm_object *d = n ? rm_dict_new() : NULL;
     if (!d) return NULL;
-    rm_module_object *m = (rm_module_object *)rm_alloc(&rm_module_type, sizeof *m);
+    rm_module_obj *m = (rm_module_obj *)rm_alloc(&rm_module_type, sizeof *m);
     if (!m) return NULL;
     m->name = n;
     m->dict = d;
@@ -36,7 +36,7 @@ rm_object *rm_module_new(const char *name) {
     return (rm_object *)m;
 }
 
-rm_object *rm_module_name(rm_object *m) { return ((rm_module_object *)m)->name; }
-rm_object *rm_module_dict(rm_object *m) { return ((rm_module_object *)m)->dict; }
-int64_t rm_module_generation(rm_object *m) { return ((rm_module_object *)m)->generation; }
-void rm_module_set_generation(rm_object *m, int64_t g) { ((rm_module_object *)m)->generation = g; }
+rm_object *rm_module_name(rm_object *m) { return ((rm_module_obj *)m)->name; }
+rm_object *rm_module_dict(rm_object *m) { return ((rm_module_obj *)m)->dict; }
+int64_t rm_module_generation(rm_object *m) { return ((rm_module_obj *)m)->generation; }
+void rm_module_set_generation(rm_object *m, int64_t g) { ((rm_module_obj *)m)->generation = g; }

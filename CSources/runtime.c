@@ -128,6 +128,8 @@ void rm_error_set(rm_error_kind kind, const char *fmt, ...) {
     va_end(ap);
 }
 
+void rm_error_set_message(rm_error_kind kind, const char *message) { rm_error_set(kind, "%s", message); }
+
 rm_error_kind rm_error_occurred(void) { return error_kind; }
 
 const char *rm_error_message(void) { return error_kind ? error_message : ""; }

@@ -131,6 +131,7 @@ rm_object *rm_function_name(rm_object *f);
 rm_object *rm_function_closure(rm_object *f);
 rm_object *rm_function_module(rm_object *f);
 rm_cfunction rm_function_pointer(rm_object *f);
+int rm_function_arity(rm_object *f); /* < 0: variadic */
 
 /* ---- bound method ---- */
 rm_object *rm_method_new(rm_object *function, rm_object *self);

@@ -8,6 +8,7 @@
 #include "runtime.h"
 #include "builtins.h"
 #include "heap.h"
+#include "module.h"
 
 #define RM_VERSION_STRING "0.1.0"
 

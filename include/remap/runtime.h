@@ -53,6 +53,7 @@ typedef enum rm_error_kind {
 void rm_error_set(rm_error_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void rm_error_setv(rm_error_kind kind, const char *fmt, va_list ap);
+void rm_error_set_message(rm_error_kind kind, const char *message); /* not variadic */
 rm_error_kind rm_error_occurred(void);
 const char *rm_error_message(void); /* "" when no error */
 const char *rm_error_kind_name(rm_error_kind kind);

@@ -1,0 +1,269 @@
+import CRemap
+import Foundation
+
+/// One generation of a module: its object, what each name is, what it
+/// imports, and the library it came from.
+final class LoadedModule {
+    let name: String
+    let generation: Int
+    /// The module object, held through a handle: a remap rewrites it.
+    let ref: Ref
+    var kinds: [String: rm_def_kind]
+    let imports: [String]
+    let library: NativeLibrary?
+    let path: String?
+    let loadedAt: Date
+
+    init(name: String, generation: Int, ref: Ref, kinds: [String: rm_def_kind], imports: [String],
+         library: NativeLibrary?, path: String?) {
+        self.name = name
+        self.generation = generation
+        self.ref = ref
+        self.kinds = kinds
+        self.imports = imports
+        self.library = library
+        self.path = path
+        self.loadedAt = Date()
+    }
+
+    var namespace: Object { rm_module_dict(ref.object) }
+}
+
+/// What `status` shows of a module.
+public struct ModuleInfo: Codable, Sendable, Equatable {
+    public var name: String
+    public var generation: Int
+    public var path: String?
+    public var loadedAt: Date
+    public var definitions: Int
+    public var imports: [String]
+}
+
+/// Finds, loads and keeps modules: native libraries found in the search paths
+/// (`name.so`, dots as folders: `game.physics` is `game/physics.so`) and
+/// in-process modules defined from Swift. Use it holding the runtime lock.
+public final class ModuleLoader: @unchecked Sendable {
+    public let runtime: Runtime
+    public private(set) var searchPaths: [String] = []
+    private var definitions: [String: ModuleDefinition] = [:]
+    var modules: [String: LoadedModule] = [:]
+    /// Modules being imported right now, outermost first: a cycle check.
+    private var importStack: [String] = []
+    /// Modules built by the reload in progress: imports see the new versions.
+    var staged: [String: LoadedModule] = [:]
+    /// Libraries replaced by a reload, closed once no function runs their code.
+    var retired: [NativeLibrary] = []
+    var collectionsAtLastSweep = -1
+    public private(set) var librariesClosed = 0
+
+    public init(runtime: Runtime = .shared) {
+        self.runtime = runtime
+        rm_set_import_hook({ importer, name, context in
+            let loader = Unmanaged<ModuleLoader>.fromOpaque(context!).takeUnretainedValue()
+            do {
+                return try loader.importModule(String(cString: name!), from: String(cString: importer!))
+            } catch {
+                ModuleLoader.raise(error)
+                return nil
+            }
+        }, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    static func raise(_ error: Error) {
+        if let error = error as? RuntimeError {
+            error.raise()
+        } else {
+            rm_error_set_message(RM_ERR_IMPORT, "\(error)")
+        }
+    }
+
+    public func addSearchPath(_ path: String) {
+        if !searchPaths.contains(path) { searchPaths.append(path) }
+    }
+
+    /// Registers (or replaces) an in-process module. A replaced definition
+    /// takes effect at the next reload of the module.
+    public func define(_ definition: ModuleDefinition) {
+        definitions[definition.name] = definition
+    }
+
+    /// Is `name` a dotted identifier?
+    public static func isValidName(_ name: String) -> Bool {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        return !parts.isEmpty && parts.allSatisfy { part in
+            guard let first = part.unicodeScalars.first, first == "_" || (first.isASCII && CharacterSet.letters.contains(first)) else {
+                return false
+            }
+            return part.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && CharacterSet.alphanumerics.contains($0)) }
+        }
+    }
+
+    /// Loads a module if it is not loaded yet; returns its module object.
+    @discardableResult
+    public func load(_ name: String) throws -> Object {
+        if let module = modules[name] { return module.ref.object }
+        return try importModule(name, from: nil)
+    }
+
+    /// The module object of a loaded module.
+    public func module(named name: String) -> Object? {
+        modules[name]?.ref.object
+    }
+
+    public var loadedModules: [ModuleInfo] {
+        modules.values.sorted { $0.name < $1.name }.map {
+            ModuleInfo(name: $0.name, generation: $0.generation, path: $0.path, loadedAt: $0.loadedAt,
+                       definitions: $0.kinds.count, imports: $0.imports)
+        }
+    }
+
+    /// The loaded modules that import `name`.
+    public func importers(of name: String) -> [String] {
+        modules.values.filter { $0.imports.contains(name) }.map(\.name).sorted()
+    }
+
+    /// Looks up `module.name` (or `module.Class.name`) and calls it.
+    public func call(_ qualifiedName: String, _ args: [Object] = []) throws -> Object {
+        let function = try resolve(qualifiedName)
+        return try Objects.call(function, args)
+    }
+
+    /// The object a qualified name designates: the longest loaded module
+    /// prefix, then attributes.
+    public func resolve(_ qualifiedName: String) throws -> Object {
+        let parts = qualifiedName.split(separator: ".").map(String.init)
+        for split in stride(from: parts.count - 1, to: 0, by: -1) {
+            let moduleName = parts[..<split].joined(separator: ".")
+            guard let module = modules[moduleName] else { continue }
+            var object = module.ref.object
+            for attribute in parts[split...] {
+                object = try Objects.getAttribute(object, attribute)
+            }
+            return object
+        }
+        throw RuntimeError(kind: .attribute, message: "no loaded module defines \(qualifiedName)")
+    }
+
+    // MARK: - Loading
+
+    /// The import hook and first loads: a staged (reloading) version first,
+    /// then a loaded one, else load it now. Refuses cycles.
+    func importModule(_ name: String, from importer: String?) throws -> Object {
+        if let module = staged[name] { return module.ref.object }
+        if let module = modules[name] { return module.ref.object }
+        if importStack.contains(name) {
+            throw ReloadError.importCycle(importStack + [name])
+        }
+        importStack.append(name)
+        defer { importStack.removeLast() }
+        let module = try build(name, previous: nil)
+        modules[name] = module
+        return module.ref.object
+    }
+
+    enum Source {
+        case native(String)
+        case swift(ModuleDefinition)
+    }
+
+    /// Where a module comes from: an in-process definition, else the first
+    /// search path that has its library.
+    func locate(_ name: String) throws -> Source {
+        guard Self.isValidName(name) else { throw ReloadError.invalidName(name) }
+        if let definition = definitions[name] { return .swift(definition) }
+        var searched: [String] = []
+        for directory in searchPaths {
+            for candidate in ["\(name.replacingOccurrences(of: ".", with: "/")).so", "\(name).so"] {
+                let path = URL(fileURLWithPath: directory).appendingPathComponent(candidate).path
+                if FileManager.default.fileExists(atPath: path) { return .native(path) }
+                searched.append(path)
+            }
+        }
+        throw ReloadError.notFound(module: name, searched: searched)
+    }
+
+    /// Builds a new generation of `name` without publishing it. On failure
+    /// nothing is left behind (its library is closed).
+    func build(_ name: String, previous: LoadedModule?) throws -> LoadedModule {
+        let source = try locate(name)
+        let generation = (previous?.generation ?? 0) + 1
+        guard let builder = rm_module_builder_new(name, previous?.namespace, Int64(generation)) else {
+            throw ReloadError.runtime(module: name, cause: CoreCalls.takeError().message)
+        }
+        defer { rm_module_builder_free(builder) }
+        var library: NativeLibrary?
+        var path: String?
+        do {
+            switch source {
+            case .native(let file):
+                path = file
+                let lib = try NativeLibrary.open(module: name, path: file)
+                library = lib
+                if rm_module_builder_run(builder, lib.initFunction) != 0 {
+                    throw ReloadError.initFailed(module: name, cause: CoreCalls.takeError().message)
+                }
+            case .swift(let definition):
+                do {
+                    try definition.initializer(ModuleBuilder(builder))
+                } catch let error as ReloadError {
+                    throw error
+                } catch {
+                    throw ReloadError.initFailed(module: name, cause: "\(error)")
+                }
+            }
+            let kinds = try readKinds(rm_module_builder_kinds(builder))
+            let imports = try readStrings(rm_module_builder_imports(builder))
+            let ref = try Ref(rm_module_object(builder))
+            return LoadedModule(name: name, generation: generation, ref: ref, kinds: kinds, imports: imports,
+                                library: library, path: path)
+        } catch {
+            library?.close()
+            throw error
+        }
+    }
+
+    private func readKinds(_ dict: Object) throws -> [String: rm_def_kind] {
+        var kinds: [String: rm_def_kind] = [:]
+        var pos = 0
+        var key: Object?
+        var value: Object?
+        while rm_dict_next(dict, &pos, &key, &value) {
+            kinds[try Objects.stringValue(key!)] = rm_def_kind(rawValue: UInt32(try Objects.intValue(value!)))
+        }
+        return kinds
+    }
+
+    private func readStrings(_ list: Object) throws -> [String] {
+        try (0..<rm_list_size(list)).map { try Objects.stringValue(rm_list_get(list, $0)) }
+    }
+
+    // MARK: - Old libraries
+
+    /// Closes the retired libraries no function object points into. Safe at
+    /// any time: a registered function that is already dead still counts, so
+    /// a library may stay open until the next collection, never close early.
+    /// Call it where no module code is running.
+    @discardableResult
+    public func closeRetiredLibraries() -> Int {
+        guard !retired.isEmpty else { return 0 }
+        var closed = 0
+        retired.removeAll { library in
+            guard library.liveFunctions == 0 else { return false }
+            library.close()
+            closed += 1
+            return true
+        }
+        librariesClosed += closed
+        return closed
+    }
+
+    /// A full collection, then closes the libraries nothing runs any more.
+    @discardableResult
+    public func collect() -> Int {
+        runtime.collect()
+        return closeRetiredLibraries()
+    }
+
+    /// Libraries replaced by reloads and still open.
+    public var retiredLibraryCount: Int { retired.count }
+}

@@ -1,0 +1,89 @@
+import CRemap
+
+/// A pointer to a heap object. Valid while something the collector sees keeps
+/// the object alive (a `Ref`, a heap slot, the stack of the calling thread).
+public typealias Object = UnsafeMutablePointer<rm_object>
+
+extension RuntimeError {
+    /// Sets this error as the C core's current error.
+    func raise() {
+        rm_error_set_message(kind.cValue, message)
+    }
+}
+
+extension RuntimeError.Kind {
+    var cValue: rm_error_kind {
+        switch self {
+        case .type: RM_ERR_TYPE
+        case .value: RM_ERR_VALUE
+        case .key: RM_ERR_KEY
+        case .index: RM_ERR_INDEX
+        case .attribute: RM_ERR_ATTRIBUTE
+        case .memory: RM_ERR_MEMORY
+        case .runtime: RM_ERR_RUNTIME
+        case .importFailure: RM_ERR_IMPORT
+        case .reload: RM_ERR_RELOAD
+        case .removed: RM_ERR_REMOVED
+        }
+    }
+}
+
+/// Calls a C function that returns NULL on failure, turning the current error
+/// into a thrown `RuntimeError`.
+@discardableResult
+func check(_ result: Object?) throws -> Object {
+    guard let result else { throw CoreCalls.takeError() }
+    return result
+}
+
+/// Calls a C function that returns -1 on failure.
+func check(_ status: Int32) throws {
+    if status != 0 { throw CoreCalls.takeError() }
+}
+
+/// Converts between Swift values and heap objects (holding the lock).
+public enum Objects {
+    public static func int(_ value: Int) throws -> Object { try check(rm_int(Int64(value))) }
+    public static func string(_ value: String) throws -> Object { try check(rm_str(value)) }
+    public static var none: Object { rm_get_none() }
+
+    /// The Int value of an int object, or a type error.
+    public static func intValue(_ object: Object) throws -> Int {
+        var value: Int64 = 0
+        try check(rm_int_check(object, &value))
+        return Int(value)
+    }
+
+    public static func stringValue(_ object: Object) throws -> String {
+        guard rm_is_str(object) else {
+            throw RuntimeError(kind: .type, message: "expected a str, got \(typeName(object))")
+        }
+        return String(cString: rm_str_cstr(object))
+    }
+
+    public static func typeName(_ object: Object) -> String {
+        String(cString: rm_type_name(object.pointee.ob_type))
+    }
+
+    /// The printable form of any object (`rm_repr`).
+    public static func describe(_ object: Object) -> String {
+        guard let repr = rm_repr(object) else { rm_error_clear(); return "<?>" }
+        return String(cString: rm_str_cstr(repr))
+    }
+
+    /// Calls a callable object with arguments.
+    public static func call(_ callable: Object, _ args: [Object]) throws -> Object {
+        var args: [Object?] = args
+        return try check(rm_call(callable, &args, args.count))
+    }
+
+    /// Calls `object.name(args)`.
+    public static func callMethod(_ object: Object, _ name: String, _ args: [Object] = []) throws -> Object {
+        var args: [Object?] = args
+        return try check(rm_call_method(object, name, &args, args.count))
+    }
+
+    public static func getAttribute(_ object: Object, _ name: String) throws -> Object {
+        try check(rm_getattr(object, name))
+    }
+}

@@ -1,0 +1,81 @@
+/// What a definition removed by a new version becomes.
+public enum RemovedPolicy: String, Codable, Sendable, CaseIterable {
+    /// The old definition stays, bound in the new namespace.
+    case keep
+    /// Functions become tombstones that fail with "removed in generation N";
+    /// classes and values are kept.
+    case tombstone
+    /// The reload fails and nothing changes.
+    case refuse
+}
+
+/// What happens when keys of a dict or set become equal after a remap (two
+/// old classes replaced by one new class, say).
+public enum CollisionPolicy: String, Codable, Sendable, CaseIterable {
+    /// The entry inserted last wins; the count is in the report.
+    case keepNewer = "keep-newer"
+    /// The reload is rolled back.
+    case refuse
+}
+
+public struct ReloadOptions: Codable, Sendable, Equatable {
+    /// Also reload the modules that import a reloaded module, after it.
+    public var cascade: Bool
+    public var onRemoved: RemovedPolicy
+    public var onCollision: CollisionPolicy
+
+    public init(cascade: Bool = false, onRemoved: RemovedPolicy = .keep, onCollision: CollisionPolicy = .keepNewer) {
+        self.cascade = cascade
+        self.onRemoved = onRemoved
+        self.onCollision = onCollision
+    }
+}
+
+/// What a reload did, phase by phase.
+public struct ReloadReport: Codable, Sendable {
+    public struct Module: Codable, Sendable, Equatable {
+        public var name: String
+        public var fromGeneration: Int
+        public var toGeneration: Int
+        public var path: String?
+
+        public init(name: String, fromGeneration: Int, toGeneration: Int, path: String?) {
+            self.name = name
+            self.fromGeneration = fromGeneration
+            self.toGeneration = toGeneration
+            self.path = path
+        }
+    }
+
+    /// Milliseconds spent in each phase.
+    public struct Phases: Codable, Sendable {
+        public var load = 0.0
+        public var match = 0.0
+        public var moduleHooks = 0.0
+        public var remap = 0.0
+        public var rehash = 0.0
+        public var instances = 0.0
+        public var publish = 0.0
+        public var total = 0.0
+    }
+
+    public var modules: [Module] = []
+    /// Definitions found in both versions and replaced (methods included).
+    public var matched = 0
+    public var added: [String] = []
+    public var removed: [String] = []
+    /// Removed definitions kept (policy keep, or classes and values).
+    public var kept: [String] = []
+    public var tombstoned: [String] = []
+    public var objectsVisited = 0
+    public var slotsRewritten = 0
+    public var handlesRewritten = 0
+    public var walkThreads = 0
+    public var tablesRehashed = 0
+    public var keyCollisions = 0
+    public var instancesMigrated = 0
+    public var instanceHooksRun = 0
+    public var moduleHooksRun = 0
+    public var librariesClosed = 0
+    public var phases = Phases()
+}

@@ -1,0 +1,75 @@
+import Foundation
+import XCTest
+
+/// Compiles fixture modules, written by a test as C (or Swift) source, into
+/// shared libraries in a temporary folder that is the loader's search path.
+final class FixtureFolder {
+    let path: String
+    static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    init() throws {
+        path = NSTemporaryDirectory() + "remap-fixtures-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    /// Writes `source` to name.c and builds name.so with the system compiler.
+    func buildC(_ name: String, _ source: String, extraFlags: [String] = []) throws {
+        let src = "\(path)/\(name).c"
+        try source.write(toFile: src, atomically: true, encoding: .utf8)
+        let include = Self.packageRoot.appendingPathComponent("include").path
+        try run("/usr/bin/cc", ["-shared", "-fPIC", "-O1", "-Wall", "-I", include] + extraFlags
+                + ["-o", "\(path)/\(name).so.tmp", src])
+        try replace(name)
+    }
+
+    /// Builds a module written in Swift against the C API (`@_cdecl`).
+    func buildSwift(_ name: String, _ source: String) throws {
+        let src = "\(path)/\(name).swift"
+        try source.write(toFile: src, atomically: true, encoding: .utf8)
+        let include = Self.packageRoot.appendingPathComponent("include").path
+        let swiftc = ProcessInfo.processInfo.environment["SWIFTC"] ?? "swiftc"
+        try run("/usr/bin/env", [swiftc, "-emit-library", "-parse-as-library", "-Xcc", "-I", "-Xcc", include,
+                                 "-I", include, "-module-name", name.replacingOccurrences(of: ".", with: "_"),
+                                 "-o", "\(path)/\(name).so.tmp", src])
+        try replace(name)
+    }
+
+    /// Writes any bytes as name.so (for bad-library tests).
+    func writeRaw(_ name: String, _ text: String) throws {
+        try text.write(toFile: "\(path)/\(name).so", atomically: true, encoding: .utf8)
+    }
+
+    func remove(_ name: String) {
+        try? FileManager.default.removeItem(atPath: "\(path)/\(name).so")
+    }
+
+    /// Renames the freshly built library into place in one step, as a build
+    /// system would.
+    private func replace(_ name: String) throws {
+        _ = rename("\(path)/\(name).so.tmp", "\(path)/\(name).so")
+    }
+
+    private func run(_ tool: String, _ args: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = args
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        if process.terminationStatus != 0 {
+            throw FixtureError.buildFailed(String(decoding: output, as: UTF8.self))
+        }
+    }
+}
+
+enum FixtureError: Error {
+    case buildFailed(String)
+}

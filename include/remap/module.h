@@ -1,0 +1,136 @@
+/*
+** module.h: the API a module is written against.
+**
+** A native module is a shared library that contains, at file scope,
+**
+**     #include <remap/module.h>
+**     RM_MODULE_ABI;
+**     int rm_module_init(rm_module *m) { ... return 0; }
+**
+** rm_module_init runs on every load and every reload, each time into a fresh
+** module. It declares what the module defines; the reloader matches the new
+** definitions with the old ones by qualified name (module.Class.method).
+** On failure it returns -1 with the current error set (rm_error_set), and
+** the reload changes nothing.
+*/
+#ifndef REMAP_MODULE_H
+#define REMAP_MODULE_H
+
+#include "object.h"
+#include "runtime.h"
+#include "builtins.h"
+#include "heap.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The ABI a module is compiled against. The loader refuses a module whose
+   version differs from the host's. */
+#define RM_ABI_VERSION 1
+
+/* Place once at file scope in a C module. A module written in Swift, which
+   cannot export data, exports a function instead:
+       @_cdecl("rm_module_abi") public func abi() -> UInt32 { UInt32(RM_ABI_VERSION) } */
+#define RM_MODULE_ABI \
+    __attribute__((visibility("default"))) const unsigned rm_module_abi_version = RM_ABI_VERSION
+typedef unsigned (*rm_module_abi_fn)(void);
+
+typedef struct rm_module rm_module;
+
+/* The signature of the entry point a module exports. */
+typedef int (*rm_module_init_fn)(rm_module *m);
+
+/* The module object being built, and its name. */
+rm_object *rm_module_object(rm_module *m);
+const char *rm_module_get_name(rm_module *m);
+/* The generation being built: 1 on first load, then 2, 3... */
+int64_t rm_module_get_generation(rm_module *m);
+
+/* ---- Definitions: replaced on every reload ---- */
+/* A function: `fn` is called with the function object as `self`. nargs < 0:
+   any number of arguments. Returns the function (borrowed) or NULL. */
+rm_object *rm_def_function(rm_module *m, const char *name, rm_cfunction fn, int nargs);
+/* A class; base may be NULL. Old instances get the new class on reload. */
+rm_object *rm_def_class(rm_module *m, const char *name, rm_object *base);
+/* A method: called with the instance as `self`, the arguments after it.
+   A method named __reload__ is the class's reload hook: called after a
+   reload for each old instance, with 0 arguments, or with 2 (a tuple of the
+   field names added and a tuple of those discarded). */
+int rm_def_method(rm_object *cls, const char *name, rm_cfunction fn, int nargs);
+/* A field with a default: new instances start with it, old instances get it
+   on reload if they lack it. */
+int rm_def_field(rm_object *cls, const char *name, rm_object *default_value);
+
+/* ---- State and values ---- */
+/* State: set to `initial` on first load and kept across reloads (Lisp's
+   defvar). Returns the current value: `initial`, or the kept one. */
+rm_object *rm_def_state(rm_module *m, const char *name, rm_object *initial);
+/* A value: replaced on every reload (Lisp's defparameter). */
+int rm_def_value(rm_module *m, const char *name, rm_object *value);
+
+/* ---- Imports ---- */
+/* Binds `name` in m to the current value of module.name, loading `module`
+   first if needed, and records that m imports module (a reload of module
+   can cascade to m). Returns the value (borrowed) or NULL. */
+rm_object *rm_import_from(rm_module *m, const char *module, const char *name);
+
+/* ---- The module hook ----
+** A function named __reload__ defined with rm_def_function(m, "__reload__",
+** fn, 1) runs on reload, before the new version replaces the old, with the
+** old namespace (a copy: a dict) as its argument. It can move state over by
+** writing into its own module's namespace (rm_module_dict of
+** rm_function_module(self)). If it fails, the reload changes nothing. */
+
+/* ---- For the loader (Swift or a C host) ---- */
+/* What each name of a namespace is. */
+typedef enum rm_def_kind {
+    RM_DEF_FUNCTION = 1,
+    RM_DEF_CLASS,
+    RM_DEF_STATE,
+    RM_DEF_VALUE,
+    RM_DEF_IMPORT,
+} rm_def_kind;
+
+/* Loads module `name` for rm_import_from: returns the module object or NULL
+   with the error set. Installed by the loader. */
+typedef rm_object *(*rm_import_hook)(const char *importer, const char *name, void *context);
+void rm_set_import_hook(rm_import_hook hook, void *context);
+
+/* A builder for one generation of a module. `previous` is the namespace of
+   the generation being replaced, or NULL on first load: state is taken from
+   it. Lives in memory Boehm scans until rm_module_builder_free. */
+rm_module *rm_module_builder_new(const char *name, rm_object *previous, int64_t generation);
+void rm_module_builder_free(rm_module *m);
+/* name -> int (rm_def_kind) of every definition made. */
+rm_object *rm_module_builder_kinds(rm_module *m);
+/* names of the modules imported, in order (a list of str). */
+rm_object *rm_module_builder_imports(rm_module *m);
+/* Instance migration, for the reloader: the plan from old_cls's fields to
+   new_cls's (None if they are the same), migrating one instance (returns an
+   undo record) and undoing it; the field names of a that b lacks. */
+rm_object *rm_migration_plan(rm_object *old_cls, rm_object *new_cls);
+rm_object *rm_instance_migrate(rm_object *inst, rm_object *old_cls, rm_object *plan);
+void rm_instance_restore(rm_object *inst, rm_object *undo);
+rm_object *rm_fields_missing(rm_object *a, rm_object *b);
+/* Function objects whose C function lies in [lo, hi). */
+size_t rm_functions_in_range(uintptr_t lo, uintptr_t hi);
+/* The function object being called on this thread (its closure holds what a
+   Swift-defined function needs), or NULL. */
+rm_object *rm_function_current(void);
+
+/* The address range of the library that defines `symbol`. */
+int rm_library_range(void *symbol, uintptr_t *lo, uintptr_t *hi);
+/* Binds an existing object under `name` with the given kind. */
+int rm_def_object(rm_module *m, const char *name, rm_object *value, rm_def_kind kind);
+
+/* A function that fails with "<qualname> was removed in generation N". */
+rm_object *rm_tombstone_new(const char *qualname, int64_t generation);
+
+/* Runs an init function against the builder. */
+int rm_module_builder_run(rm_module *m, rm_module_init_fn init);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
