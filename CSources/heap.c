@@ -37,6 +37,7 @@ static size_t npending, pending_capacity, capsules_tracked;
 static size_t collections;
 
 size_t rm_collections(void) { return collections; }
+size_t rm_collection_count(void) { return collections; }
 
 /*
 ** Runs at GC_EVENT_MARK_END with the world stopped and Boehm's lock held:

@@ -103,23 +103,45 @@ rm_object *rm_fields_missing(rm_object *a, rm_object *b) {
 /* ---- Code liveness ---- */
 
 typedef struct code_search {
-    uintptr_t lo, hi;
-    size_t found;
+    const uintptr_t *ranges; /* lo0, hi0, lo1, hi1, ... */
+    size_t nranges;
+    size_t *counts;
 } code_search;
 
-static int function_in_range(rm_object *o, void *arg) {
+static void count_pointer(code_search *s, const void *fn) {
+    uintptr_t p = (uintptr_t)fn;
+    if (!p) return;
+    for (size_t i = 0; i < s->nranges; i++)
+        if (p >= s->ranges[2 * i] && p < s->ranges[2 * i + 1]) s->counts[i]++;
+}
+
+/* A function object runs the code its pointer designates; an object of a
+   user C type runs its type's procedures. */
+static int code_in_use(rm_object *o, void *arg) {
     code_search *s = arg;
-    if (!RM_IS(o, rm_function_type)) return 0;
-    uintptr_t fn = (uintptr_t)((rm_function_object *)o)->fn;
-    if (fn >= s->lo && fn < s->hi) s->found++;
+    if (RM_IS(o, rm_function_type)) {
+        count_pointer(s, (const void *)((rm_function_object *)o)->fn);
+    } else if (o->ob_type->tp_flags & RM_TYPE_USER) {
+        rm_type *t = o->ob_type;
+        count_pointer(s, (const void *)t->tp_traverse);
+        count_pointer(s, (const void *)t->tp_hash);
+        count_pointer(s, (const void *)t->tp_equal);
+        count_pointer(s, (const void *)t->tp_call);
+        count_pointer(s, (const void *)t->tp_finalize);
+    } else if (RM_IS(o, rm_capsule_type)) {
+        count_pointer(s, (const void *)((rm_capsule_object *)o)->finalizer);
+    }
     return 0;
 }
 
-/* How many function objects on the heap point into [lo, hi): a library's
-   code can be unmapped only when none does. Exact right after a collection
-   (the registry then holds only live objects). */
-size_t rm_functions_in_range(uintptr_t lo, uintptr_t hi) {
-    code_search s = {lo, hi, 0};
-    rm_heap_each(function_in_range, &s);
-    return s.found;
+/*
+** For each of `n` code ranges [lo, hi), counts the objects on the heap that
+** may run code inside it: one walk for all ranges. A library can be unmapped
+** when its count is 0. Dead objects not yet pruned count too, so the answer
+** errs on the side of keeping a library open.
+*/
+void rm_code_in_use(const uintptr_t *ranges, size_t n, size_t *counts) {
+    memset(counts, 0, n * sizeof *counts);
+    code_search s = {ranges, n, counts};
+    if (n) rm_heap_each(code_in_use, &s);
 }

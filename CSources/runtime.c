@@ -98,6 +98,14 @@ void rm_thread_detach(void) {
     if (GC_thread_is_registered()) GC_unregister_my_thread();
 }
 
+#define SCRUB_BYTES (64 * 1024)
+
+void __attribute__((noinline)) rm_scrub_stack(void) {
+    volatile char area[SCRUB_BYTES];
+    memset((char *)area, 0, sizeof area);
+    __asm__ volatile("" : : "r"(area) : "memory");
+}
+
 /* ---- Identity hashes ----
 ** Not derived from addresses: a remap hands an old object's hash to its
 ** replacement, and a hash must not change when memory is reused. A

@@ -53,7 +53,7 @@ public final class ModuleLoader: @unchecked Sendable {
     var staged: [String: LoadedModule] = [:]
     /// Libraries replaced by a reload, closed once no function runs their code.
     var retired: [NativeLibrary] = []
-    var collectionsAtLastSweep = -1
+    var collectionsAtLastSweep = Int.max
     public private(set) var librariesClosed = 0
 
     public init(runtime: Runtime = .shared) {
@@ -243,16 +243,23 @@ public final class ModuleLoader: @unchecked Sendable {
     /// any time: a registered function that is already dead still counts, so
     /// a library may stay open until the next collection, never close early.
     /// Call it where no module code is running.
+    /// Only a collection can make a function object die, so the heap is
+    /// walked (once, for every retired library) only if one ran since the
+    /// last look.
     @discardableResult
     public func closeRetiredLibraries() -> Int {
-        guard !retired.isEmpty else { return 0 }
-        var closed = 0
-        retired.removeAll { library in
-            guard library.liveFunctions == 0 else { return false }
-            library.close()
-            closed += 1
-            return true
+        let collections = rm_collection_count()
+        guard !retired.isEmpty, collections != collectionsAtLastSweep else { return 0 }
+        collectionsAtLastSweep = collections
+        let ranges = retired.flatMap { [$0.codeRange.lowerBound, $0.codeRange.upperBound] }
+        var counts = [Int](repeating: 0, count: retired.count)
+        rm_code_in_use(ranges, retired.count, &counts)
+        var keep: [NativeLibrary] = []
+        for (library, count) in zip(retired, counts) {
+            if count == 0 { library.close() } else { keep.append(library) }
         }
+        let closed = retired.count - keep.count
+        retired = keep
         librariesClosed += closed
         return closed
     }

@@ -79,12 +79,6 @@ final class NativeLibrary {
         }
     }
 
-    /// How many function objects still run this library's code. Exact only
-    /// right after a collection.
-    var liveFunctions: Int {
-        rm_functions_in_range(codeRange.lowerBound, codeRange.upperBound)
-    }
-
     func close() {
         dlclose(handle)
     }

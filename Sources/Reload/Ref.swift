@@ -15,9 +15,10 @@ public final class Ref: @unchecked Sendable {
         handle = h
     }
 
-    /// The object now, after any remap.
+    /// The object now, after any remap. Setting it drops the old reference.
     public var object: UnsafeMutablePointer<rm_object> {
-        rm_handle_get(handle)
+        get { rm_handle_get(handle) }
+        set { rm_handle_set(handle, newValue) }
     }
 
     deinit {

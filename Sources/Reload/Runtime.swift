@@ -30,6 +30,11 @@ public final class Runtime: @unchecked Sendable {
         if rm_heap_check() != 0 { throw CoreCalls.takeError() }
     }
 
-    /// A full collection. Call it holding the lock.
-    public func collect() { rm_collect() }
+    /// A full collection, after scrubbing this thread's unused stack so that
+    /// stale pointers left by returned calls do not keep garbage alive.
+    /// Call it holding the lock.
+    public func collect() {
+        rm_scrub_stack()
+        rm_collect()
+    }
 }

@@ -168,9 +168,7 @@ final class HeapTests: XCTestCase {
 
     @inline(never)
     func overwriteStack() {
-        withUnsafeTemporaryAllocation(of: UInt.self, capacity: 4096) { buffer in
-            buffer.initialize(repeating: 0)
-        }
+        rm_scrub_stack()
         for _ in 0..<1000 { _ = rm_list_new(4) }
     }
 

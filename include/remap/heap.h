@@ -18,6 +18,8 @@ rm_object *rm_alloc(rm_type *type, size_t size);
 
 /* A full collection; then runs the finalizers of dead capsules. */
 void rm_collect(void);
+/* Collections so far (each prunes the registry of dead objects). */
+size_t rm_collection_count(void);
 
 /* Visits every live object the runtime allocated (not the immortal ones),
    each exactly once. The callback must not allocate. Stop early by returning

@@ -113,8 +113,9 @@ rm_object *rm_migration_plan(rm_object *old_cls, rm_object *new_cls);
 rm_object *rm_instance_migrate(rm_object *inst, rm_object *old_cls, rm_object *plan);
 void rm_instance_restore(rm_object *inst, rm_object *undo);
 rm_object *rm_fields_missing(rm_object *a, rm_object *b);
-/* Function objects whose C function lies in [lo, hi). */
-size_t rm_functions_in_range(uintptr_t lo, uintptr_t hi);
+/* For each code range ranges[2i] .. ranges[2i+1], how many objects may run
+   code in it (functions, objects of user types, capsule finalizers). */
+void rm_code_in_use(const uintptr_t *ranges, size_t n, size_t *counts);
 /* The function object being called on this thread (its closure holds what a
    Swift-defined function needs), or NULL. */
 rm_object *rm_function_current(void);

@@ -33,6 +33,12 @@ int rm_lock_held(void); /* by the calling thread */
 int rm_thread_attach(void);
 void rm_thread_detach(void);
 
+/* Overwrites the unused part of the calling thread's stack below the caller
+   (64 KiB). Stacks are scanned conservatively: a pointer left there by a
+   call that has returned keeps its object alive until something overwrites
+   it. Call it before a collection that must find garbage promptly. */
+void rm_scrub_stack(void);
+
 /* ---- Errors ----
 ** A function that fails returns NULL (or -1) and sets the current error of
 ** the calling thread: a kind and a message. */
