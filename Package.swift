@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "reloadctl", targets: ["reloadctl"]),
         .executable(name: "remap-stress", targets: ["remap-stress"]),
         .executable(name: "remap-bench", targets: ["remap-bench"]),
+        .executable(name: "reload-bench", targets: ["reload-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -43,6 +44,7 @@ let package = Package(
             linkerSettings: exportDynamic
         ),
         .executableTarget(name: "remap-stress", dependencies: ["CRemap", "CBoehm"]),
+        .executableTarget(name: "reload-bench", dependencies: ["Reload", "CRemap"], linkerSettings: exportDynamic),
         .executableTarget(name: "remap-bench", dependencies: ["CRemap", "CBoehm"]),
         .testTarget(
             name: "ReloadTests",

@@ -49,6 +49,9 @@ public struct ReloadReport: Codable, Sendable {
 
     /// Milliseconds spent in each phase.
     public struct Phases: Codable, Sendable {
+        /// Closing libraries of earlier generations that nothing runs (a heap
+        /// walk, done only if a collection ran since the last look).
+        public var closeLibraries = 0.0
         public var load = 0.0
         public var match = 0.0
         public var moduleHooks = 0.0

@@ -18,8 +18,9 @@ extension ModuleLoader {
     public func reload(_ names: [String], options: ReloadOptions = ReloadOptions()) throws -> ReloadReport {
         let start = Date()
         var report = ReloadReport()
-        report.librariesClosed = closeRetiredLibraries()
         var clock = PhaseClock()
+        report.librariesClosed = closeRetiredLibraries()
+        report.phases.closeLibraries = clock.lap()
 
         // 1. Build.
         let order = try reloadOrder(names, cascade: options.cascade)
