@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -48,11 +49,34 @@ void rm_set_walk_threads(unsigned n) {
     rm_walk_threads = n < 1 ? 1 : n > 64 ? 64 : n;
 }
 
+/* Threads waiting for the lock, and how many times it was taken: a safe
+   point hands the lock over only when someone waits, and waits until
+   someone took it. */
+static int waiters;
+static uint64_t acquisitions;
+static int safe_point_depth;
+
 void rm_acquire(void) {
+    __atomic_add_fetch(&waiters, 1, __ATOMIC_SEQ_CST);
     pthread_mutex_lock(&runtime_lock);
+    __atomic_sub_fetch(&waiters, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&acquisitions, 1, __ATOMIC_SEQ_CST);
     lock_owner = pthread_self();
     lock_owned = true;
 }
+
+void rm_safe_point(void) {
+    if (!__atomic_load_n(&waiters, __ATOMIC_SEQ_CST)) return;
+    uint64_t seen = __atomic_load_n(&acquisitions, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&safe_point_depth, 1, __ATOMIC_SEQ_CST);
+    rm_release();
+    while (__atomic_load_n(&acquisitions, __ATOMIC_SEQ_CST) == seen && __atomic_load_n(&waiters, __ATOMIC_SEQ_CST))
+        sched_yield();
+    rm_acquire();
+    __atomic_sub_fetch(&safe_point_depth, 1, __ATOMIC_SEQ_CST);
+}
+
+int rm_safe_point_depth(void) { return __atomic_load_n(&safe_point_depth, __ATOMIC_SEQ_CST); }
 
 void rm_release(void) {
     lock_owned = false;

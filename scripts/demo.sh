@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian machine and runs the demo: for now, the remap
-# benchmark at one million objects (release build).
+# Sets up a fresh Debian machine and runs the demo: reloadctl demo builds a C
+# module, runs 100,000 live instances, edits the module, reloads it in place,
+# and shows two broken versions failing while the running code keeps going.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-swift run -c release remap-bench --objects "${1:-1000000}"
+swift build -c release --product reloadctl
+"$(swift build -c release --show-bin-path)/reloadctl" demo "$@"

@@ -45,6 +45,10 @@ public struct ModuleInfo: Codable, Sendable, Equatable {
 public final class ModuleLoader: @unchecked Sendable {
     public let runtime: Runtime
     public private(set) var searchPaths: [String] = []
+    /// Load libraries that other users could have written (a file or folder
+    /// writable by group or others, or owned by another user). Off: such a
+    /// module is refused, since loading it runs its code in this process.
+    public var allowInsecureModules = false
     private var definitions: [String: ModuleDefinition] = [:]
     var modules: [String: LoadedModule] = [:]
     /// Modules being imported right now, outermost first: a cycle check.
@@ -197,6 +201,7 @@ public final class ModuleLoader: @unchecked Sendable {
             switch source {
             case .native(let file):
                 path = file
+                if !allowInsecureModules { try Self.checkOwnership(module: name, path: file) }
                 let lib = try NativeLibrary.open(module: name, path: file)
                 library = lib
                 if rm_module_builder_run(builder, lib.initFunction) != 0 {
@@ -219,6 +224,27 @@ public final class ModuleLoader: @unchecked Sendable {
         } catch {
             library?.close()
             throw error
+        }
+    }
+
+    /// Refuses a library, or a folder holding it, that someone other than
+    /// this user (or root) could have written.
+    static func checkOwnership(module: String, path: String) throws {
+        let me = getuid()
+        for candidate in [path, (path as NSString).deletingLastPathComponent] {
+            var info = stat()
+            guard stat(candidate, &info) == 0 else { continue }
+            let owner = info.st_uid
+            if owner != me && owner != 0 {
+                throw ReloadError.insecure(module: module, path: candidate, reason: "owned by uid \(owner), not by uid \(me)")
+            }
+            // A shared folder with the sticky bit (like /tmp) is fine: others
+            // cannot replace a file of ours in it.
+            let writableByOthers = info.st_mode & 0o022 != 0
+            let sticky = info.st_mode & S_ISVTX != 0
+            if writableByOthers && (candidate == path || !sticky) {
+                throw ReloadError.insecure(module: module, path: candidate, reason: "writable by group or others (mode \(String(info.st_mode & 0o777, radix: 8)))")
+            }
         }
     }
 
@@ -249,7 +275,8 @@ public final class ModuleLoader: @unchecked Sendable {
     @discardableResult
     public func closeRetiredLibraries() -> Int {
         let collections = rm_collection_count()
-        guard !retired.isEmpty, collections != collectionsAtLastSweep else { return 0 }
+        // A safe point inside module code may have old code on its stack.
+        guard !retired.isEmpty, collections != collectionsAtLastSweep, rm_safe_point_depth() == 0 else { return 0 }
         collectionsAtLastSweep = collections
         let ranges = retired.flatMap { [$0.codeRange.lowerBound, $0.codeRange.upperBound] }
         var counts = [Int](repeating: 0, count: retired.count)

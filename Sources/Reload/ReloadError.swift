@@ -19,6 +19,8 @@ public enum ReloadError: Error, CustomStringConvertible, Equatable, Sendable {
     case instanceHookFailed(module: String, className: String, instance: Int, cause: String)
     /// The policy refuses to remove a definition.
     case removalRefused(module: String, names: [String])
+    /// The library or its folder could have been written by another user.
+    case insecure(module: String, path: String, reason: String)
     /// The module is not loaded, so it cannot be reloaded.
     case notLoaded(String)
     /// Anything else the runtime reported.
@@ -29,7 +31,7 @@ public enum ReloadError: Error, CustomStringConvertible, Equatable, Sendable {
         case .invalidName, .importCycle: nil
         case .notFound(let m, _), .badLibrary(let m, _, _), .abiMismatch(let m, _, _, _), .initFailed(let m, _),
              .moduleHookFailed(let m, _), .instanceHookFailed(let m, _, _, _), .removalRefused(let m, _),
-             .runtime(let m, _):
+             .runtime(let m, _), .insecure(let m, _, _):
             m
         case .notLoaded(let m): m
         }
@@ -55,6 +57,8 @@ public enum ReloadError: Error, CustomStringConvertible, Equatable, Sendable {
             "module \(module): \(cls).__reload__ failed on instance \(index): \(cause); the reload was rolled back"
         case .removalRefused(let module, let names):
             "module \(module): the new version removes \(names.joined(separator: ", ")) and the policy refuses removals"
+        case .insecure(let module, let path, let reason):
+            "module \(module): refusing \(path): \(reason); fix its permissions or pass --allow-insecure-modules"
         case .notLoaded(let module):
             "module \(module) is not loaded"
         case .runtime(let module, let cause):

@@ -24,6 +24,14 @@ public final class Runtime: @unchecked Sendable {
         return try body()
     }
 
+    /// Lets a waiting reload or control request run, if any, then takes the
+    /// lock back. Call it holding the lock, from a host's long-running loop.
+    public func safePoint() { rm_safe_point() }
+
+    /// Unregisters the calling thread from Boehm; call it before a thread
+    /// that used `withLock` exits.
+    public func detachThread() { rm_thread_detach() }
+
     /// Checks every object and handle of the heap; throws the first fault.
     /// Call it holding the lock.
     public func checkHeap() throws {

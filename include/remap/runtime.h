@@ -27,6 +27,17 @@ void rm_acquire(void);
 void rm_release(void);
 int rm_lock_held(void); /* by the calling thread */
 
+/* A safe point: if another thread waits for the lock (a reload or a request
+   from the control socket), let it run, then take the lock back. Call it,
+   holding the lock, from long-running loops of host or module code. Code
+   that calls it from a module must expect that module's definitions to have
+   been replaced when it returns; its own frame keeps running the old code,
+   whose library stays mapped meanwhile. */
+void rm_safe_point(void);
+/* How many rm_safe_point calls are waiting to take the lock back: while
+   one is, a library's code may be on a stack. */
+int rm_safe_point_depth(void);
+
 /* A thread not created through Boehm registers before it touches the heap
    (and unregisters before it exits). Also unblocks Boehm's stop-the-world
    signals, which Dispatch worker threads block. Idempotent per thread. */
@@ -64,6 +75,9 @@ rm_error_kind rm_error_occurred(void);
 const char *rm_error_message(void); /* "" when no error */
 const char *rm_error_kind_name(rm_error_kind kind);
 void rm_error_clear(void);
+
+/* The uid of the peer of a connected Unix socket (SO_PEERCRED). 0 or -1. */
+int rm_socket_peer_uid(int fd, unsigned *uid);
 
 /* ---- Handles ----
 ** A handle is a slot in a table Boehm scans: the way to keep a heap reference

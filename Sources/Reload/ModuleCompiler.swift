@@ -1,0 +1,75 @@
+import Foundation
+
+/// Builds C module sources into shared libraries with the flags Remap needs,
+/// finding Remap's headers without the user knowing where the package lives.
+public struct ModuleCompiler: Sendable {
+    public enum Failure: Error, CustomStringConvertible {
+        case headersNotFound([String])
+        case compilerFailed(source: String, output: String)
+
+        public var description: String {
+            switch self {
+            case .headersNotFound(let searched):
+                "cannot find Remap's headers (include/remap/module.h); searched \(searched.joined(separator: ", ")). Set REMAP_INCLUDE to the include folder."
+            case .compilerFailed(let source, let output):
+                "building \(source) failed:\n\(output)"
+            }
+        }
+    }
+
+    /// The folder holding `remap/module.h`.
+    public let includeDirectory: String
+    public var compiler: String
+
+    public init(compiler: String? = nil) throws {
+        includeDirectory = try Self.findIncludeDirectory()
+        self.compiler = compiler ?? ProcessInfo.processInfo.environment["CC"] ?? "cc"
+    }
+
+    /// Flags to compile a module: position-independent, with the headers.
+    public var moduleFlags: [String] { ["-shared", "-fPIC", "-O2", "-g", "-I", includeDirectory] }
+
+    /// $REMAP_INCLUDE, then an `include` folder beside or above the running
+    /// executable (a build tree or an install prefix), then the source tree
+    /// this library was built from.
+    static func findIncludeDirectory() throws -> String {
+        var candidates: [String] = []
+        if let env = ProcessInfo.processInfo.environment["REMAP_INCLUDE"] { candidates.append(env) }
+        var dir = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<6 {
+            candidates.append(dir.appendingPathComponent("include").path)
+            dir = dir.deletingLastPathComponent()
+        }
+        let sourceRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        candidates.append(sourceRoot.appendingPathComponent("include").path)
+        for candidate in candidates where FileManager.default.fileExists(atPath: candidate + "/remap/module.h") {
+            return candidate
+        }
+        throw Failure.headersNotFound(candidates)
+    }
+
+    /// Compiles `source` into `output` (written under a temporary name, then
+    /// renamed, so a host never loads a half-written library). Throws with the
+    /// compiler's own messages.
+    public func build(source: String, output: String) throws {
+        let temporary = output + ".part"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [compiler] + moduleFlags + ["-o", temporary, source]
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        try process.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw Failure.compilerFailed(source: source, output: text)
+        }
+        guard rename(temporary, output) == 0 else {
+            throw Failure.compilerFailed(source: source, output: "cannot move the library into \(output)")
+        }
+    }
+}

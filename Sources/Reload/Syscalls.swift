@@ -1,0 +1,156 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CRemap
+import Foundation
+
+/// The thin layer over the socket calls the control server and client use:
+/// every call that can fail throws a `SystemError` naming it.
+public struct SystemError: Error, CustomStringConvertible, Sendable {
+    public let call: String
+    public let errno: Int32
+    public let detail: String
+
+    init(_ call: String, _ detail: String = "") {
+        self.call = call
+        self.errno = Glibc.errno
+        self.detail = detail
+    }
+
+    public var description: String {
+        "\(call)\(detail.isEmpty ? "" : " \(detail)"): \(String(cString: strerror(errno)))"
+    }
+}
+
+enum Syscalls {
+    /// A sockaddr_un for `path`, or nil if the path is too long for one.
+    static func address(_ path: String) -> sockaddr_un? {
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { return nil }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        return addr
+    }
+
+    static func listen(at path: String) throws -> Int32 {
+        guard var addr = address(path) else { throw SystemError("bind", "\(path): path too long") }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemError("socket") }
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else {
+            let error = SystemError("bind", path)
+            close(fd)
+            throw error
+        }
+        guard chmod(path, 0o600) == 0, Glibc.listen(fd, 128) == 0 else {
+            let error = SystemError("listen", path)
+            close(fd)
+            throw error
+        }
+        return fd
+    }
+
+    static func connect(to path: String) throws -> Int32 {
+        guard var addr = address(path) else { throw SystemError("connect", "\(path): path too long") }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemError("socket") }
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else {
+            let error = SystemError("connect", path)
+            close(fd)
+            throw error
+        }
+        return fd
+    }
+
+    /// The uid of the process at the other end of a Unix socket.
+    static func peerUID(_ fd: Int32) -> uid_t? {
+        var uid: UInt32 = 0
+        guard rm_socket_peer_uid(fd, &uid) == 0 else { return nil }
+        return uid
+    }
+
+    static func setReceiveTimeout(_ fd: Int32, seconds: Int) {
+        var tv = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Writes all of `data`; false if the peer is gone.
+    @discardableResult
+    static func writeAll(_ fd: Int32, _ data: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < data.count {
+            let n = data[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return false }
+            offset += n
+        }
+        return true
+    }
+
+    /// A folder that only this user can enter: created with mode 0700 if
+    /// missing; refused if it exists with another owner or wider permissions.
+    static func privateDirectory(_ path: String) throws {
+        if mkdir(path, 0o700) != 0 && errno != EEXIST { throw SystemError("mkdir", path) }
+        var info = stat()
+        guard lstat(path, &info) == 0 else { throw SystemError("stat", path) }
+        guard (info.st_mode & S_IFMT) == S_IFDIR, info.st_uid == getuid(), info.st_mode & 0o077 == 0 else {
+            throw RuntimeError(kind: .runtime, message: "\(path) must be a folder of this user with mode 0700")
+        }
+    }
+}
+
+/// Reads newline-delimited messages from a socket, refusing lines longer
+/// than a limit.
+struct LineReader {
+    enum Line {
+        case line([UInt8])
+        case tooLong
+        case closed
+    }
+
+    let fd: Int32
+    let limit: Int
+    private var buffer: [UInt8] = []
+    private var discarding = false
+
+    init(fd: Int32, limit: Int) {
+        self.fd = fd
+        self.limit = limit
+    }
+
+    mutating func next() -> Line {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Array(buffer[..<newline])
+                buffer.removeSubrange(...newline)
+                if discarding {
+                    discarding = false
+                    continue
+                }
+                return .line(line)
+            }
+            if buffer.count > limit {
+                // Drop the rest of this line as it arrives.
+                buffer.removeAll()
+                if !discarding {
+                    discarding = true
+                    return .tooLong
+                }
+            }
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return .closed }
+            buffer.append(contentsOf: chunk[..<n])
+        }
+    }
+}

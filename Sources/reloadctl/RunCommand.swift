@@ -1,0 +1,207 @@
+import ArgumentParser
+import Foundation
+import Reload
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a host on a folder of modules and serve its control socket.",
+        discussion: """
+            Builds every NAME.c of the folder into a library (also loads prebuilt
+            NAME.so), loads the modules, calls the entry function if given, and
+            serves the control socket until interrupted. With --watch, a saved
+            source is rebuilt and reloaded; a failed build or reload is printed
+            and the old code keeps running.
+
+              reloadctl run examples/particles --entry particles.start --watch
+            """)
+
+    @Argument(help: "The folder of modules.")
+    var folder: String
+
+    @Option(help: "A function to call once the modules are loaded, as module.name.")
+    var entry: String?
+
+    @Option(help: "The control socket to serve (default: \(ControlServer.defaultPath())).")
+    var socket: String = ControlServer.defaultPath()
+
+    @Flag(help: "Rebuild and reload a module when its source changes.")
+    var watch = false
+
+    @Flag(name: .customLong("allow-insecure-modules"), help: "Load libraries other users could have written.")
+    var allowInsecureModules = false
+
+    func run() throws {
+        Output.lineBuffered()
+        // Signals are taken by one thread with sigwait; block them before any
+        // other thread starts so none of them gets one.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        let compiler = try ModuleCompiler()
+        let sources = try SourceFolder(path: folder, compiler: compiler)
+        let buildLock = NSLock()
+        do {
+            let built = try sources.buildAll()
+            if !built.isEmpty { print("built \(built.joined(separator: ", "))") }
+        } catch {
+            throw CommandFailure(message: "\(error)")
+        }
+        let runtime = Runtime.shared
+        let loader = ModuleLoader()
+        loader.allowInsecureModules = allowInsecureModules
+        for path in sources.searchPaths { loader.addSearchPath(path) }
+        let names = sources.moduleNames
+        do {
+            try runtime.withLock { for name in names { try loader.load(name) } }
+        } catch {
+            throw CommandFailure(message: "\(error)")
+        }
+        let server: ControlServer
+        do {
+            server = try ControlServer(loader: loader, path: socket)
+        } catch {
+            throw CommandFailure(message: "cannot serve \(socket): \(error)")
+        }
+        server.beforeReload = { modules in
+            buildLock.lock()
+            defer { buildLock.unlock() }
+            for module in modules { try sources.buildIfStale(module) }
+        }
+        server.start()
+        print("loaded \(names.isEmpty ? "no modules" : names.joined(separator: ", ")); serving \(socket)")
+
+        let waitFor = signals
+        let signalThread = Thread {
+            var set = waitFor
+            var caught: Int32 = 0
+            sigwait(&set, &caught)
+            server.stop()
+            print("stopped (signal \(caught))")
+            Glibc.exit(0)
+        }
+        signalThread.start()
+        if watch {
+            let watcher = Thread { Self.watch(sources, loader: loader, lock: buildLock) }
+            watcher.start()
+            print("watching \(sources.path)")
+        }
+        if let entry {
+            do {
+                let result = try runtime.withLock { try loader.call(entry) }
+                print("\(entry) returned \(runtime.withLock { Objects.describe(result) })")
+            } catch {
+                print("\(entry) failed: \(error)")
+            }
+        }
+        while true { pause() }
+    }
+
+    /// Polls the sources; rebuilds and reloads what changed. Failures are
+    /// printed; the old code keeps running.
+    static func watch(_ sources: SourceFolder, loader: ModuleLoader, lock: NSLock) {
+        _ = sources.changedSources() // the state at start is not a change
+        while true {
+            usleep(200_000)
+            lock.lock()
+            let changed = sources.changedSources()
+            var built: [String] = []
+            for module in changed {
+                do {
+                    if try sources.buildIfStale(module) { built.append(module) }
+                } catch {
+                    sources.markSeen(module)
+                    print("build of \(module) failed; the running code is unchanged\n\(error)")
+                }
+            }
+            lock.unlock()
+            guard !built.isEmpty else { continue }
+            do {
+                let report = try loader.runtime.withLock {
+                    try built.filter { loader.module(named: $0) != nil }.isEmpty
+                        ? nil
+                        : loader.reload(built.filter { loader.module(named: $0) != nil })
+                }
+                try loader.runtime.withLock {
+                    for module in built where loader.module(named: module) == nil { try loader.load(module) }
+                }
+                if let report { print(Output.reloadReport(try Self.encode(report))) }
+            } catch {
+                print("reload of \(built.joined(separator: ", ")) failed; the old code keeps running\n\(error)")
+            }
+        }
+    }
+
+    static func encode(_ report: ReloadReport) throws -> [String: Any] {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return try JSONSerialization.jsonObject(with: encoder.encode(report)) as? [String: Any] ?? [:]
+    }
+}
+
+struct Build: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Build module sources into shared libraries.",
+        discussion: """
+            Compiles with Remap's headers and the flags modules need; the
+            compiler's messages are shown as they are.
+
+              reloadctl build shapes.c            # -> shapes.so
+              reloadctl build modules/ -o out/    # every .c of the folder
+            """)
+
+    @Argument(help: "A .c file or a folder of them.")
+    var input: String
+
+    @Option(name: .shortAndLong, help: "The library to write (a folder when building a folder).")
+    var output: String?
+
+    func run() throws {
+        let compiler = try ModuleCompiler()
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) else {
+            throw CommandFailure(message: "no such file or folder: \(input)")
+        }
+        var jobs: [(String, String)] = []
+        if isDirectory.boolValue {
+            let outDir = output ?? input
+            try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+            for file in try FileManager.default.contentsOfDirectory(atPath: input).sorted() where file.hasSuffix(".c") {
+                jobs.append(("\(input)/\(file)", "\(outDir)/\((file as NSString).deletingPathExtension).so"))
+            }
+        } else {
+            guard input.hasSuffix(".c") else { throw CommandFailure(message: "\(input) is not a .c file") }
+            jobs.append((input, output ?? (input as NSString).deletingPathExtension + ".so"))
+        }
+        var failed = false
+        for (source, library) in jobs {
+            do {
+                try compiler.build(source: source, output: library)
+                print("built \(library)")
+            } catch ModuleCompiler.Failure.compilerFailed(_, let text) {
+                FileHandle.standardError.write(Data(text.utf8))
+                failed = true
+            }
+        }
+        if failed { throw ExitCode.failure }
+    }
+}
+
+struct CFlags: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cflags",
+        abstract: "Print the compiler flags that build a module, for other build systems.",
+        discussion: """
+              cc $(reloadctl cflags) -o shapes.so shapes.c
+            """)
+
+    func run() throws {
+        print(try ModuleCompiler().moduleFlags.joined(separator: " "))
+    }
+}
