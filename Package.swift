@@ -51,7 +51,8 @@ let package = Package(
         .executableTarget(name: "remap-bench", dependencies: ["CRemap", "CBoehm"]),
         .testTarget(
             name: "ReloadTests",
-            dependencies: ["Reload", "CRemap", "remap-stress"],
+            dependencies: ["Reload", "CRemap", "remap-stress", "reloadctl"],
+            swiftSettings: [.swiftLanguageMode(.v5)],
             linkerSettings: exportDynamic
         ),
     ]

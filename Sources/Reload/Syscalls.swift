@@ -131,13 +131,16 @@ struct LineReader {
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
             if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                // The length is checked here too: the newline may arrive in
+                // the same read that crosses the limit.
+                let tooLong = newline > limit
                 let line = Array(buffer[..<newline])
                 buffer.removeSubrange(...newline)
                 if discarding {
                     discarding = false
                     continue
                 }
-                return .line(line)
+                return tooLong ? .tooLong : .line(line)
             }
             if buffer.count > limit {
                 // Drop the rest of this line as it arrives.
