@@ -96,6 +96,23 @@ void rm_debug_check_lock(void) {
 #endif
 }
 
+/* A thread registered by rm_thread_attach is unregistered when it exits,
+   by this key's destructor: a registered thread that exits without it leaves
+   an entry in Boehm's thread table, and when a new thread (one that blocks
+   Boehm's signals, as Dispatch's do) gets the same pthread_t, the next
+   collection aborts with "Signals delivery fails constantly". */
+static pthread_key_t attached_key;
+static pthread_once_t attached_once = PTHREAD_ONCE_INIT;
+
+static void detach_at_exit(void *value) {
+    (void)value;
+    if (GC_thread_is_registered()) GC_unregister_my_thread();
+}
+
+static void make_attached_key(void) {
+    pthread_key_create(&attached_key, detach_at_exit);
+}
+
 /*
 ** Registers the calling thread with Boehm so its stack is scanned and it is
 ** stopped during collections. Dispatch worker threads block every
@@ -110,6 +127,8 @@ int rm_thread_attach(void) {
         return -1;
     }
     GC_register_my_thread(&base);
+    pthread_once(&attached_once, make_attached_key);
+    pthread_setspecific(attached_key, (void *)1);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, GC_get_suspend_signal());
@@ -120,6 +139,8 @@ int rm_thread_attach(void) {
 
 void rm_thread_detach(void) {
     if (GC_thread_is_registered()) GC_unregister_my_thread();
+    pthread_once(&attached_once, make_attached_key);
+    pthread_setspecific(attached_key, NULL);
 }
 
 #define SCRUB_BYTES (64 * 1024)

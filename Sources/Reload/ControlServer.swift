@@ -13,9 +13,10 @@ import Glibc
 /// (`function`: "module.name", `args`: JSON values); `stats`; `collect`.
 /// Replies are `{"ok": true, ...}` or `{"ok": false, "error": {"code", "message"}}`.
 ///
-/// Every request runs holding the runtime lock, so never at the same time as
-/// module code the host's own threads run under it: a host whose threads hold
-/// the lock for long calls `Runtime.safePoint()` in their loops.
+/// Every request runs, one at a time, on one executor thread holding the
+/// runtime lock, so never at the same time as module code the host's own
+/// threads run under it: a host whose threads hold the lock for long calls
+/// `Runtime.safePoint()` in their loops.
 ///
 /// Access: the socket lives in a folder of mode 0700 and is itself 0600; a peer
 /// whose uid is neither ours nor root is refused.
@@ -35,6 +36,8 @@ public final class ControlServer: @unchecked Sendable {
     private var connections = 0
     private var stopped = false
     private var lastReload: ReloadReport?
+    /// Runs every request; connection threads only read and write bytes.
+    private let executor = Executor(name: "remap-control-executor")
     private var reloadsServed = 0
     private let allowedUIDs: Set<uid_t>
 
@@ -137,7 +140,6 @@ public final class ControlServer: @unchecked Sendable {
 
     /// One connection: a reply for every line, until the peer closes.
     private func serve(_ fd: Int32) {
-        defer { loader.runtime.detachThread() }
         Syscalls.setReceiveTimeout(fd, seconds: Self.idleTimeout)
         var reader = LineReader(fd: fd, limit: Self.maxLineBytes)
         while true {
@@ -148,7 +150,8 @@ public final class ControlServer: @unchecked Sendable {
                 guard reply(fd, error: "line_too_long", "a request line may hold at most \(Self.maxLineBytes) bytes") else { return }
             case .line(let bytes):
                 if bytes.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { continue }
-                guard send(fd, handle(bytes)) else { return }
+                let reply = executor.run { [self] in handle(bytes) }
+                guard send(fd, reply) else { return }
             }
         }
     }

@@ -23,11 +23,15 @@ public final class Ref: @unchecked Sendable {
 
     deinit {
         // Freeing a handle slot touches the handle table: take the lock unless
-        // the thread already holds it (a Ref dropped inside withLock).
+        // the thread already holds it (a Ref dropped inside withLock). The
+        // last release may happen on any thread; freeing a slot holds no heap
+        // pointer, so the thread is not registered with Boehm for it.
         if rm_lock_held() != 0 {
             rm_handle_free(handle)
         } else {
-            Runtime.shared.withLock { rm_handle_free(handle) }
+            rm_acquire()
+            rm_handle_free(handle)
+            rm_release()
         }
     }
 }

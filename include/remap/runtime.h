@@ -38,9 +38,10 @@ void rm_safe_point(void);
    one is, a library's code may be on a stack. */
 int rm_safe_point_depth(void);
 
-/* A thread not created through Boehm registers before it touches the heap
-   (and unregisters before it exits). Also unblocks Boehm's stop-the-world
-   signals, which Dispatch worker threads block. Idempotent per thread. */
+/* A thread not created through Boehm registers before it touches the heap.
+   Also unblocks Boehm's stop-the-world signals, which Dispatch worker
+   threads block. Idempotent per thread. The thread is unregistered when it
+   exits (or earlier with rm_thread_detach). */
 int rm_thread_attach(void);
 void rm_thread_detach(void);
 
