@@ -25,7 +25,7 @@ rm_type rm_list_type = {
     RM_STATIC_HEADER(&rm_type_type),
     .tp_name = "list",
     .tp_basicsize = sizeof(rm_list_object),
-    .tp_layout = RM_LAYOUT_TRAVERSE,
+    .tp_layout = RM_LAYOUT_LIST,
     .tp_traverse = list_traverse,
     .tp_hash = list_hash,
     .tp_size = list_size,

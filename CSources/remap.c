@@ -48,6 +48,13 @@ static void objvec_push(objvec *v, rm_object *o) {
     v->items[v->count++] = o;
 }
 
+/* Instance-list buffers kept from one remap to the next, one per walker:
+   a reload of a class with 10^6 instances lists 8 MB of pointers, and fresh
+   malloc memory costs a page fault per 4 KiB on every remap. Used and
+   changed only under the runtime lock. */
+#define MAX_WALKERS 64
+static objvec spare_instances[MAX_WALKERS];
+
 /* Per-type counts, direct-mapped on the type's address; types that collide
    with an occupied line go to the last line. */
 #define TYPE_LINES 64
@@ -240,6 +247,16 @@ static void *walk(void *arg) {
                 size += tup->size * sizeof(rm_object *);
                 break;
             }
+            case RM_LAYOUT_LIST: {
+                /* Inline: a traverse call per item cost a seventh of the walk
+                   on a heap held in one big list. */
+                rm_list_object *list = (rm_list_object *)o;
+                rm_object **items = list->items;
+                for (size_t j = 0, k = list->size; j < k; j++) REMAP_SLOT(&items[j]);
+                slots += list->size;
+                size = rm_sizeof(o);
+                break;
+            }
             case RM_LAYOUT_TABLE:
                 n += remap_table(w, (rm_table_object *)o);
                 size = rm_sizeof(o);
@@ -320,11 +337,12 @@ static double now_seconds(void) {
 ** Large malloc blocks grow by remapping pages, so nothing is copied but the
 ** other walkers' parts. Returns false if out of memory.
 */
-static bool report_list(objvec *parts, size_t nparts, rm_object ***list, size_t *count) {
+static bool report_list(objvec *parts, size_t nparts, rm_object ***list, size_t *count, size_t *capacity) {
     size_t n = 0;
     for (size_t i = 0; i < nparts; i++) n += parts[i].count;
     *list = NULL;
     *count = 0;
+    if (capacity) *capacity = 0;
     if (!n) return true;
     objvec *first = &parts[0];
     if (first->capacity < n) {
@@ -340,7 +358,9 @@ static bool report_list(objvec *parts, size_t nparts, rm_object ***list, size_t 
     GC_add_roots(first->items, first->items + n);
     *list = first->items;
     *count = n;
+    if (capacity) *capacity = first->capacity;
     first->items = NULL; /* now the report's */
+    first->capacity = 0;
     return true;
 }
 
@@ -393,7 +413,12 @@ int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) 
     registry_items = rm_live.items;
     registry_count = rm_live.count;
     next_chunk = 0;
+    if (nw > MAX_WALKERS) nw = MAX_WALKERS;
     for (unsigned k = 0; k < nw; k++) {
+        ws[k].instances = spare_instances[k];
+        ws[k].instances.count = 0;
+        ws[k].instances.failed = false;
+        spare_instances[k] = (objvec){0};
         ws[k].olds = &m->probe;
         ws[k].changed = &changed;
         ws[k].list_instances = !(options & RM_REMAP_NO_INSTANCES);
@@ -440,16 +465,16 @@ int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) 
         }
     }
     merge_types(report, ws, nw);
-    failed |= !report_list(tables, nparts, &report->tables, &report->ntables);
-    failed |= !report_list(instances, nparts, &report->instances, &report->ninstances);
+    failed |= !report_list(tables, nparts, &report->tables, &report->ntables, NULL);
+    failed |= !report_list(instances, nparts, &report->instances, &report->ninstances, &report->capacity_instances);
     ws[0].tables.items = tables[0].items;
-    ws[0].instances.items = instances[0].items;
+    ws[0].instances = instances[0];
     GC_enable();
 
     for (unsigned k = 0; k < nw; k++) {
         free(ws[k].tables.items);
         free(ws[k].composite.items);
-        free(ws[k].instances.items);
+        spare_instances[k] = ws[k].instances; /* walker 0's is the report's, or NULL */
     }
     free(ws);
     free(hashes);
@@ -480,6 +505,14 @@ static void drop_list(rm_object **list, size_t n) {
 
 void rm_report_clear(rm_remap_report *report) {
     drop_list(report->tables, report->ntables);
-    drop_list(report->instances, report->ninstances);
+    if (report->instances) {
+        /* Keep the instance list's memory for the next remap's walker 0. */
+        GC_remove_roots(report->instances, report->instances + report->ninstances);
+        if (!spare_instances[0].items && report->capacity_instances) {
+            spare_instances[0] = (objvec){report->instances, 0, report->capacity_instances, false};
+        } else {
+            free(report->instances);
+        }
+    }
     memset(report, 0, sizeof *report);
 }

@@ -73,9 +73,12 @@ extension ModuleLoader {
         // 4. Remap.
         var remapReport = rm_remap_report()
         guard rm_remap(mapping, &remapReport) == 0 else {
-            // Out of memory before anything was rewritten (or for the lists).
+            // Out of memory: before the walk nothing was rewritten; after it
+            // (the report's lists) the slots were, and are put back.
             let cause = CoreCalls.takeError().message
+            let walked = remapReport.objects_visited > 0
             rm_report_clear(&remapReport)
+            if walked { rollBack(mapping: mapping, undo: nil) }
             discard(built.map(\.new))
             throw ReloadError.runtime(module: order[0], cause: cause)
         }

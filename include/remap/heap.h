@@ -52,7 +52,8 @@ typedef struct rm_type_count {
 } rm_type_count;
 
 /* What a remap did. The object lists are roots: they keep their objects
-   alive until rm_report_clear, which every report needs. */
+   alive until rm_report_clear, which every report needs (each held report
+   takes two of Boehm's root ranges, of which there are about 2048). */
 typedef struct rm_remap_report {
     size_t objects_visited;
     size_t handles_visited;
@@ -74,6 +75,7 @@ typedef struct rm_remap_report {
     /* Instances whose class slot was rewritten. */
     rm_object **instances;
     size_t ninstances;
+    size_t capacity_instances; /* of the instances block (reused later) */
 } rm_remap_report;
 
 /* Options for rm_remap_ex. */
@@ -90,7 +92,10 @@ typedef struct rm_remap_report {
 ** collections keyed by old objects stay valid; tables that still need a
 ** rehash are listed in the report. Membership is tested against the small
 ** mapping table, never by reading the slot's target. Needs the runtime lock.
-** Returns 0, or -1 (nothing rewritten) if the report cannot be allocated.
+** Returns 0, or -1 when out of memory: before the walk (objects_visited is
+** 0: nothing was rewritten), or after it for the report's lists
+** (objects_visited > 0: the slots were rewritten; remap the inverse mapping
+** to undo it).
 */
 int rm_remap(const rm_mapping *m, rm_remap_report *report);
 int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report);

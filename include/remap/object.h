@@ -63,7 +63,8 @@ typedef size_t (*rm_sizeproc)(rm_object *self);
    RM_LAYOUT_INSTANCE  a class instance: type, dict, ob_aux inline slots;
    RM_LAYOUT_TABLE     a dict or set: keys are remembered in the report;
    RM_LAYOUT_TUPLE     a tuple (visited like FIXED with a count);
-   RM_LAYOUT_WEAKREF   a weak reference: the target is a hidden pointer. */
+   RM_LAYOUT_WEAKREF   a weak reference: the target is a hidden pointer;
+   RM_LAYOUT_LIST      a list: items[0, size) in its own block. */
 enum rm_layout {
     RM_LAYOUT_TRAVERSE = 0,
     RM_LAYOUT_LEAF,
@@ -72,6 +73,7 @@ enum rm_layout {
     RM_LAYOUT_TABLE,
     RM_LAYOUT_TUPLE,
     RM_LAYOUT_WEAKREF,
+    RM_LAYOUT_LIST,
 };
 
 #define RM_MAX_FIXED_SLOTS 8
