@@ -1,0 +1,103 @@
+import CRemap
+import Foundation
+import Reload
+import XCTest
+
+/// Every code block of docs/modules.md builds: C modules compile with
+/// -Werror and load, the Swift module compiles, shell lines use real
+/// reloadctl subcommands, the JSON report decodes as a ReloadReport.
+final class GuideTests: XCTestCase {
+    struct Block {
+        let language: String
+        let text: String
+        let line: Int
+    }
+
+    static func blocks() throws -> [Block] {
+        let path = FixtureFolder.packageRoot.appendingPathComponent("docs/modules.md").path
+        let lines = try String(contentsOfFile: path, encoding: .utf8).components(separatedBy: "\n")
+        var blocks: [Block] = []
+        var current: (String, Int, [String])?
+        for (i, line) in lines.enumerated() {
+            if line.hasPrefix("```") {
+                if let open = current {
+                    blocks.append(Block(language: open.0, text: open.2.joined(separator: "\n"), line: open.1))
+                    current = nil
+                } else {
+                    current = (String(line.dropFirst(3)).trimmingCharacters(in: .whitespaces), i + 1, [])
+                }
+            } else if current != nil {
+                current!.2.append(line)
+            }
+        }
+        return blocks
+    }
+
+    func testEveryBlockHasAKnownLanguage() throws {
+        let blocks = try Self.blocks()
+        XCTAssertGreaterThan(blocks.count, 8)
+        for block in blocks {
+            XCTAssertTrue(["c", "swift", "sh", "json"].contains(block.language),
+                          "docs/modules.md:\(block.line): block without a checked language '\(block.language)'")
+        }
+    }
+
+    func testCModulesCompileAndLoad() throws {
+        let folder = try FixtureFolder()
+        var names: [String] = []
+        for block in try Self.blocks() where block.language == "c" {
+            // The module's name is in its first comment: /* name.c ... */
+            let firstLine = block.text.split(separator: "\n").first.map(String.init) ?? ""
+            guard let match = firstLine.range(of: #"[A-Za-z_][A-Za-z0-9_]*\.c\b"#, options: .regularExpression) else {
+                XCTFail("docs/modules.md:\(block.line): a C block must start with /* name.c */")
+                continue
+            }
+            let name = String(firstLine[match].dropLast(2))
+            do {
+                try folder.buildC(name, block.text, extraFlags: ["-Werror"])
+                names.append(name)
+            } catch FixtureError.buildFailed(let output) {
+                XCTFail("docs/modules.md:\(block.line) (\(name).c) does not compile:\n\(output)")
+            }
+        }
+        let loader = ModuleLoader()
+        loader.addSearchPath(folder.path)
+        try Runtime.shared.withLock {
+            for name in names {
+                XCTAssertNoThrow(try loader.load(name), "docs/modules.md: module \(name) does not load")
+            }
+            XCTAssertEqual(try Objects.stringValue(loader.call("greeter.hello", [try Objects.string("guide")])), "hello, guide")
+            XCTAssertEqual(try Objects.intValue(loader.call("report.twice")), 2)
+            XCTAssertEqual(try Objects.intValue(Objects.callMethod(Objects.call(loader.resolve("shapes.Square"), [try Objects.int(3)]), "area")), 9)
+        }
+    }
+
+    func testSwiftModuleCompiles() throws {
+        let folder = try FixtureFolder()
+        for block in try Self.blocks() where block.language == "swift" {
+            XCTAssertNoThrow(try folder.buildSwift("guide_swift_\(block.line)", block.text), "docs/modules.md:\(block.line)")
+        }
+    }
+
+    func testShellLinesUseRealSubcommands() throws {
+        for block in try Self.blocks() where block.language == "sh" {
+            for line in block.text.split(separator: "\n") {
+                let words = line.split(separator: " ").map(String.init)
+                guard words.first == "reloadctl", words.count > 1 else { continue }
+                let help = try Processes.run(Processes.reloadctl, [words[1], "--help"])
+                XCTAssertEqual(help.status, 0, "docs/modules.md:\(block.line): `\(line)`: no subcommand \(words[1])")
+                for option in words.dropFirst(2) where option.hasPrefix("--") {
+                    XCTAssertTrue(help.stdout.contains(option), "docs/modules.md:\(block.line): \(words[1]) has no \(option)")
+                }
+            }
+        }
+    }
+
+    func testReportExampleDecodes() throws {
+        for block in try Self.blocks() where block.language == "json" {
+            let decoder = JSONDecoder()
+            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            XCTAssertNoThrow(try decoder.decode(ReloadReport.self, from: Data(block.text.utf8)), "docs/modules.md:\(block.line)")
+        }
+    }
+}
