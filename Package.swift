@@ -12,6 +12,9 @@ let package = Package(
     products: [
         .library(name: "Reload", targets: ["Reload"]),
         .library(name: "CRemap", targets: ["CRemap"]),
+        // For C hosts: the runtime, the loader and include/remap/host.h in one
+        // shared library (`reloadctl cflags --host` prints how to link it).
+        .library(name: "RemapHost", type: .dynamic, targets: ["Reload"]),
         .executable(name: "reloadctl", targets: ["reloadctl"]),
         .executable(name: "remap-stress", targets: ["remap-stress"]),
         .executable(name: "remap-bench", targets: ["remap-bench"]),

@@ -29,6 +29,30 @@ public struct ModuleCompiler: Sendable {
     /// Flags to compile a module: position-independent, with the headers.
     public var moduleFlags: [String] { ["-shared", "-fPIC", "-O2", "-g", "-I", includeDirectory] }
 
+    /// Flags to compile and link a C host against the RemapHost library:
+    /// found beside the running executable (a build folder that built the
+    /// `RemapHost` product), with run paths for it and the Swift runtime.
+    public func hostFlags() throws -> [String] {
+        let exe = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments[0])
+        let libDir = exe.deletingLastPathComponent().path
+        guard FileManager.default.fileExists(atPath: libDir + "/libRemapHost.so") else {
+            throw Failure.headersNotFound(["\(libDir)/libRemapHost.so (build it: swift build -c release --product RemapHost)"])
+        }
+        var flags = ["-I", includeDirectory, "-L", libDir, "-lRemapHost", "-Wl,-rpath,\(libDir)"]
+        if let runtime = Self.swiftRuntimeDirectory() { flags += ["-Wl,-rpath,\(runtime)"] }
+        return flags
+    }
+
+    /// The folder of libswiftCore.so this process runs with.
+    static func swiftRuntimeDirectory() -> String? {
+        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return nil }
+        for line in maps.split(separator: "\n") where line.hasSuffix("/libswiftCore.so") {
+            if let path = line.split(separator: " ").last { return (String(path) as NSString).deletingLastPathComponent }
+        }
+        return nil
+    }
+
     /// $REMAP_INCLUDE, then an `include` folder beside or above the running
     /// executable (a build tree or an install prefix), then the source tree
     /// this library was built from.

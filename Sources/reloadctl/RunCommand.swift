@@ -196,12 +196,21 @@ struct Build: ParsableCommand {
 struct CFlags: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cflags",
-        abstract: "Print the compiler flags that build a module, for other build systems.",
+        abstract: "Print the compiler flags that build a module (or, with --host, a C host), for other build systems.",
         discussion: """
               cc $(reloadctl cflags) -o shapes.so shapes.c
+              cc host.c $(reloadctl cflags --host) -o host     # needs the RemapHost library built
             """)
 
+    @Flag(help: "Flags to compile and link a C program that embeds Remap (include/remap/host.h).")
+    var host = false
+
     func run() throws {
-        print(try ModuleCompiler().moduleFlags.joined(separator: " "))
+        let compiler = try ModuleCompiler()
+        do {
+            print((host ? try compiler.hostFlags() : compiler.moduleFlags).joined(separator: " "))
+        } catch {
+            throw CommandFailure(message: "\(error)")
+        }
     }
 }

@@ -9,6 +9,7 @@
 #include "builtins.h"
 #include "heap.h"
 #include "module.h"
+#include "host_types.h"
 
 #define RM_VERSION_STRING "0.1.0"
 

@@ -1,0 +1,62 @@
+// A host written in Swift: an in-process module defined in Swift, a native
+// module from a folder, the control socket, and a main loop with safe points.
+//
+//   swift run swift-host [modules-folder] [--serve SOCKET] [--seconds N]
+import Foundation
+import Reload
+
+let arguments = CommandLine.arguments
+let folder = arguments.count > 1 && !arguments[1].hasPrefix("--") ? arguments[1] : nil
+func option(_ name: String) -> String? {
+    arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+}
+
+let runtime = Runtime.shared
+let loader = ModuleLoader()
+if let folder { loader.addSearchPath(folder) }
+
+// A module written in Swift: reloading it runs whatever definition was
+// registered last (here the same one; a real host would swap it in).
+loader.define(ModuleDefinition("greetings") { m in
+    let greeter = try m.defineClass("Greeter")
+    try m.field(greeter, "name", default: try Objects.string("world"))
+    try m.method(greeter, "greet", arity: 0) { this, _ in
+        try Objects.string("hello, \(try Objects.stringValue(try Objects.getAttribute(this, "name")))")
+    }
+    try m.state("greeted", try Objects.int(0))
+})
+
+do {
+    try runtime.withLock {
+        try loader.load("greetings")
+        let greeter = try Objects.call(try loader.resolve("greetings.Greeter"), [])
+        print(try Objects.stringValue(Objects.callMethod(greeter, "greet")))
+        if folder != nil {
+            try loader.load("counter")
+            print("counter.bump() = \(try Objects.intValue(loader.call("counter.bump")))")
+        }
+        let report = try loader.reload(["greetings"])
+        print("reloaded greetings to generation \(report.modules[0].toGeneration) in \(String(format: "%.2f", report.phases.total)) ms")
+        print(try Objects.stringValue(Objects.callMethod(greeter, "greet")))
+    }
+} catch {
+    print("error: \(error)")
+    exit(1)
+}
+
+// Serve the control socket while a main loop runs with safe points.
+if let socket = option("--serve") {
+    let server = try ControlServer(loader: loader, path: socket)
+    server.start()
+    print("serving \(socket)")
+    let deadline = Date().addingTimeInterval(Double(option("--seconds") ?? "5") ?? 5)
+    runtime.withLock {
+        while Date() < deadline {
+            // ... the host's own work on the heap ...
+            runtime.safePoint() // lets a waiting reload or request run
+            usleep(10_000)
+        }
+    }
+    server.stop()
+}
+print("done")
