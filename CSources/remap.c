@@ -55,8 +55,8 @@ static void objvec_push(objvec *v, rm_object *o) {
 #define MAX_WALKERS 64
 static objvec spare_instances[MAX_WALKERS];
 
-/* Per-type counts, direct-mapped on the type's address; types that collide
-   with an occupied line go to the last line. */
+/* Per-type counts, an open-addressing table on the type's address; past
+   TYPE_LINES types the rest share the last line. */
 #define TYPE_LINES 64
 
 typedef struct type_line {
@@ -84,12 +84,16 @@ static size_t registry_count;
 static uintptr_t *registry_items;
 
 static type_line *type_line_for(walker *w, const rm_type *t) {
-    size_t i = (size_t)((((uintptr_t)t >> 4) * 0x9e3779b97f4a7c15ULL) >> 58);
-    type_line *line = &w->types[i];
-    if (line->type == t) return line;
-    if (!line->type) {
-        line->type = t;
-        return line;
+    /* Linear probing over the lines: called only for objects that had a slot
+       rewritten, so a full search costs nothing the walk would notice. */
+    size_t start = (size_t)((((uintptr_t)t >> 4) * 0x9e3779b97f4a7c15ULL) >> 58);
+    for (size_t k = 0; k < TYPE_LINES; k++) {
+        type_line *line = &w->types[(start + k) % TYPE_LINES];
+        if (line->type == t) return line;
+        if (!line->type) {
+            line->type = t;
+            return line;
+        }
     }
     return &w->types[TYPE_LINES];
 }
@@ -398,7 +402,9 @@ int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) 
     for (size_t i = 0; i < m->count; i++) {
         rm_object *old_obj = m->olds[i], *new_obj = m->news[i];
         hashes[i] = old_obj->ob_hash;
-        if (rm_is_heap_object(new_obj) && !rm_probe_get(&news, new_obj)) rm_probe_put(&news, new_obj, new_obj);
+        /* Every target, immortal ones too: a tuple key that now holds None
+           instead of an old object has a new hash all the same. */
+        if (!rm_probe_get(&news, new_obj)) rm_probe_put(&news, new_obj, new_obj);
         if (!keep && identity_hashed(old_obj) && identity_hashed(new_obj) && rm_is_heap_object(new_obj) &&
             old_obj->ob_hash != new_obj->ob_hash && !rm_probe_get(&changed, new_obj))
             rm_probe_put(&changed, new_obj, new_obj);
@@ -436,6 +442,7 @@ int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) 
     size_t before = w0->rewritten;
     rm_handles_each(handle_visitor, w0);
     report->handles_rewritten = w0->rewritten - before;
+    w0->rewritten = before; /* slots_rewritten counts heap slots only */
     report->handles_visited = rm_handle_count();
     for (unsigned k = 0; k < nw; k++) {
         for (size_t i = 0; i < ws[k].composite.count; i++) {

@@ -58,7 +58,7 @@ typedef struct rm_remap_report {
     size_t objects_visited;
     size_t handles_visited;
     size_t slots_visited;   /* reference slots, NULL ones included */
-    size_t slots_rewritten;
+    size_t slots_rewritten;   /* heap slots; handles are counted apart */
     size_t handles_rewritten;
     size_t bytes_visited;
     double seconds;
