@@ -36,13 +36,31 @@ static inline size_t rm_probe_start(uintptr_t addr, unsigned bits) {
     return (size_t)(((addr >> 4) * 0x9e3779b97f4a7c15ULL) >> (64 - bits));
 }
 
-/* The new object for `key`, or NULL. An empty table has span 0 and lo
-   UINTPTR_MAX, so every address fails the bounds check. */
 static inline size_t rm_filter_bit(uintptr_t addr) {
     return (size_t)(addr >> RM_FILTER_BLOCK_SHIFT) & (RM_FILTER_BITS - 1);
 }
 
-static inline rm_object *rm_probe_get(const rm_probe *p, rm_object *key) {
+/* The probe's fields in a struct of scalars: the remap walk keeps one in
+   locals, because a store through a slot may alias any pointer-typed field
+   of the probe as far as the compiler knows, which would reload them after
+   every rewrite. */
+typedef struct rm_probe_view {
+    uintptr_t lo, span;
+    const uint64_t *filter;
+    const uintptr_t *keys;
+    rm_object *const *vals;
+    size_t mask;
+    unsigned bits;
+} rm_probe_view;
+
+static inline rm_probe_view rm_probe_view_of(const rm_probe *p) {
+    rm_probe_view v = {p->lo, p->span, p->filter, p->keys, p->vals, p->mask, p->bits};
+    return v;
+}
+
+/* The new object for `key`, or NULL. An empty table has span 0 and lo
+   UINTPTR_MAX, so every address fails the bounds check. */
+static inline __attribute__((always_inline)) rm_object *rm_probe_view_get(const rm_probe_view *p, rm_object *key) {
     uintptr_t a = (uintptr_t)key;
     if (a - p->lo > p->span) return NULL;
     size_t bit = rm_filter_bit(a);
@@ -52,6 +70,11 @@ static inline rm_object *rm_probe_get(const rm_probe *p, rm_object *key) {
         if (k == a) return p->vals[i];
         if (!k) return NULL;
     }
+}
+
+static inline rm_object *rm_probe_get(const rm_probe *p, rm_object *key) {
+    rm_probe_view v = rm_probe_view_of(p);
+    return rm_probe_view_get(&v, key);
 }
 
 struct rm_mapping {

@@ -161,45 +161,21 @@ static size_t remap_traverse(walker *w, rm_object *o) {
     return n;
 }
 
-/* The hot loop keeps the probe table and the counters in locals: a store
-   through a slot may alias any pointer-typed field as far as the compiler
-   knows, which would reload them from memory after every rewrite. (A
-   branch-free lookup with an unconditional store was measured slower, 1.7x
-   on one thread, and so was rewriting branch-free only the objects with a
-   mapped slot: the bounds and block filters are cheaper than the probe they
-   avoid.) */
-/* NULL needs no test of its own: it fails the bounds check. Slots are
-   counted per object, NULL ones included. */
+/* The hot loop keeps the probe (an rm_probe_view) and the counters in
+   locals. (A branch-free lookup with an unconditional store was measured
+   slower, 1.7x on one thread, and so was rewriting branch-free only the
+   objects with a mapped slot: the bounds and block filters are cheaper than
+   the probe they avoid.) NULL needs no test of its own: it fails the bounds
+   check. Slots are counted per object, NULL ones included. */
 #define REMAP_SLOT(slotp)                                   \
     do {                                                    \
         rm_object **s_ = (slotp);                           \
-        rm_object *n_ = probe_lookup(&pv, *s_);             \
+        rm_object *n_ = rm_probe_view_get(&pv, *s_);        \
         if (n_) {                                           \
             *s_ = n_;                                       \
             n++;                                            \
         }                                                   \
     } while (0)
-
-typedef struct probe_view {
-    uintptr_t lo, span;
-    const uint64_t *filter;
-    const uintptr_t *keys;
-    rm_object *const *vals;
-    size_t mask;
-    unsigned bits;
-} probe_view;
-
-static inline __attribute__((always_inline)) rm_object *probe_lookup(const probe_view *p, rm_object *key) {
-    uintptr_t a = (uintptr_t)key;
-    if (a - p->lo > p->span) return NULL;
-    size_t bit = rm_filter_bit(a);
-    if (!(p->filter[bit >> 6] & ((uint64_t)1 << (bit & 63)))) return NULL;
-    for (size_t i = rm_probe_start(a, p->bits);; i = (i + 1) & p->mask) {
-        uintptr_t k = p->keys[i];
-        if (k == a) return p->vals[i];
-        if (!k) return NULL;
-    }
-}
 
 /* How far ahead of the current object to prefetch: objects are read in
    registry order, which is allocation order, not address order. */
@@ -211,8 +187,7 @@ static inline __attribute__((always_inline)) rm_object *probe_lookup(const probe
 */
 static void *walk(void *arg) {
     walker *w = arg;
-    const rm_probe *p = w->olds;
-    const probe_view pv = {p->lo, p->span, p->filter, p->keys, p->vals, p->mask, p->bits};
+    const rm_probe_view pv = rm_probe_view_of(w->olds);
     const bool list_instances = w->list_instances;
     size_t slots = 0, rewritten = 0, bytes = 0, objects = 0;
     size_t instances_touched = 0, instance_rewrites = 0;

@@ -36,18 +36,26 @@ enum Syscalls {
         return addr
     }
 
-    static func listen(at path: String) throws -> Int32 {
-        guard var addr = address(path) else { throw SystemError("bind", "\(path): path too long") }
+    /// A new Unix stream socket and the address of `path`, handed to `body`
+    /// (bind or connect); the socket is closed if `body` fails.
+    private static func unixSocket(_ call: String, _ path: String,
+                                   _ body: (Int32, UnsafePointer<sockaddr>, socklen_t) -> Int32) throws -> Int32 {
+        guard var addr = address(path) else { throw SystemError(call, "\(path): path too long") }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SystemError("socket") }
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        let result = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard bound == 0 else {
-            let error = SystemError("bind", path)
+        guard result == 0 else {
+            let error = SystemError(call, path)
             close(fd)
             throw error
         }
+        return fd
+    }
+
+    static func listen(at path: String) throws -> Int32 {
+        let fd = try unixSocket("bind", path) { bind($0, $1, $2) }
         guard chmod(path, 0o600) == 0, Glibc.listen(fd, 128) == 0 else {
             let error = SystemError("listen", path)
             close(fd)
@@ -57,18 +65,7 @@ enum Syscalls {
     }
 
     static func connect(to path: String) throws -> Int32 {
-        guard var addr = address(path) else { throw SystemError("connect", "\(path): path too long") }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SystemError("socket") }
-        let connected = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected == 0 else {
-            let error = SystemError("connect", path)
-            close(fd)
-            throw error
-        }
-        return fd
+        try unixSocket("connect", path) { Glibc.connect($0, $1, $2) }
     }
 
     /// The uid of the process at the other end of a Unix socket.
