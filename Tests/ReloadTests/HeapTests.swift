@@ -237,6 +237,42 @@ final class HeapTests: XCTestCase {
         }
     }
 
+    /// A type defined by C user code: a pair whose two slots its own traverse
+    /// visits. Remap, the checker, referrers and the collector all go through it.
+    func testUserDefinedTypeWithItsOwnTraverse() throws {
+        try runtime.withLock {
+            let size = MemoryLayout<rm_object>.size + 2 * MemoryLayout<UnsafeMutableRawPointer>.size
+            let pairType = try XCTUnwrap(rm_type_new("pair", size) { obj, visit, arg in
+                let slots = UnsafeMutableRawPointer(obj!).advanced(by: MemoryLayout<rm_object>.size)
+                    .assumingMemoryBound(to: Optional<UnsafeMutablePointer<rm_object>>.self)
+                for i in 0..<2 where slots[i] != nil {
+                    let rc = visit!(slots.advanced(by: i), arg)
+                    if rc != 0 { return rc }
+                }
+                return 0
+            })
+            func slot(_ pair: Obj, _ i: Int) -> UnsafeMutablePointer<Obj?> {
+                UnsafeMutableRawPointer(pair).advanced(by: MemoryLayout<rm_object>.size + 8 * i)
+                    .assumingMemoryBound(to: Obj?.self)
+            }
+            let old = cls("Old"), new = cls("New")
+            let pair = try XCTUnwrap(rm_alloc(pairType, size))
+            let root = try Ref(pair)
+            slot(pair, 0).pointee = old
+            slot(pair, 1).pointee = str("kept alive only by the pair")
+            runtime.collect()
+            XCTAssertEqual(try Objects.stringValue(slot(root.object, 1).pointee!), "kept alive only by the pair")
+            var handles = 0
+            let referrers = try XCTUnwrap(rm_referrers(old, &handles))
+            XCTAssertEqual(rm_list_size(referrers), 1)
+            var report = remap([(old, new)])
+            defer { rm_report_clear(&report) }
+            XCTAssertEqual(slot(root.object, 0).pointee, new)
+            XCTAssertEqual(report.slots_rewritten, 1)
+            assertHeapValid()
+        }
+    }
+
     func testErrorsAreReportedNotFatal() throws {
         runtime.withLock {
             let l = rm_list_new(0)!
