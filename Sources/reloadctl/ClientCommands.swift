@@ -4,7 +4,7 @@ import Reload
 
 /// Options every client of a running host takes.
 struct ClientOptions: ParsableArguments {
-    @Option(name: .long, help: "The host's control socket (default: \(ControlServer.defaultPath())).")
+    @Option(name: .long, help: "The control socket of the host to talk to.")
     var socket: String = ControlServer.defaultPath()
 
     @Flag(name: .long, help: "Print the host's reply as JSON.")

@@ -25,7 +25,7 @@ struct Run: ParsableCommand {
     @Option(help: "A function to call once the modules are loaded, as module.name.")
     var entry: String?
 
-    @Option(help: "The control socket to serve (default: \(ControlServer.defaultPath())).")
+    @Option(help: "The control socket to serve.")
     var socket: String = ControlServer.defaultPath()
 
     @Flag(help: "Rebuild and reload a module when its source changes.")
