@@ -414,10 +414,12 @@ int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) 
 
     /* 3. Handles, dependent tables, hashes, results. */
     walker *w0 = &ws[0];
-    size_t before = w0->rewritten;
+    size_t before = w0->rewritten, slots_before = w0->slots;
     rm_handles_each(handle_visitor, w0);
     report->handles_rewritten = w0->rewritten - before;
-    w0->rewritten = before; /* slots_rewritten counts heap slots only */
+    /* slots_visited and slots_rewritten count heap slots only. */
+    w0->rewritten = before;
+    w0->slots = slots_before;
     report->handles_visited = rm_handle_count();
     for (unsigned k = 0; k < nw; k++) {
         for (size_t i = 0; i < ws[k].composite.count; i++) {

@@ -11,8 +11,32 @@ static int tuple_traverse(rm_object *self, rm_visitproc visit, void *arg) {
     return 0;
 }
 
+/* How deep tuples may nest inside tuples before hashing or comparing them
+   gives up. A remap can make a tuple contain itself (map a tuple to another
+   that holds it): without a limit, its hash would recurse until the stack
+   overflows. Real keys nest a few levels. */
+#define MAX_TUPLE_DEPTH 256
+
+static _Thread_local int tuple_depth;
+
+/* Enters one more level of nesting, or fails with an error. */
+static int enter_tuple(void) {
+    if (tuple_depth >= MAX_TUPLE_DEPTH) {
+        rm_error_set(RM_ERR_VALUE, "tuple nested more than %d deep (does it contain itself? a remap can make it so)",
+                     MAX_TUPLE_DEPTH);
+        return -1;
+    }
+    tuple_depth++;
+    return 0;
+}
+
 /* Order-dependent combination of the items' hashes (xxHash's round). */
 static uint32_t tuple_hash(rm_object *self, int *error) {
+    if (enter_tuple() < 0) {
+        *error = 1;
+        return 0;
+    }
+    uint32_t h = 0;
     rm_tuple_object *t = (rm_tuple_object *)self;
     uint64_t acc = 0x27d4eb2f165667c5ULL;
     for (size_t i = 0; i < t->size; i++) {
@@ -20,25 +44,30 @@ static uint32_t tuple_hash(rm_object *self, int *error) {
         if (!rm_hashable(item)) {
             rm_error_set(RM_ERR_TYPE, "unhashable type in tuple: '%s'", rm_type_name(item->ob_type));
             *error = 1;
-            return 0;
+            break;
         }
         acc += (uint64_t)rm_hash(item, error) * 0xc2b2ae3d27d4eb4fULL;
+        if (*error) break;
         acc = (acc << 31) | (acc >> 33);
         acc *= 0x9e3779b185ebca87ULL;
     }
-    return rm_hash_mix(acc ^ t->size);
+    if (!*error) h = rm_hash_mix(acc ^ t->size);
+    tuple_depth--;
+    return h;
 }
 
 static int tuple_equal(rm_object *a, rm_object *b) {
     rm_tuple_object *x = (rm_tuple_object *)a, *y = (rm_tuple_object *)b;
     if (x->size != y->size) return 0;
-    for (size_t i = 0; i < x->size; i++) {
+    if (enter_tuple() < 0) return -1;
+    int eq = 1;
+    for (size_t i = 0; i < x->size && eq == 1; i++) {
         rm_object *p = x->items[i] ? x->items[i] : rm_none;
         rm_object *q = y->items[i] ? y->items[i] : rm_none;
-        int eq = rm_equal(p, q);
-        if (eq != 1) return eq;
+        eq = rm_equal(p, q);
     }
-    return 1;
+    tuple_depth--;
+    return eq;
 }
 
 static size_t tuple_size(rm_object *self) {

@@ -273,6 +273,30 @@ final class HeapTests: XCTestCase {
         }
     }
 
+    /// Regression: a remap made a tuple contain itself (a tuple mapped to a
+    /// tuple holding it), and hashing it overflowed the stack in rehash,
+    /// lookups and the heap checker. Found by remap-stress at full size.
+    func testSelfContainingTupleIsAnErrorNotACrash() throws {
+        try runtime.withLock {
+            let inner = rm_tuple_new(0)!
+            var items: [Obj?] = [inner]
+            let outer = rm_tuple_of(1, &items)!
+            let dict = try Ref(rm_dict_new()!)
+            XCTAssertEqual(rm_dict_set(dict.object, outer, int(1)), 0)
+            var report = remap([(inner, outer)])   // outer becomes (outer,)
+            defer { rm_report_clear(&report) }
+            var collisions = 0
+            XCTAssertEqual(rm_dict_rehash(dict.object, &collisions), -1)
+            XCTAssertTrue(String(cString: rm_error_message()).contains("contain itself"), String(cString: rm_error_message()))
+            rm_error_clear()
+            XCTAssertNil(rm_dict_get(dict.object, outer))
+            rm_error_clear()
+            XCTAssertThrowsError(try runtime.checkHeap())
+            // Leave the heap checkable for the other tests.
+            rm_dict_clear(dict.object)
+        }
+    }
+
     func testErrorsAreReportedNotFatal() throws {
         runtime.withLock {
             let l = rm_list_new(0)!

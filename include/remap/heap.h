@@ -57,7 +57,7 @@ typedef struct rm_type_count {
 typedef struct rm_remap_report {
     size_t objects_visited;
     size_t handles_visited;
-    size_t slots_visited;   /* reference slots, NULL ones included */
+    size_t slots_visited;   /* heap reference slots, NULL ones included */
     size_t slots_rewritten;   /* heap slots; handles are counted apart */
     size_t handles_rewritten;
     size_t bytes_visited;
