@@ -122,7 +122,9 @@ bool rm_dict_next(rm_object *d, size_t *pos, rm_object **key, rm_object **value)
     return true;
 }
 
-void rm_dict_clear(rm_object *d) {
+/* Empties a dict or a set: fresh arrays, or, if they cannot be had, the
+   old ones with every entry deleted. */
+static void table_clear(rm_object *d) {
     rm_table_object *t = (rm_table_object *)d;
     rm_table_object fresh = {.ob_type = t->ob_type};
     if (rm_table_init(&fresh) < 0) {
@@ -137,6 +139,8 @@ void rm_dict_clear(rm_object *d) {
     t->capacity = fresh.capacity;
     t->used = t->live = 0;
 }
+
+void rm_dict_clear(rm_object *d) { table_clear(d); }
 
 rm_object *rm_dict_copy(rm_object *d) {
     rm_object *copy = rm_dict_new();
@@ -169,6 +173,8 @@ int rm_set_add(rm_object *s, rm_object *key) {
 int rm_set_contains(rm_object *s, rm_object *key) { return rm_dict_contains(s, key); }
 
 int rm_set_discard(rm_object *s, rm_object *key) { return table_delete(s, key); }
+
+void rm_set_clear(rm_object *s) { table_clear(s); }
 
 bool rm_set_next(rm_object *s, size_t *pos, rm_object **key) {
     return rm_dict_next(s, pos, key, NULL);

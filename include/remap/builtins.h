@@ -120,6 +120,7 @@ int rm_set_contains(rm_object *s, rm_object *key);
 int rm_set_discard(rm_object *s, rm_object *key); /* 1 removed, 0 absent */
 bool rm_set_next(rm_object *s, size_t *pos, rm_object **key);
 int rm_set_rehash(rm_object *s, size_t *collisions);
+void rm_set_clear(rm_object *s);
 
 /* ---- function (a native C function with a name, a module and a closure) ----
 ** A plain call gets the function object itself as `self`; a method called on
@@ -158,6 +159,7 @@ void rm_instance_set_slot(rm_object *inst, size_t i, rm_object *value);
 rm_object *rm_instance_dict(rm_object *inst); /* extra attributes, or NULL */
 
 /* ---- module ---- */
+/* A module with an empty namespace but for "__name__" (its name, a str). */
 rm_object *rm_module_new(const char *name);
 rm_object *rm_module_name(rm_object *m);
 rm_object *rm_module_dict(rm_object *m);
