@@ -3,7 +3,7 @@
 **
 ** remap-stress builds random object graphs on the Remap heap, keeps an
 ** independent model of every reference it created (model.c), remaps random
-** mappings and checks the heap against the model (remapcheck.c), drops part
+** mappings and checks the heap against the model (single.c), drops part
 ** of the graph and checks that collections lose nothing reachable, and in
 ** --threads mode runs mutators beside a remapping thread (threaded.c).
 **
