@@ -221,7 +221,11 @@ public final class ControlServer: @unchecked Sendable {
             }
             return try loader.runtime.withLock {
                 do {
-                    let values = try args.map { try JSONValues.object(from: $0) }
+                    // The converted arguments are new objects: hold them in a
+                    // list the collector sees while the next ones are made.
+                    let held = try Ref(try check(rm_list_new(args.count)))
+                    for arg in args { try check(rm_list_append(held.object, try JSONValues.object(from: arg))) }
+                    let values = (0..<args.count).map { rm_list_get(held.object, $0)! }
                     let result = try loader.call(function, values)
                     return ["result": JSONValues.json(from: result)]
                 } catch let error as JSONValues.Unsupported {
@@ -307,10 +311,7 @@ public final class ControlServer: @unchecked Sendable {
     }
 
     private func encode<T: Encodable>(_ value: T) throws -> Any {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        return try JSONSerialization.jsonObject(with: encoder.encode(value))
+        try JSONSerialization.jsonObject(with: JSONEncoder.remap.encode(value))
     }
 
     // MARK: - Replies

@@ -288,8 +288,12 @@ extension ModuleLoader {
 
     /// Moves every old instance of a replaced class to the new class's
     /// fields (defaults for added ones) and runs the class's __reload__ on it.
-    /// Returns the undo log (a list of (instance, record) tuples); on failure
-    /// throws it with the error, for the rollback.
+    /// Returns the undo log (a list: instance, record, instance, record...);
+    /// on failure throws it with the error, for the rollback.
+    ///
+    /// Plans and hook arguments are new heap objects: a Swift dictionary is
+    /// invisible to the collector, so each is also appended to `keep`, a list
+    /// held by a Ref, the moment it is made.
     func migrateInstances(_ remapReport: rm_remap_report, classes: [ClassChange],
                           report: inout ReloadReport) throws -> Ref? {
         struct Plan {
@@ -298,16 +302,21 @@ extension ModuleLoader {
             let hook: Object?
             let hookArgs: [Object]
         }
+        let keep = try Ref(try check(rm_list_new(0)))
+        func kept(_ object: Object) throws -> Object {
+            try check(rm_list_append(keep.object, object))
+            return object
+        }
+        let hookName = try kept(try Objects.string("__reload__"))
         var plans: [UnsafeMutableRawPointer: Plan] = [:]
         for change in classes {
-            let plan = try check(rm_migration_plan(change.old, change.new))
-            let hookName = try Objects.string("__reload__")
+            let plan = try kept(try check(rm_migration_plan(change.old, change.new)))
             let hook = rm_class_lookup(change.new, hookName).flatMap { rm_is_function($0) ? $0 : nil }
             guard !rm_is_none(plan) || hook != nil else { continue }
             var hookArgs: [Object] = []
             if let hook, rm_function_arity(hook) == 2 {
-                hookArgs = [try check(rm_fields_missing(change.new, change.old)),
-                            try check(rm_fields_missing(change.old, change.new))]
+                hookArgs.append(try kept(try check(rm_fields_missing(change.new, change.old))))
+                hookArgs.append(try kept(try check(rm_fields_missing(change.old, change.new))))
             }
             plans[UnsafeMutableRawPointer(change.new)] = Plan(change: change, plan: rm_is_none(plan) ? nil : plan,
                                                              hook: hook, hookArgs: hookArgs)
@@ -320,8 +329,8 @@ extension ModuleLoader {
             do {
                 if let steps = plan.plan {
                     let record = try check(rm_instance_migrate(instance, plan.change.old, steps))
-                    var pairItems: [Object?] = [instance, record]
-                    try check(rm_list_append(log.object, try check(rm_tuple_of(2, &pairItems))))
+                    try check(rm_list_append(log.object, instance))
+                    try check(rm_list_append(log.object, record))
                     report.instancesMigrated += 1
                 }
                 if let hook = plan.hook {
@@ -344,9 +353,8 @@ extension ModuleLoader {
     /// handed back), then a rehash of what that remap listed.
     func rollBack(mapping: OpaquePointer, undo: Ref?) {
         if let log = undo?.object {
-            for i in stride(from: rm_list_size(log), to: 0, by: -1) {
-                let record = rm_list_get(log, i - 1)!
-                rm_instance_restore(rm_tuple_get(record, 0), rm_tuple_get(record, 1))
+            for i in stride(from: rm_list_size(log), to: 0, by: -2) {
+                rm_instance_restore(rm_list_get(log, i - 2), rm_list_get(log, i - 1))
             }
         }
         guard let inverse = rm_mapping_inverse(mapping) else {
