@@ -36,7 +36,6 @@ static pending_finalizer *pending;
 static size_t npending, pending_capacity, capsules_tracked;
 static size_t collections;
 
-size_t rm_collections(void) { return collections; }
 size_t rm_collection_count(void) { return collections; }
 
 /*

@@ -130,7 +130,6 @@ void *rm_gc_alloc(size_t size);        /* scanned, not registered */
 void *rm_gc_alloc_atomic(size_t size); /* not scanned, not registered */
 int rm_capsule_track(void);            /* reserve room for a finalizer */
 void rm_run_pending_finalizers(void);
-size_t rm_collections(void);
 
 /* ---- handle.c ---- */
 typedef int (*rm_handle_visitor)(rm_object **slot, void *arg);

@@ -110,7 +110,8 @@ static int remap_slot(walker *w, rm_object **slot) {
     return 1;
 }
 
-static int traverse_visitor(rm_object **slot, void *arg) {
+/* Visits a slot for a traverse function or the handle table. */
+static int slot_visitor(rm_object **slot, void *arg) {
     walker *w = arg;
     w->rewritten += remap_slot(w, slot);
     return 0;
@@ -155,7 +156,7 @@ static size_t remap_weakref(walker *w, rm_weakref_object *ref) {
 
 static size_t remap_traverse(walker *w, rm_object *o) {
     size_t before = w->rewritten;
-    o->ob_type->tp_traverse(o, traverse_visitor, w);
+    o->ob_type->tp_traverse(o, slot_visitor, w);
     size_t n = w->rewritten - before;
     w->rewritten = before;
     return n;
@@ -274,12 +275,6 @@ static void *walk(void *arg) {
     return NULL;
 }
 
-static int handle_visitor(rm_object **slot, void *arg) {
-    walker *w = arg;
-    w->rewritten += remap_slot(w, slot);
-    return 0;
-}
-
 /* True if a key (a tuple, maybe nested) holds an object that is a target
    of the mapping: its hash may depend on a rewritten object. */
 static bool key_holds_new(const rm_probe *news, rm_object *key, int depth) {
@@ -302,6 +297,11 @@ static bool table_has_dependent_key(const rm_probe *news, rm_table_object *t) {
 /* Types whose hash is their identity: these hand their hash over. */
 static bool identity_hashed(rm_object *o) {
     return !o->ob_type->tp_hash && !o->ob_type->tp_equal;
+}
+
+/* Whether a remap gives new_obj the identity hash of old_obj. */
+static bool hands_over_hash(rm_object *old_obj, rm_object *new_obj) {
+    return identity_hashed(old_obj) && identity_hashed(new_obj) && rm_is_heap_object(new_obj);
 }
 
 static double now_seconds(void) {
@@ -380,8 +380,8 @@ int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) 
         /* Every target, immortal ones too: a tuple key that now holds None
            instead of an old object has a new hash all the same. */
         if (!rm_probe_get(&news, new_obj)) rm_probe_put(&news, new_obj, new_obj);
-        if (!keep && identity_hashed(old_obj) && identity_hashed(new_obj) && rm_is_heap_object(new_obj) &&
-            old_obj->ob_hash != new_obj->ob_hash && !rm_probe_get(&changed, new_obj))
+        if (!keep && hands_over_hash(old_obj, new_obj) && old_obj->ob_hash != new_obj->ob_hash &&
+            !rm_probe_get(&changed, new_obj))
             rm_probe_put(&changed, new_obj, new_obj);
     }
     unsigned nw = (options & RM_REMAP_SINGLE_THREAD) ? 1 : rm_walk_threads;
@@ -415,7 +415,7 @@ int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) 
     /* 3. Handles, dependent tables, hashes, results. */
     walker *w0 = &ws[0];
     size_t before = w0->rewritten, slots_before = w0->slots;
-    rm_handles_each(handle_visitor, w0);
+    rm_handles_each(slot_visitor, w0);
     report->handles_rewritten = w0->rewritten - before;
     /* slots_visited and slots_rewritten count heap slots only. */
     w0->rewritten = before;
@@ -429,8 +429,7 @@ int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) 
     }
     if (!keep) {
         for (size_t i = 0; i < m->count; i++)
-            if (identity_hashed(m->olds[i]) && identity_hashed(m->news[i]) && rm_is_heap_object(m->news[i]))
-                m->news[i]->ob_hash = hashes[i];
+            if (hands_over_hash(m->olds[i], m->news[i])) m->news[i]->ob_hash = hashes[i];
     }
     bool failed = false;
     objvec tables[64], instances[64];

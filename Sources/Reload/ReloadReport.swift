@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a definition removed by a new version becomes.
 public enum RemovedPolicy: String, Codable, Sendable, CaseIterable {
     /// The old definition stays, bound in the new namespace.
@@ -81,4 +83,15 @@ public struct ReloadReport: Codable, Sendable {
     public var moduleHooksRun = 0
     public var librariesClosed = 0
     public var phases = Phases()
+}
+
+extension JSONEncoder {
+    /// How Remap writes reports and module lists, on the control socket and
+    /// everywhere else: snake_case keys, ISO 8601 dates.
+    public static var remap: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }
 }

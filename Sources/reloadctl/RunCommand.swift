@@ -123,13 +123,12 @@ struct Run: ParsableCommand {
             lock.unlock()
             guard !built.isEmpty else { continue }
             do {
-                let report = try loader.runtime.withLock {
-                    try built.filter { loader.module(named: $0) != nil }.isEmpty
-                        ? nil
-                        : loader.reload(built.filter { loader.module(named: $0) != nil })
-                }
-                try loader.runtime.withLock {
-                    for module in built where loader.module(named: module) == nil { try loader.load(module) }
+                // Modules already loaded are reloaded together; a new source
+                // is loaded for the first time.
+                let report: ReloadReport? = try loader.runtime.withLock {
+                    let loaded = built.filter { loader.module(named: $0) != nil }
+                    for module in built where !loaded.contains(module) { try loader.load(module) }
+                    return loaded.isEmpty ? nil : try loader.reload(loaded)
                 }
                 if let report { print(Output.reloadReport(try Self.encode(report))) }
             } catch {
@@ -139,9 +138,7 @@ struct Run: ParsableCommand {
     }
 
     static func encode(_ report: ReloadReport) throws -> [String: Any] {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        return try JSONSerialization.jsonObject(with: encoder.encode(report)) as? [String: Any] ?? [:]
+        try JSONSerialization.jsonObject(with: JSONEncoder.remap.encode(report)) as? [String: Any] ?? [:]
     }
 }
 

@@ -55,17 +55,9 @@ final class FixtureFolder {
     }
 
     private func run(_ tool: String, _ args: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = args
-        let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        if process.terminationStatus != 0 {
-            throw FixtureError.buildFailed(String(decoding: output, as: UTF8.self))
+        let result = try Processes.run(tool, args)
+        if result.status != 0 {
+            throw FixtureError.buildFailed(result.stdout + result.stderr)
         }
     }
 }
