@@ -16,6 +16,8 @@ rm_object *rm_capsule_new(void *pointer, const char *name, void (*finalizer)(voi
     if (finalizer && rm_capsule_track() < 0) return NULL;
     rm_capsule_object *c = (rm_capsule_object *)rm_alloc(&rm_capsule_type, sizeof *c);
     if (!c) return NULL;
+    rm_library_note((const void *)finalizer);
+    rm_library_note(name);
     c->pointer = pointer;
     c->name = name;
     c->finalizer = finalizer;

@@ -91,6 +91,7 @@ rm_object *rm_class_new(const char *name, rm_object *base, rm_object *module) {
     c->cls_dict = dict;
     c->cls_index = index;
     c->cls_module = module;
+    if (rm_register_class((rm_object *)c) < 0) return NULL;
     if (base) {
         rm_type *b = (rm_type *)base;
         c->cls_fields = b->cls_fields;     /* tuples are immutable: share */
@@ -125,7 +126,7 @@ int rm_class_add_field(rm_object *cls, const char *name, rm_object *default_valu
         return -1;
     }
     rm_object *key = rm_str(name);
-    if (!key) return -1;
+    if (!key || rm_journal(cls) < 0) return -1;
     if (!default_value) default_value = rm_none;
     rm_object *existing = rm_dict_get(c->cls_index, key);
     if (existing) {
@@ -158,7 +159,7 @@ int rm_class_set_method(rm_object *cls, const char *name, rm_cfunction fn, int n
     }
     rm_object *qual = rm_str_format("%s.%s", rm_type_name(c), name);
     rm_object *f = qual ? rm_function_new(rm_str_cstr(qual), fn, nargs, c->cls_module, NULL) : NULL;
-    if (!f || rm_dict_set_str(c->cls_dict, name, f) < 0) return -1;
+    if (!f || rm_journal(cls) < 0 || rm_dict_set_str(c->cls_dict, name, f) < 0) return -1;
     if (strcmp(name, "__call__") == 0) c->tp_call = instance_call;
     return 0;
 }
@@ -224,7 +225,7 @@ rm_object *rm_instance_slot(rm_object *inst, size_t i) {
 }
 
 void rm_instance_set_slot(rm_object *inst, size_t i, rm_object *value) {
-    if (i < inst->ob_aux) ((rm_instance_object *)inst)->slots[i] = value;
+    if (i < inst->ob_aux && rm_journal(inst) == 0) ((rm_instance_object *)inst)->slots[i] = value;
 }
 
 rm_object *rm_instance_dict(rm_object *inst) { return ((rm_instance_object *)inst)->dict; }

@@ -98,6 +98,7 @@ static int table_delete(rm_object *table, rm_object *key) {
     rm_entry *e = lookup(table, key, &error);
     if (error) return -1;
     if (!e) return 0;
+    if (rm_journal(table) < 0) return -1;
     e->key = NULL;
     e->value = NULL;
     ((rm_table_object *)table)->live--;
@@ -126,6 +127,7 @@ bool rm_dict_next(rm_object *d, size_t *pos, rm_object **key, rm_object **value)
    old ones with every entry deleted. */
 static void table_clear(rm_object *d) {
     rm_table_object *t = (rm_table_object *)d;
+    if (rm_journal(d) < 0) return; /* no error return: the table stays as it was */
     rm_table_object fresh = {.ob_type = t->ob_type};
     if (rm_table_init(&fresh) < 0) {
         /* Keep the arrays; just empty them. */

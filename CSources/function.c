@@ -17,8 +17,10 @@ static int function_traverse(rm_object *self, rm_visitproc visit, void *arg) {
 /* The function being called on this thread: a method gets the instance as
    `self`, so a function defined in Swift finds its closure through this. */
 static _Thread_local rm_object *current_function;
+int rm_native_depth;
 
 rm_object *rm_function_current(void) { return current_function; }
+void rm_function_set_current(rm_object *f) { current_function = f; }
 
 /* Checks the arity, then calls the C function. `self` is the function object
    for a plain call and the instance for a method call. */
@@ -31,7 +33,9 @@ rm_object *rm_function_invoke(rm_object *fobj, rm_object *self, rm_object *const
     }
     rm_object *outer = current_function;
     current_function = fobj;
+    rm_native_depth++;
     rm_object *result = f->fn(self, args, nargs);
+    rm_native_depth--;
     current_function = outer;
     if (!result && !rm_error_occurred())
         rm_error_set(RM_ERR_RUNTIME, "%s() returned NULL without setting an error", rm_str_cstr(f->name));
@@ -63,6 +67,7 @@ rm_object *rm_function_new(const char *name, rm_cfunction fn, int nargs, rm_obje
     if (!n) return NULL;
     rm_function_object *f = (rm_function_object *)rm_alloc(&rm_function_type, sizeof *f);
     if (!f) return NULL;
+    rm_library_note((const void *)fn);
     f->name = n;
     f->fn = fn;
     f->nargs = nargs;

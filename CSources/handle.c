@@ -21,6 +21,8 @@ typedef struct handle_block {
 static handle_block *blocks;
 static uintptr_t free_list; /* tagged address of a free slot, or 0 */
 static size_t live_handles;
+/* Slots freed during a transaction, threaded like the free list. */
+static uintptr_t deferred;
 
 #define FREE_TAG ((uintptr_t)1)
 #define IS_FREE(p) (((uintptr_t)(p)) & FREE_TAG)
@@ -53,13 +55,30 @@ rm_handle rm_handle_new(rm_object *obj) {
 
 rm_object *rm_handle_get(rm_handle h) { return h->obj; }
 
-void rm_handle_set(rm_handle h, rm_object *obj) { h->obj = obj; }
+/* Inside a transaction the old value is journaled first; if that fails
+   the handle keeps it (handles have no error return). */
+void rm_handle_set(rm_handle h, rm_object *obj) {
+    if (rm_txn_on && rm_journal_handle(&h->obj) < 0) return;
+    h->obj = obj;
+}
 
+/* During a transaction a freed slot waits on the deferred list: the undo
+   of the walk may still write the value it held. */
 void rm_handle_free(rm_handle h) {
     if (!h) return;
-    h->obj = (rm_object *)free_list;
-    free_list = (uintptr_t)h | FREE_TAG;
+    uintptr_t *list = rm_txn_on ? &deferred : &free_list;
+    h->obj = (rm_object *)*list;
+    *list = (uintptr_t)h | FREE_TAG;
     live_handles--;
+}
+
+void rm_handles_txn_end(void) {
+    while (deferred) {
+        struct rm_handle_slot *slot = (struct rm_handle_slot *)(deferred & ~FREE_TAG);
+        deferred = (uintptr_t)slot->obj;
+        slot->obj = (rm_object *)free_list;
+        free_list = (uintptr_t)slot | FREE_TAG;
+    }
 }
 
 size_t rm_handle_count(void) { return live_handles; }

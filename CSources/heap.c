@@ -23,6 +23,8 @@
 
 rm_registry rm_live;
 static rm_registry leaves;
+/* Every class, also in rm_live: the few a reload must look through. */
+rm_registry rm_classes;
 
 /* Finalizers of dead capsules, found during a mark phase and run later with
    the runtime lock held. Room is reserved when a capsule is created, because
@@ -36,6 +38,11 @@ static pending_finalizer *pending;
 static size_t npending, pending_capacity, capsules_tracked;
 static size_t collections;
 
+/* Where the objects allocated during the transaction start in rm_live:
+   compaction keeps the order, so prune moves the mark with it. */
+static size_t txn_mark;
+static bool txn_marking;
+
 size_t rm_collection_count(void) { return collections; }
 
 /*
@@ -47,11 +54,17 @@ size_t rm_collection_count(void) { return collections; }
 */
 static void prune(rm_registry *r) {
     size_t kept = 0;
+    bool moves_mark = r == &rm_live && txn_marking;
     for (size_t i = 0; i < r->count; i++) {
+        if (moves_mark && i == txn_mark) {
+            txn_mark = kept;
+            moves_mark = false;
+        }
         uintptr_t hidden = r->items[i];
         rm_object *o = RM_REVEAL(hidden);
         if (GC_is_marked(o)) {
             r->items[kept++] = hidden;
+            rm_library_count_object(o);
             if (o->ob_type == &rm_weakref_type) {
                 rm_weakref_object *w = (rm_weakref_object *)o;
                 if (w->hidden && !w->ob_aux && !GC_is_marked(RM_REVEAL(w->hidden)))
@@ -67,13 +80,17 @@ static void prune(rm_registry *r) {
             if (capsules_tracked) capsules_tracked--;
         }
     }
+    if (moves_mark) txn_mark = kept; /* the mark was at the end */
     r->count = kept;
 }
 
 static void on_collection_event(GC_EventType event) {
     if (event != GC_EVENT_MARK_END) return;
+    rm_library_count_begin();
     prune(&rm_live);
     prune(&leaves);
+    rm_library_count_end();
+    prune(&rm_classes);
     collections++;
 }
 
@@ -95,6 +112,14 @@ int rm_capsule_track(void) {
     }
     capsules_tracked++;
     return 0;
+}
+
+bool rm_finalizer_pending_in(uintptr_t lo, uintptr_t hi) {
+    for (size_t i = 0; i < npending; i++) {
+        uintptr_t fn = (uintptr_t)pending[i].fn;
+        if (fn >= lo && fn < hi) return true;
+    }
+    return false;
 }
 
 /* Finalizers are user code: run them outside the collector, under the
@@ -119,13 +144,35 @@ static int registry_push(rm_registry *r, rm_object *o) {
     return 0;
 }
 
+void rm_heap_txn_begin(void) {
+    txn_mark = rm_live.count;
+    txn_marking = true;
+}
+
+void rm_heap_txn_end(void) {
+    if (!txn_marking) return;
+    for (size_t i = txn_mark; i < rm_live.count; i++) RM_REVEAL(rm_live.items[i])->ob_flags &= ~RM_FLAG_TXN_NEW;
+    txn_marking = false;
+}
+
+/* Every allocation is a fault point inside a transaction. */
+int rm_register_class(rm_object *cls) {
+    if (registry_push(&rm_classes, cls) < 0) {
+        rm_error_set(RM_ERR_MEMORY, "out of memory for the class registry");
+        return -1;
+    }
+    return 0;
+}
+
 void *rm_gc_alloc(size_t size) {
+    if (rm_txn_on && rm_fault_at(RM_FAULT_ALLOC)) return NULL;
     void *p = GC_MALLOC(size);
     if (!p) rm_error_set(RM_ERR_MEMORY, "out of memory (%zu bytes)", size);
     return p;
 }
 
 void *rm_gc_alloc_atomic(size_t size) {
+    if (rm_txn_on && rm_fault_at(RM_FAULT_ALLOC)) return NULL;
     void *p = GC_MALLOC_ATOMIC(size);
     if (!p) rm_error_set(RM_ERR_MEMORY, "out of memory (%zu bytes)", size);
     return p;
@@ -146,6 +193,8 @@ rm_object *rm_alloc(rm_type *type, size_t size) {
     if (atomic) memset(o, 0, size);
     o->ob_type = type;
     o->ob_hash = rm_next_identity_hash();
+    if (rm_txn_on && !atomic) o->ob_flags = RM_FLAG_TXN_NEW;
+    if (type->tp_flags & RM_TYPE_USER) rm_library_note((const void *)type->tp_traverse);
     if (registry_push(atomic ? &leaves : &rm_live, o) < 0) {
         rm_error_set(RM_ERR_MEMORY, "out of memory for the object registry");
         return NULL;

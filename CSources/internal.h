@@ -11,6 +11,7 @@
 #include <gc/gc_mark.h>
 #include "config.h"
 #include "remap/remap.h"
+#include "remap/transaction.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,6 +23,10 @@ _Static_assert(sizeof(void *) == 8, "Remap assumes 64-bit pointers");
 /* A static type: immortal, its own type is rm_type_type. */
 #define RM_STATIC_HEADER(typeobj) \
     .ob_type = (typeobj), .ob_hash = 0, .ob_flags = RM_FLAG_IMMORTAL, .ob_aux = 0
+
+/* Flags of the reload transaction (txn.c), never set outside one. */
+#define RM_FLAG_JOURNALED 0x0004u /* a copy is in the journal */
+#define RM_FLAG_TXN_NEW 0x0008u   /* allocated during the transaction */
 
 /* ---- Objects with a variable part ---- */
 typedef struct rm_int_object {
@@ -125,15 +130,24 @@ typedef struct rm_registry {
     size_t capacity;
 } rm_registry;
 extern rm_registry rm_live;
+extern rm_registry rm_classes; /* every class, for rm_mapping_add_subclasses */
+int rm_register_class(rm_object *cls);
 void rm_heap_init(void);
 void *rm_gc_alloc(size_t size);        /* scanned, not registered */
 void *rm_gc_alloc_atomic(size_t size); /* not scanned, not registered */
 int rm_capsule_track(void);            /* reserve room for a finalizer */
+/* Objects allocated from rm_heap_txn_begin on carry RM_FLAG_TXN_NEW until
+   rm_heap_txn_end clears it. */
+void rm_heap_txn_begin(void);
+void rm_heap_txn_end(void);
 void rm_run_pending_finalizers(void);
 
 /* ---- handle.c ---- */
 typedef int (*rm_handle_visitor)(rm_object **slot, void *arg);
 int rm_handles_each(rm_handle_visitor fn, void *arg);
+/* Handles freed during a transaction are reused only after it: the walk's
+   undo may write to their slots. */
+void rm_handles_txn_end(void);
 
 /* ---- table.c ---- */
 int rm_table_init(rm_table_object *t);
@@ -143,6 +157,82 @@ int rm_table_rehash(rm_table_object *t, size_t *collisions);
 int rm_table_check(rm_table_object *t);
 bool rm_table_next(rm_table_object *t, size_t *pos, rm_entry **entry);
 int rm_hashable(rm_object *key);
+
+/* ---- txn.c: the journal ----
+** Every API function that changes an existing object calls rm_journal
+** first; inside a transaction the first change of an object that predates
+** it copies the object into the journal. Returns -1 (out of memory) when the
+** copy cannot be made: the change must then not happen. */
+extern bool rm_txn_on;
+int rm_journal_object(rm_object *o);
+int rm_journal_handle(rm_object **slot);
+static inline int rm_journal(rm_object *o) {
+    if (__builtin_expect(!rm_txn_on, 1)) return 0;
+    if (o->ob_flags & (RM_FLAG_JOURNALED | RM_FLAG_TXN_NEW | RM_FLAG_IMMORTAL)) return 0;
+    return rm_journal_object(o);
+}
+
+/* ---- fault.c ---- */
+typedef enum rm_fault_point {
+    RM_FAULT_LOAD,
+    RM_FAULT_INIT,
+    RM_FAULT_MODULE_HOOK,
+    RM_FAULT_DEPENDENTS,
+    RM_FAULT_REMAP,
+    RM_FAULT_REHASH,
+    RM_FAULT_MIGRATE,
+    RM_FAULT_CLASS_HOOK,
+    RM_FAULT_PUBLISH,
+    RM_FAULT_ALLOC,
+    RM_FAULT_NPOINTS
+} rm_fault_point;
+int rm_fault_at(rm_fault_point point);
+
+/* ---- remap.c, for txn.c ----
+** Rewrites whose undo the transaction cannot derive from the mapping are
+** logged by the walk: the slot's owner (kept alive by the log), its place,
+** and the value it held. A place is a kind in the low two bits and a number:
+** a byte offset in the owner, a list index, a table entry (2i key, 2i+1
+** value), or an address (handles, slots a user traverse visits). */
+#define RM_TAG_LOG ((uintptr_t)1) /* on a probe value: log this rewrite */
+#define RM_WHERE_OFFSET 0u
+#define RM_WHERE_LIST 1u
+#define RM_WHERE_TABLE 2u
+#define RM_WHERE_ADDRESS 3u
+#define RM_WHERE(kind, n) (((uintptr_t)(n) << 2) | (kind))
+
+typedef struct rm_undo_entry {
+    rm_object *owner;
+    uintptr_t where;
+    rm_object *old;
+} rm_undo_entry;
+
+typedef struct rm_undo_log {
+    rm_undo_entry *items; /* malloc; a root once the walk is over */
+    size_t count, capacity;
+    bool failed;
+} rm_undo_log;
+
+int rm_undo_push(rm_undo_log *log, rm_object *owner, uintptr_t where, rm_object *old);
+#define RM_REMAP_UNDO_WALK 0x100u /* internal: no lists, no hashes, no allocation */
+struct rm_probe;
+int rm_remap_run(const rm_mapping *m, const struct rm_probe *probe, unsigned options, rm_remap_report *report,
+                 rm_undo_log *logs);
+#define RM_MAX_WALKERS 64
+
+/* ---- library.c ---- */
+void rm_library_note(const void *p);
+void rm_library_count_begin(void);
+void rm_library_count_object(rm_object *o);
+void rm_library_count_end(void);
+void rm_libraries_after_collection(void);
+/* heap.c: is a queued finalizer's code in [lo, hi)? */
+bool rm_finalizer_pending_in(uintptr_t lo, uintptr_t hi);
+
+/* ---- function.c ---- */
+/* Calls into module code in progress (all threads: module code runs under
+   the lock). A library is never closed while it is not 0. */
+extern int rm_native_depth;
 
 /* ---- runtime.c ---- */
 extern unsigned rm_walk_threads;
@@ -154,6 +244,7 @@ bool rm_type_is_known(const rm_type *t);
 
 /* ---- function.c ---- */
 rm_object *rm_function_invoke(rm_object *f, rm_object *self, rm_object *const *args, size_t nargs);
+void rm_function_set_current(rm_object *f); /* after a caught crash */
 
 /* ---- object.c ---- */
 uint32_t rm_hash_mix(uint64_t x);

@@ -7,6 +7,7 @@
 
 #include <dlfcn.h>
 #include <link.h>
+#include <stdlib.h>
 
 typedef struct range_search {
     uintptr_t base;
@@ -46,4 +47,128 @@ int rm_library_range(void *symbol, uintptr_t *lo, uintptr_t *hi) {
     *lo = s.lo;
     *hi = s.hi;
     return 0;
+}
+
+/* ---- Retired libraries ----
+** A library replaced by a reload (or one whose version failed to load)
+** stays mapped until no live object can run its code or read its data:
+** functions whose C function is in it, objects of user types whose
+** procedures or name are in it, capsules whose finalizer or name is in it,
+** and queued finalizers. Counting happens inside each collection's own pass
+** over the registry (heap.c, prune), so proving a library unused costs no
+** extra walk. It is closed at the next point where no module code can be on
+** a stack: rm_release, rm_collect_and_close, the start of a reload. */
+typedef struct retired_library {
+    void *handle;
+    uintptr_t lo, hi;
+    size_t live;   /* objects found using it by the last collection */
+    bool counted;  /* a collection has counted since it was retired */
+    bool revived;  /* something pointed into it after that collection */
+} retired_library;
+
+static retired_library *retired;
+static size_t nretired, retired_capacity;
+static size_t checked_at = (size_t)-1; /* rm_collection_count() of the last close */
+static size_t closed_total;
+
+int rm_library_retire(void *handle, uintptr_t lo, uintptr_t hi) {
+    if (nretired == retired_capacity) {
+        size_t cap = retired_capacity ? retired_capacity * 2 : 16;
+        retired_library *grown = realloc(retired, cap * sizeof *grown);
+        if (!grown) {
+            /* Never close what may still run: keep it mapped for good. */
+            rm_error_set(RM_ERR_MEMORY, "out of memory retiring a library; it stays loaded");
+            return -1;
+        }
+        retired = grown;
+        retired_capacity = cap;
+    }
+    retired[nretired++] = (retired_library){handle, lo, hi, 0, false, false};
+    return 0;
+}
+
+size_t rm_libraries_retired(void) { return nretired; }
+size_t rm_libraries_closed(void) { return closed_total; }
+
+static retired_library *library_at(uintptr_t p) {
+    for (size_t i = 0; i < nretired; i++)
+        if (p >= retired[i].lo && p < retired[i].hi) return &retired[i];
+    return NULL;
+}
+
+/* Called for code or data pointers a new object takes (rm_function_new,
+   rm_capsule_new, rm_type_new): the last count no longer holds. */
+void rm_library_note(const void *p) {
+    retired_library *lib = nretired && p ? library_at((uintptr_t)p) : NULL;
+    if (lib) lib->revived = true;
+}
+
+/* From prune, world stopped: no allocation, no lock. */
+void rm_library_count_begin(void) {
+    for (size_t i = 0; i < nretired; i++) retired[i].live = 0;
+}
+
+static void count_pointer(const void *p) {
+    retired_library *lib = p ? library_at((uintptr_t)p) : NULL;
+    if (lib) lib->live++;
+}
+
+void rm_library_count_object(rm_object *o) {
+    if (!nretired) return;
+    rm_type *t = o->ob_type;
+    if (t == &rm_function_type) {
+        count_pointer((const void *)((rm_function_object *)o)->fn);
+    } else if (t == &rm_capsule_type) {
+        count_pointer((const void *)((rm_capsule_object *)o)->finalizer);
+        count_pointer(((rm_capsule_object *)o)->name);
+    } else if (t->tp_flags & RM_TYPE_USER) {
+        count_pointer((const void *)t->tp_traverse);
+        count_pointer((const void *)t->tp_hash);
+        count_pointer((const void *)t->tp_equal);
+        count_pointer((const void *)t->tp_call);
+        count_pointer((const void *)t->tp_size);
+        count_pointer((const void *)t->tp_finalize);
+        count_pointer(t->tp_name);
+    }
+}
+
+void rm_library_count_end(void) {
+    for (size_t i = 0; i < nretired; i++) {
+        retired[i].counted = true;
+        retired[i].revived = false;
+    }
+}
+
+/*
+** Closes every retired library the last collection found unused, unless
+** module code may be on a stack (a call into module code or a safe point
+** in progress) or a queued finalizer lives in it. Returns how many closed.
+*/
+size_t rm_libraries_close_unused(void) {
+    if (!nretired || rm_native_depth || rm_safe_point_depth()) return 0;
+    checked_at = rm_collection_count();
+    size_t kept = 0, closed = 0;
+    for (size_t i = 0; i < nretired; i++) {
+        retired_library lib = retired[i];
+        bool unused = lib.counted && !lib.revived && lib.live == 0 && !rm_finalizer_pending_in(lib.lo, lib.hi);
+        if (unused) {
+            dlclose(lib.handle);
+            closed++;
+        } else {
+            retired[kept++] = lib;
+        }
+    }
+    nretired = kept;
+    closed_total += closed;
+    return closed;
+}
+
+/* rm_release's check: only after a collection, so it costs nothing else. */
+void rm_libraries_after_collection(void) {
+    if (nretired && checked_at != rm_collection_count()) rm_libraries_close_unused();
+}
+
+size_t rm_collect_and_close(void) {
+    rm_collect();
+    return rm_libraries_close_unused();
 }

@@ -58,6 +58,7 @@ int rm_list_set(rm_object *l, size_t i, rm_object *item) {
         rm_error_set(RM_ERR_INDEX, "list index %zu out of range (size %zu)", i, o->size);
         return -1;
     }
+    if (rm_journal(l) < 0) return -1;
     o->items[i] = item;
     return 0;
 }
@@ -66,6 +67,7 @@ int rm_list_set(rm_object *l, size_t i, rm_object *item) {
    it was. */
 int rm_list_append(rm_object *l, rm_object *item) {
     rm_list_object *o = (rm_list_object *)l;
+    if (rm_journal(l) < 0) return -1;
     if (o->size == o->capacity) {
         size_t cap = o->capacity ? o->capacity * 2 : 4;
         rm_object **items = rm_gc_alloc(cap * sizeof(rm_object *));
@@ -80,6 +82,7 @@ int rm_list_append(rm_object *l, rm_object *item) {
 
 int rm_list_clear(rm_object *l) {
     rm_list_object *o = (rm_list_object *)l;
+    if (rm_journal(l) < 0) return -1;
     if (o->size) memset(o->items, 0, o->size * sizeof(rm_object *));
     o->size = 0;
     return 0;

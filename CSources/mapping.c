@@ -63,6 +63,15 @@ void rm_probe_put(rm_probe *p, rm_object *key, rm_object *val) {
     p->span = hi - p->lo;
 }
 
+rm_object **rm_probe_cell(rm_probe *p, rm_object *key) {
+    uintptr_t a = (uintptr_t)key;
+    if (!p->count || a - p->lo > p->span) return NULL;
+    for (size_t i = rm_probe_start(a, p->bits);; i = (i + 1) & p->mask) {
+        if (p->keys[i] == a) return &p->vals[i];
+        if (!p->keys[i]) return NULL;
+    }
+}
+
 /* ---- The public mapping ---- */
 
 rm_mapping *rm_mapping_new(void) {

@@ -30,6 +30,8 @@ typedef struct rm_probe {
 int rm_probe_init(rm_probe *p, size_t n);
 void rm_probe_free(rm_probe *p);
 void rm_probe_put(rm_probe *p, rm_object *key, rm_object *val);
+/* The value cell of `key`, or NULL if absent: lets a caller update it. */
+rm_object **rm_probe_cell(rm_probe *p, rm_object *key);
 
 static inline size_t rm_probe_start(uintptr_t addr, unsigned bits) {
     /* Objects are 16-byte aligned: drop the zero bits, then Fibonacci-hash. */

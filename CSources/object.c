@@ -46,6 +46,7 @@ rm_type *rm_type_new(const char *name, size_t basicsize, rm_traverseproc travers
     t->tp_flags = RM_TYPE_USER | (traverse ? 0 : RM_TYPE_ATOMIC);
     t->tp_layout = traverse ? RM_LAYOUT_TRAVERSE : RM_LAYOUT_LEAF;
     t->tp_traverse = traverse;
+    rm_library_note((const void *)traverse);
     return t;
 }
 
@@ -154,6 +155,7 @@ int rm_setattr_obj(rm_object *obj, rm_object *name, rm_object *value) {
         rm_instance_object *inst = (rm_instance_object *)obj;
         rm_type *cls = obj->ob_type;
         rm_object *index = cls->cls_index ? rm_dict_get(cls->cls_index, name) : NULL;
+        if (rm_journal(obj) < 0) return -1;
         if (index && rm_int_value(index) < inst->ob_aux) {
             inst->slots[rm_int_value(index)] = value;
             return 0;

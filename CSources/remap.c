@@ -52,7 +52,7 @@ static void objvec_push(objvec *v, rm_object *o) {
    a reload of a class with 10^6 instances lists 8 MB of pointers, and fresh
    malloc memory costs a page fault per 4 KiB on every remap. Used and
    changed only under the runtime lock. */
-#define MAX_WALKERS 64
+#define MAX_WALKERS RM_MAX_WALKERS
 static objvec spare_instances[MAX_WALKERS];
 
 /* Per-type counts, an open-addressing table on the type's address; past
@@ -69,6 +69,9 @@ typedef struct walker {
     const rm_probe *olds;
     const rm_probe *changed; /* new objects whose identity hash changes */
     bool list_instances;
+    bool list_tables;        /* false in an undo walk: it must not allocate */
+    rm_undo_log *log;        /* where rewrites to tagged targets are logged */
+    rm_object *owner;        /* the object whose traverse is running */
     size_t objects, slots, rewritten, bytes;
     size_t instances_touched, instance_rewrites;
     type_line types[TYPE_LINES + 1];
@@ -98,22 +101,36 @@ static type_line *type_line_for(walker *w, const rm_type *t) {
     return &w->types[TYPE_LINES];
 }
 
+/*
+** A probe value tagged RM_TAG_LOG is a target whose rewrites the
+** transaction cannot undo by inverting the mapping (see txn.c): the slot's
+** owner, its place and its old value go to the undo log first. Returns the
+** untagged new object, or NULL if the log cannot grow: then the slot is
+** left as it is and the walk reports the failure.
+*/
+static rm_object *log_rewrite(walker *w, rm_object *owner, uintptr_t where, rm_object *old, rm_object *tagged) {
+    if (!w->log || rm_undo_push(w->log, owner, where, old) < 0) return NULL;
+    return (rm_object *)((uintptr_t)tagged & ~RM_TAG_LOG);
+}
+
 /* Rewrites one slot if its value is mapped. Returns 1 if it did. Used by
    the paths that are not hot (tables, traverse functions, handles). */
-static int remap_slot(walker *w, rm_object **slot) {
+static int remap_slot(walker *w, rm_object *owner, uintptr_t where, rm_object **slot) {
     rm_object *v = *slot;
     if (!v) return 0;
     w->slots++;
     rm_object *n = rm_probe_get(w->olds, v);
+    if (n && ((uintptr_t)n & RM_TAG_LOG)) n = log_rewrite(w, owner, where, v, n);
     if (!n) return 0;
     *slot = n;
     return 1;
 }
 
-/* Visits a slot for a traverse function or the handle table. */
+/* Visits a slot for a traverse function or the handle table (owner NULL):
+   its place is its address. */
 static int slot_visitor(rm_object **slot, void *arg) {
     walker *w = arg;
-    w->rewritten += remap_slot(w, slot);
+    w->rewritten += remap_slot(w, w->owner, RM_WHERE(RM_WHERE_ADDRESS, (uintptr_t)slot >> 2), slot);
     return 0;
 }
 
@@ -126,19 +143,25 @@ static int slot_visitor(rm_object **slot, void *arg) {
 static size_t remap_table(walker *w, rm_table_object *t) {
     size_t before = w->rewritten;
     bool listed = false;
+    rm_object *owner = (rm_object *)t;
     for (size_t i = 0; i < t->used; i++) {
         rm_entry *e = &t->entries[i];
         if (!e->key) continue;
-        if (remap_slot(w, &e->key)) {
+        if (remap_slot(w, owner, RM_WHERE(RM_WHERE_TABLE, 2 * i), &e->key)) {
             w->rewritten++;
             listed = true;
         } else if (w->changed->count && rm_probe_get(w->changed, e->key)) {
             listed = true;
         }
-        w->rewritten += remap_slot(w, &e->value);
+        w->rewritten += remap_slot(w, owner, RM_WHERE(RM_WHERE_TABLE, 2 * i + 1), &e->value);
     }
-    if (listed) objvec_push(&w->tables, (rm_object *)t);
-    else if (t->ob_flags & RM_FLAG_COMPOSITE_KEYS) objvec_push(&w->composite, (rm_object *)t);
+    if (!w->list_tables) {
+        /* An undo walk: nothing to list. */
+    } else if (listed) {
+        objvec_push(&w->tables, (rm_object *)t);
+    } else if (t->ob_flags & RM_FLAG_COMPOSITE_KEYS) {
+        objvec_push(&w->composite, (rm_object *)t);
+    }
     size_t n = w->rewritten - before;
     w->rewritten = before;
     return n;
@@ -148,6 +171,9 @@ static size_t remap_weakref(walker *w, rm_weakref_object *ref) {
     if (!ref->hidden) return 0;
     w->slots++;
     rm_object *target = rm_probe_get(w->olds, RM_REVEAL(ref->hidden));
+    if (target && ((uintptr_t)target & RM_TAG_LOG))
+        target = log_rewrite(w, (rm_object *)ref, RM_WHERE(RM_WHERE_OFFSET, offsetof(rm_weakref_object, hidden)),
+                             (rm_object *)ref->hidden, target);
     if (!target) return 0;
     ref->hidden = RM_HIDE(target);
     ref->ob_aux = !rm_is_heap_object(target);
@@ -156,7 +182,9 @@ static size_t remap_weakref(walker *w, rm_weakref_object *ref) {
 
 static size_t remap_traverse(walker *w, rm_object *o) {
     size_t before = w->rewritten;
+    w->owner = o;
     o->ob_type->tp_traverse(o, slot_visitor, w);
+    w->owner = NULL;
     size_t n = w->rewritten - before;
     w->rewritten = before;
     return n;
@@ -168,15 +196,21 @@ static size_t remap_traverse(walker *w, rm_object *o) {
    objects with a mapped slot: the bounds and block filters are cheaper than
    the probe they avoid.) NULL needs no test of its own: it fails the bounds
    check. Slots are counted per object, NULL ones included. */
-#define REMAP_SLOT(slotp)                                   \
-    do {                                                    \
-        rm_object **s_ = (slotp);                           \
-        rm_object *n_ = rm_probe_view_get(&pv, *s_);        \
-        if (n_) {                                           \
-            *s_ = n_;                                       \
-            n++;                                            \
-        }                                                   \
+#define REMAP_SLOT(slotp, where)                                            \
+    do {                                                                    \
+        rm_object **s_ = (slotp);                                           \
+        rm_object *n_ = rm_probe_view_get(&pv, *s_);                        \
+        if (n_) {                                                           \
+            if ((uintptr_t)n_ & RM_TAG_LOG) n_ = log_rewrite(w, o, (where), *s_, n_); \
+            if (n_) {                                                       \
+                *s_ = n_;                                                   \
+                n++;                                                        \
+            }                                                               \
+        }                                                                   \
     } while (0)
+
+/* The place of a slot inside the object itself. */
+#define AT_OFFSET(slotp) RM_WHERE(RM_WHERE_OFFSET, (uintptr_t)((char *)(slotp) - (char *)o))
 
 /* How far ahead of the current object to prefetch: objects are read in
    registry order, which is allocation order, not address order. */
@@ -201,7 +235,7 @@ static void *walk(void *arg) {
             rm_object *o = RM_REVEAL(registry_items[i]);
             rm_type *t = o->ob_type;
             size_t n = 0;
-            REMAP_SLOT((rm_object **)&o->ob_type);
+            REMAP_SLOT((rm_object **)&o->ob_type, AT_OFFSET(&o->ob_type));
             slots++;
             bool class_changed = n != 0;
             size_t size = t->tp_basicsize;
@@ -209,20 +243,21 @@ static void *walk(void *arg) {
             case RM_LAYOUT_INSTANCE: {
                 rm_instance_object *inst = (rm_instance_object *)o;
                 size_t k = inst->ob_aux;
-                REMAP_SLOT(&inst->dict);
-                for (size_t j = 0; j < k; j++) REMAP_SLOT(&inst->slots[j]);
+                REMAP_SLOT(&inst->dict, AT_OFFSET(&inst->dict));
+                for (size_t j = 0; j < k; j++) REMAP_SLOT(&inst->slots[j], AT_OFFSET(&inst->slots[j]));
                 slots += k + 1;
                 size += k * sizeof(rm_object *);
                 if (class_changed && list_instances) objvec_push(&w->instances, o);
                 break;
             }
             case RM_LAYOUT_FIXED:
-                for (size_t j = 0; j < t->tp_nfixed; j++) REMAP_SLOT((rm_object **)((char *)o + t->tp_fixed[j]));
+                for (size_t j = 0; j < t->tp_nfixed; j++)
+                    REMAP_SLOT((rm_object **)((char *)o + t->tp_fixed[j]), RM_WHERE(RM_WHERE_OFFSET, t->tp_fixed[j]));
                 slots += t->tp_nfixed;
                 break;
             case RM_LAYOUT_TUPLE: {
                 rm_tuple_object *tup = (rm_tuple_object *)o;
-                for (size_t j = 0; j < tup->size; j++) REMAP_SLOT(&tup->items[j]);
+                for (size_t j = 0; j < tup->size; j++) REMAP_SLOT(&tup->items[j], AT_OFFSET(&tup->items[j]));
                 slots += tup->size;
                 size += tup->size * sizeof(rm_object *);
                 break;
@@ -232,7 +267,7 @@ static void *walk(void *arg) {
                    on a heap held in one big list. */
                 rm_list_object *list = (rm_list_object *)o;
                 rm_object **items = list->items;
-                for (size_t j = 0, k = list->size; j < k; j++) REMAP_SLOT(&items[j]);
+                for (size_t j = 0, k = list->size; j < k; j++) REMAP_SLOT(&items[j], RM_WHERE(RM_WHERE_LIST, j));
                 slots += list->size;
                 size = rm_sizeof(o);
                 break;
@@ -365,44 +400,75 @@ static void merge_types(rm_remap_report *r, walker *ws, unsigned nw) {
 int rm_remap(const rm_mapping *m, rm_remap_report *report) { return rm_remap_ex(m, 0, report); }
 
 int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) {
+    return rm_remap_run(m, &m->probe, options & ~RM_REMAP_UNDO_WALK, report, NULL);
+}
+
+/* Walkers of an undo walk live on the stack: it must not allocate. */
+#define UNDO_WALKERS 8
+
+/*
+** The walk behind rm_remap_ex, rm_txn_remap and the transaction's undo.
+** `probe` maps old -> new; its values may be tagged RM_TAG_LOG, and then
+** `logs` (one per walker, MAX_WALKERS of them) receive those rewrites.
+** RM_REMAP_UNDO_WALK: no report lists, no hash hand-over, nothing
+** allocated; the report gets the counts only.
+*/
+int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, rm_remap_report *report,
+                 rm_undo_log *logs) {
     rm_debug_check_lock();
     memset(report, 0, sizeof *report);
     double t0 = now_seconds();
+    const bool undo = (options & RM_REMAP_UNDO_WALK) != 0;
+    if (undo) options |= RM_REMAP_KEEP_HASHES | RM_REMAP_NO_INSTANCES;
 
     /* 1. Everything that can fail. */
     rm_probe changed = {.lo = UINTPTR_MAX}, news = {.lo = UINTPTR_MAX};
-    uint32_t *hashes = malloc((m->count ? m->count : 1) * sizeof *hashes);
-    if (!hashes || rm_probe_init(&changed, m->count) < 0 || rm_probe_init(&news, m->count) < 0) goto out_of_memory;
+    uint32_t *hashes = NULL;
+    walker local[UNDO_WALKERS];
+    walker *ws = NULL;
     bool keep = (options & RM_REMAP_KEEP_HASHES) != 0;
-    for (size_t i = 0; i < m->count; i++) {
-        rm_object *old_obj = m->olds[i], *new_obj = m->news[i];
-        hashes[i] = old_obj->ob_hash;
-        /* Every target, immortal ones too: a tuple key that now holds None
-           instead of an old object has a new hash all the same. */
-        if (!rm_probe_get(&news, new_obj)) rm_probe_put(&news, new_obj, new_obj);
-        if (!keep && hands_over_hash(old_obj, new_obj) && old_obj->ob_hash != new_obj->ob_hash &&
-            !rm_probe_get(&changed, new_obj))
-            rm_probe_put(&changed, new_obj, new_obj);
+    if (!undo) {
+        hashes = malloc((m->count ? m->count : 1) * sizeof *hashes);
+        if (!hashes || rm_probe_init(&changed, m->count) < 0 || rm_probe_init(&news, m->count) < 0) goto out_of_memory;
+        for (size_t i = 0; i < m->count; i++) {
+            rm_object *old_obj = m->olds[i], *new_obj = m->news[i];
+            hashes[i] = old_obj->ob_hash;
+            /* Every target, immortal ones too: a tuple key that now holds None
+               instead of an old object has a new hash all the same. */
+            if (!rm_probe_get(&news, new_obj)) rm_probe_put(&news, new_obj, new_obj);
+            if (!keep && hands_over_hash(old_obj, new_obj) && old_obj->ob_hash != new_obj->ob_hash &&
+                !rm_probe_get(&changed, new_obj))
+                rm_probe_put(&changed, new_obj, new_obj);
+        }
     }
     unsigned nw = (options & RM_REMAP_SINGLE_THREAD) ? 1 : rm_walk_threads;
     if (rm_live.count < 2 * RM_WALK_CHUNK) nw = 1;
-    walker *ws = calloc(nw, sizeof *ws);
-    if (!ws) goto out_of_memory;
+    if (nw > MAX_WALKERS) nw = MAX_WALKERS;
+    if (undo) {
+        if (nw > UNDO_WALKERS) nw = UNDO_WALKERS;
+        memset(local, 0, nw * sizeof *local);
+        ws = local;
+    } else if (!(ws = calloc(nw, sizeof *ws))) {
+        goto out_of_memory;
+    }
 
     /* 2. The walk. */
     GC_disable();
     registry_items = rm_live.items;
     registry_count = rm_live.count;
     next_chunk = 0;
-    if (nw > MAX_WALKERS) nw = MAX_WALKERS;
     for (unsigned k = 0; k < nw; k++) {
-        ws[k].instances = spare_instances[k];
-        ws[k].instances.count = 0;
-        ws[k].instances.failed = false;
-        spare_instances[k] = (objvec){0};
-        ws[k].olds = &m->probe;
+        if (!undo) {
+            ws[k].instances = spare_instances[k];
+            ws[k].instances.count = 0;
+            ws[k].instances.failed = false;
+            spare_instances[k] = (objvec){0};
+        }
+        ws[k].olds = probe;
         ws[k].changed = &changed;
         ws[k].list_instances = !(options & RM_REMAP_NO_INSTANCES);
+        ws[k].list_tables = !undo;
+        ws[k].log = logs ? &logs[k] : NULL;
     }
     unsigned started = 1;
     for (unsigned k = 1; k < nw; k++) {
@@ -421,7 +487,7 @@ int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) 
     w0->rewritten = before;
     w0->slots = slots_before;
     report->handles_visited = rm_handle_count();
-    for (unsigned k = 0; k < nw; k++) {
+    for (unsigned k = 0; k < nw && !undo; k++) {
         for (size_t i = 0; i < ws[k].composite.count; i++) {
             rm_table_object *t = (rm_table_object *)ws[k].composite.items[i];
             if (table_has_dependent_key(&news, t)) objvec_push(&ws[k].tables, (rm_object *)t);
@@ -432,8 +498,7 @@ int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) 
             if (hands_over_hash(m->olds[i], m->news[i])) m->news[i]->ob_hash = hashes[i];
     }
     bool failed = false;
-    objvec tables[64], instances[64];
-    unsigned nparts = nw < 64 ? nw : 64;
+    objvec tables[MAX_WALKERS], instances[MAX_WALKERS];
     for (unsigned k = 0; k < nw; k++) {
         report->objects_visited += ws[k].objects;
         report->slots_visited += ws[k].slots;
@@ -441,33 +506,34 @@ int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) 
         report->bytes_visited += ws[k].bytes;
         report->instances_touched += ws[k].instances_touched;
         report->instance_slots_rewritten += ws[k].instance_rewrites;
-        failed |= ws[k].tables.failed || ws[k].instances.failed;
-        if (k < nparts) {
-            tables[k] = ws[k].tables;
-            instances[k] = ws[k].instances;
-        }
+        failed |= ws[k].tables.failed || ws[k].instances.failed || (logs && logs[k].failed);
+        tables[k] = ws[k].tables;
+        instances[k] = ws[k].instances;
     }
     merge_types(report, ws, nw);
-    failed |= !report_list(tables, nparts, &report->tables, &report->ntables, NULL);
-    failed |= !report_list(instances, nparts, &report->instances, &report->ninstances, &report->capacity_instances);
-    ws[0].tables.items = tables[0].items;
-    ws[0].instances = instances[0];
+    if (!undo) {
+        failed |= !report_list(tables, nw, &report->tables, &report->ntables, NULL);
+        failed |= !report_list(instances, nw, &report->instances, &report->ninstances, &report->capacity_instances);
+        ws[0].tables.items = tables[0].items;
+        ws[0].instances = instances[0];
+    }
     GC_enable();
 
-    for (unsigned k = 0; k < nw; k++) {
+    for (unsigned k = 0; k < nw && !undo; k++) {
         free(ws[k].tables.items);
         free(ws[k].composite.items);
         spare_instances[k] = ws[k].instances; /* walker 0's is the report's, or NULL */
     }
-    free(ws);
+    if (!undo) free(ws);
     free(hashes);
     rm_probe_free(&changed);
     rm_probe_free(&news);
     report->threads = nw;
     report->seconds = now_seconds() - t0;
     if (failed) {
-        /* The slots are rewritten; only the lists are incomplete. */
-        rm_error_set(RM_ERR_MEMORY, "remap done, but out of memory for the report's lists");
+        /* The slots are rewritten (or, where the undo log could not grow,
+           left as they were); the lists are incomplete. */
+        rm_error_set(RM_ERR_MEMORY, "remap done, but out of memory for the report's lists or the undo log");
         return -1;
     }
     return 0;

@@ -65,8 +65,11 @@ void rm_acquire(void) {
     lock_owned = true;
 }
 
+/* Inside a reload (a hook calling it) the lock is not handed over: the
+   waiter could be another reload, or a request that would see the heap
+   half-reloaded. */
 void rm_safe_point(void) {
-    if (!__atomic_load_n(&waiters, __ATOMIC_SEQ_CST)) return;
+    if (!__atomic_load_n(&waiters, __ATOMIC_SEQ_CST) || rm_txn_active()) return;
     uint64_t seen = __atomic_load_n(&acquisitions, __ATOMIC_SEQ_CST);
     __atomic_add_fetch(&safe_point_depth, 1, __ATOMIC_SEQ_CST);
     rm_release();
@@ -78,7 +81,11 @@ void rm_safe_point(void) {
 
 int rm_safe_point_depth(void) { return __atomic_load_n(&safe_point_depth, __ATOMIC_SEQ_CST); }
 
+/* Releasing the lock is a point where no module code runs (unless a safe
+   point is releasing it, which the library check sees): libraries the last
+   collection proved unused are closed here. */
 void rm_release(void) {
+    rm_libraries_after_collection();
     lock_owned = false;
     pthread_mutex_unlock(&runtime_lock);
 }

@@ -105,7 +105,7 @@ int rm_table_insert(rm_table_object *t, rm_object *key, rm_object *value) {
     uint32_t hash = rm_hash(key, &error);
     if (error) return -1;
     rm_entry *e = rm_table_find(t, key, hash, &error);
-    if (error) return -1;
+    if (error || rm_journal((rm_object *)t) < 0) return -1;
     if (e) {
         e->value = value;
         return 0;
@@ -141,6 +141,7 @@ bool rm_table_next(rm_table_object *t, size_t *pos, rm_entry **entry) {
 ** unhashable key, no memory) the table is unchanged.
 */
 int rm_table_rehash(rm_table_object *t, size_t *collisions) {
+    if (rm_journal((rm_object *)t) < 0) return -1;
     size_t n = t->live;
     uint64_t *hashes = rm_gc_alloc_atomic((n ? n : 1) * sizeof(uint64_t));
     if (!hashes) return -1;

@@ -110,5 +110,5 @@ rm_object *rm_tuple_get(rm_object *t, size_t i) {
 
 void rm_tuple_set(rm_object *t, size_t i, rm_object *item) {
     rm_tuple_object *o = (rm_tuple_object *)t;
-    if (i < o->size) o->items[i] = item;
+    if (i < o->size && rm_journal(t) == 0) o->items[i] = item;
 }

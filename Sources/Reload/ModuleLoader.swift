@@ -55,10 +55,9 @@ public final class ModuleLoader: @unchecked Sendable {
     private var importStack: [String] = []
     /// Modules built by the reload in progress: imports see the new versions.
     var staged: [String: LoadedModule] = [:]
-    /// Libraries replaced by a reload, closed once no function runs their code.
-    var retired: [NativeLibrary] = []
-    var collectionsAtLastSweep = Int.max
-    public private(set) var librariesClosed = 0
+    /// Libraries opened by the transaction in progress (first imports
+    /// included): retired if it fails. nil outside a transaction.
+    var openedLibraries: [NativeLibrary]?
 
     public init(runtime: Runtime = .shared) {
         self.runtime = runtime
@@ -103,10 +102,14 @@ public final class ModuleLoader: @unchecked Sendable {
     }
 
     /// Loads a module if it is not loaded yet; returns its module object.
+    /// A first load is a transaction too: if it fails (an init error or
+    /// crash, in it or in a module it imports), the modules it loaded are
+    /// unloaded again and what their code changed is put back.
     @discardableResult
     public func load(_ name: String) throws -> Object {
         if let module = modules[name] { return module.ref.object }
-        return try importModule(name, from: nil)
+        if rm_txn_active() != 0 { return try importModule(name, from: nil) }
+        return try transaction(module: name) { _ in try importModule(name, from: nil) }
     }
 
     /// The module object of a loaded module.
@@ -202,13 +205,21 @@ public final class ModuleLoader: @unchecked Sendable {
             case .native(let file):
                 path = file
                 if !allowInsecureModules { try Self.checkOwnership(module: name, path: file) }
+                if rm_fault("load") != 0 {
+                    throw ReloadError.badLibrary(module: name, path: file, reason: CoreCalls.takeError().message)
+                }
                 let lib = try NativeLibrary.open(module: name, path: file)
                 library = lib
-                if rm_module_builder_run(builder, lib.initFunction) != 0 {
-                    throw ReloadError.initFailed(module: name, cause: CoreCalls.takeError().message)
+                openedLibraries?.append(lib)
+                var crashed: Int32 = 0
+                if rm_guarded_init(builder, lib.initFunction, &crashed) != 0 {
+                    let cause = CoreCalls.takeError().message
+                    throw crashed != 0 ? ReloadError.crashed(module: name, phase: "rm_module_init", cause: cause)
+                        : ReloadError.initFailed(module: name, cause: cause)
                 }
             case .swift(let definition):
                 do {
+                    if rm_fault("init") != 0 { throw CoreCalls.takeError() }
                     try definition.initializer(ModuleBuilder(builder))
                 } catch let error as ReloadError {
                     throw error
@@ -222,7 +233,9 @@ public final class ModuleLoader: @unchecked Sendable {
             return LoadedModule(name: name, generation: generation, ref: ref, kinds: kinds, imports: imports,
                                 library: library, path: path)
         } catch {
-            library?.close()
+            // Its code ran: retired (closed once nothing points into it),
+            // never closed here. Inside a transaction, the transaction does it.
+            if openedLibraries == nil { library?.retire() }
             throw error
         }
     }
@@ -265,39 +278,26 @@ public final class ModuleLoader: @unchecked Sendable {
 
     // MARK: - Old libraries
 
-    /// Closes the retired libraries no function object points into. Safe at
-    /// any time: a registered function that is already dead still counts, so
-    /// a library may stay open until the next collection, never close early.
-    /// Call it where no module code is running.
-    /// Only a collection can make a function object die, so the heap is
-    /// walked (once, for every retired library) only if one ran since the
-    /// last look.
+    /// Closes the libraries of replaced (or failed) versions that the last
+    /// collection proved nothing can run or read any more. Returns how many.
+    /// Does nothing while module code may be on a stack (a call or a safe
+    /// point in progress); the runtime also does this by itself when the
+    /// lock is released after a collection.
     @discardableResult
     public func closeRetiredLibraries() -> Int {
-        let collections = rm_collection_count()
-        // A safe point inside module code may have old code on its stack.
-        guard !retired.isEmpty, collections != collectionsAtLastSweep, rm_safe_point_depth() == 0 else { return 0 }
-        collectionsAtLastSweep = collections
-        let ranges = retired.flatMap { [$0.codeRange.lowerBound, $0.codeRange.upperBound] }
-        var counts = [Int](repeating: 0, count: retired.count)
-        rm_code_in_use(ranges, retired.count, &counts)
-        var keep: [NativeLibrary] = []
-        for (library, count) in zip(retired, counts) {
-            if count == 0 { library.close() } else { keep.append(library) }
-        }
-        let closed = retired.count - keep.count
-        retired = keep
-        librariesClosed += closed
-        return closed
+        Int(rm_libraries_close_unused())
     }
 
     /// A full collection, then closes the libraries nothing runs any more.
+    /// Returns how many were closed.
     @discardableResult
     public func collect() -> Int {
-        runtime.collect()
-        return closeRetiredLibraries()
+        rm_scrub_stack()
+        return Int(rm_collect_and_close())
     }
 
-    /// Libraries replaced by reloads and still open.
-    public var retiredLibraryCount: Int { retired.count }
+    /// Libraries replaced by reloads (or of failed versions) still mapped.
+    public var retiredLibraryCount: Int { Int(rm_libraries_retired()) }
+    /// Libraries closed so far by this process.
+    public var librariesClosed: Int { Int(rm_libraries_closed()) }
 }

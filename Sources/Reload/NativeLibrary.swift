@@ -18,6 +18,7 @@ final class NativeLibrary {
     /// Where the library's segments are mapped: a function object pointing in
     /// here keeps the library open.
     let codeRange: Range<UInt>
+    private var retiredAlready = false
 
     private nonisolated(unsafe) static var copies = 0
 
@@ -39,7 +40,9 @@ final class NativeLibrary {
         }
         let directory = try privateDirectory()
         copies += 1
-        let copy = "\(directory)/\(module)-\(copies).so"
+        // The process id and a random part keep two processes that share
+        // TMPDIR from overwriting each other's copies.
+        let copy = "\(directory)/\(module)-\(getpid())-\(copies)-\(UInt32.random(in: 0...UInt32.max)).so"
         do {
             try? fm.removeItem(atPath: copy)
             try fm.copyItem(atPath: path, toPath: copy)
@@ -74,13 +77,28 @@ final class NativeLibrary {
             let initFunction = unsafeBitCast(symbol, to: rm_module_init_fn.self)
             return NativeLibrary(module: module, path: path, handle: handle, initFunction: initFunction, codeRange: lo..<hi)
         } catch {
-            dlclose(handle)
+            // Not a module of ours, but its constructors ran: retire it like
+            // any other, so nothing it set up is unmapped under a pointer.
+            // One whose range cannot be found stays mapped.
+            var lo: UInt = 0, hi: UInt = 0
+            if let symbol = dlsym(handle, "rm_module_init") ?? dlsym(handle, "rm_module_abi_version"),
+               rm_library_range(symbol, &lo, &hi) == 0 {
+                if rm_library_retire(handle, lo, hi) != 0 { rm_error_clear() }
+            } else {
+                rm_error_clear()
+            }
             throw error
         }
     }
 
-    func close() {
-        dlclose(handle)
+    /// Hands the library to the runtime, which closes it once no live
+    /// object can run its code (include/remap/transaction.h). A library
+    /// that ran any code is never closed directly.
+    func retire() {
+        guard !retiredAlready else { return }
+        retiredAlready = true
+        // On failure (out of memory) the library simply stays mapped.
+        if rm_library_retire(handle, codeRange.lowerBound, codeRange.upperBound) != 0 { rm_error_clear() }
     }
 
     /// A folder only this user can read, for the private copies.

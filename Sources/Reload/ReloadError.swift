@@ -23,6 +23,9 @@ public enum ReloadError: Error, CustomStringConvertible, Equatable, Sendable {
     case insecure(module: String, path: String, reason: String)
     /// The module is not loaded, so it cannot be reloaded.
     case notLoaded(String)
+    /// The new code crashed (a signal caught by the crash guard) in `phase`;
+    /// everything was rolled back.
+    case crashed(module: String, phase: String, cause: String)
     /// Anything else the runtime reported.
     case runtime(module: String, cause: String)
 
@@ -31,7 +34,7 @@ public enum ReloadError: Error, CustomStringConvertible, Equatable, Sendable {
         case .invalidName, .importCycle: nil
         case .notFound(let m, _), .badLibrary(let m, _, _), .abiMismatch(let m, _, _, _), .initFailed(let m, _),
              .moduleHookFailed(let m, _), .instanceHookFailed(let m, _, _, _), .removalRefused(let m, _),
-             .runtime(let m, _), .insecure(let m, _, _):
+             .runtime(let m, _), .insecure(let m, _, _), .crashed(let m, _, _):
             m
         case .notLoaded(let m): m
         }
@@ -61,6 +64,8 @@ public enum ReloadError: Error, CustomStringConvertible, Equatable, Sendable {
             "module \(module): refusing \(path): \(reason); fix its permissions or pass --allow-insecure-modules"
         case .notLoaded(let module):
             "module \(module) is not loaded"
+        case .crashed(let module, let phase, let cause):
+            "module \(module): the new code \(cause) in \(phase); the reload was rolled back and the old code keeps running"
         case .runtime(let module, let cause):
             "module \(module): \(cause)"
         }

@@ -3,17 +3,23 @@ import Foundation
 
 /// The reload transaction.
 ///
-/// 1. build the new version of every module into fresh, unpublished modules;
+/// 1. build the new version of every module into fresh, unpublished modules
+///    (each init runs under the crash guard);
 /// 2. match old and new definitions by qualified name and apply the policy;
-/// 3. run each module's `__reload__(old_namespace)` hook;
-///    a failure in 1-3 discards the new versions: nothing has changed;
-/// 4. remap old -> new in one walk (all modules together);
-/// 5. rehash the dicts and sets whose keys were rewritten;
-/// 6. move old instances to their new class's fields and run class hooks;
-///    a failure here remaps new -> old, restores the instances, rehashes
-///    again and discards the new versions;
-/// 7. publish the new generations and retire the old libraries.
-/// Call it holding the lock, where no module code is running.
+/// 3. run each module's `__reload__(old_namespace)` hook (guarded);
+/// 4. rebase the classes, in any module, that inherit from a replaced class;
+/// 5. remap old -> new in one walk (all modules together);
+/// 6. rehash the dicts and sets whose keys were rewritten;
+/// 7. move old instances to their new class's fields and run class hooks
+///    (guarded);
+/// 8. publish the new generations and retire the old libraries.
+/// All of it runs inside a core transaction (`rm_txn_begin`): every object
+/// that existed before and was changed by any step, new code included, is
+/// journaled, and the walk logs what it cannot undo by inverting the
+/// mapping. Any failure, or a crash caught by the guard, rolls back all of
+/// it (`rm_txn_rollback`), restores the loader's tables, and retires every
+/// library the attempt opened. Call it holding the lock, where no module
+/// code is running.
 extension ModuleLoader {
     public func reload(_ names: [String], options: ReloadOptions = ReloadOptions()) throws -> ReloadReport {
         let start = Date()
@@ -21,117 +27,137 @@ extension ModuleLoader {
         var clock = PhaseClock()
         report.librariesClosed = closeRetiredLibraries()
         report.phases.closeLibraries = clock.lap()
-
-        // 1. Build.
         let order = try reloadOrder(names, cascade: options.cascade)
+        return try transaction(module: order[0]) { opened in
+            try reloadSteps(order, options: options, report: &report, clock: &clock, opened: &opened)
+            report.phases.total = Date().timeIntervalSince(start) * 1000
+            return report
+        }
+    }
+
+    /// Runs `body` as one core transaction. On failure everything is rolled
+    /// back: the heap (rm_txn_rollback), the loader's modules (first
+    /// imports included) and the libraries opened, which are retired (never
+    /// closed while something may still point into them).
+    func transaction<T>(module: String, _ body: (inout [NativeLibrary]) throws -> T) throws -> T {
+        guard rm_txn_begin() == 0 else {
+            throw ReloadError.runtime(module: module, cause: CoreCalls.takeError().message)
+        }
+        let published = modules
+        var opened: [NativeLibrary] = []
+        openedLibraries = []
+        defer { openedLibraries = nil }
+        do {
+            let result = try body(&opened)
+            rm_txn_commit()
+            return result
+        } catch {
+            rm_txn_rollback()
+            modules = published
+            for library in opened + (openedLibraries ?? []) { library.retire() }
+            throw error
+        }
+    }
+
+    private func reloadSteps(_ order: [String], options: ReloadOptions, report: inout ReloadReport,
+                             clock: inout PhaseClock, opened: inout [NativeLibrary]) throws {
+        // 1. Build.
         var built: [(old: LoadedModule, new: LoadedModule)] = []
         defer { staged.removeAll() }
-        do {
-            for name in order {
-                let old = modules[name]!
-                let new = try build(name, previous: old)
-                staged[name] = new
-                built.append((old, new))
-            }
-        } catch {
-            discard(built.map(\.new))
-            throw error
+        for name in order {
+            let old = modules[name]!
+            let new = try build(name, previous: old)
+            staged[name] = new
+            built.append((old, new))
         }
         report.phases.load = clock.lap()
 
         // 2. Match.
         guard let mapping = rm_mapping_new() else {
-            discard(built.map(\.new))
             throw ReloadError.runtime(module: order[0], cause: CoreCalls.takeError().message)
         }
+        // Freed after the rollback or commit: it keeps the old objects alive.
         defer { rm_mapping_free(mapping) }
         var classes: [ClassChange] = []
-        do {
-            for pair in built {
-                try match(pair.old, pair.new, mapping: mapping, options: options, classes: &classes, report: &report)
-            }
-        } catch {
-            discard(built.map(\.new))
-            throw error
+        for pair in built {
+            try match(pair.old, pair.new, mapping: mapping, options: options, classes: &classes, report: &report)
         }
         report.phases.match = clock.lap()
 
         // 3. Module hooks, with a copy of the old namespace.
         for pair in built {
             guard let hook = rm_dict_get_str(pair.new.namespace, "__reload__"), rm_is_function(hook) else { continue }
-            do {
-                let oldNamespace = try check(rm_dict_copy(pair.old.namespace))
-                _ = try Objects.call(hook, [oldNamespace])
-                report.moduleHooksRun += 1
-            } catch {
-                discard(built.map(\.new))
-                throw ReloadError.moduleHookFailed(module: pair.new.name, cause: "\(error)")
+            let oldNamespace = try Ref(try check(rm_dict_copy(pair.old.namespace)))
+            var args: [Object?] = [oldNamespace.object]
+            var crashed: Int32 = 0
+            if rm_guarded_call(hook, &args, 1, "module_hook", &crashed) == nil {
+                let cause = CoreCalls.takeError().message
+                throw crashed != 0 ? ReloadError.crashed(module: pair.new.name, phase: "__reload__ hook", cause: cause)
+                    : ReloadError.moduleHookFailed(module: pair.new.name, cause: cause)
             }
+            report.moduleHooksRun += 1
         }
         report.phases.moduleHooks = clock.lap()
 
-        // 4. Remap.
-        var remapReport = rm_remap_report()
-        guard rm_remap(mapping, &remapReport) == 0 else {
-            // Out of memory: before the walk nothing was rewritten; after it
-            // (the report's lists) the slots were, and are put back.
-            let cause = CoreCalls.takeError().message
-            let walked = remapReport.objects_visited > 0
-            rm_report_clear(&remapReport)
-            if walked { rollBack(mapping: mapping, undo: nil) }
-            discard(built.map(\.new))
-            throw ReloadError.runtime(module: order[0], cause: cause)
+        // 4. Subclasses of replaced classes, wherever they are defined.
+        let rebased = try Ref(try check(rm_mapping_add_subclasses(mapping)))
+        for i in stride(from: 0, to: rm_list_size(rebased.object), by: 2) {
+            let old = rm_list_get(rebased.object, i)!, new = rm_list_get(rebased.object, i + 1)!
+            classes.append(ClassChange(module: Self.moduleName(ofClass: old), name: Self.className(old),
+                                       old: old, new: new))
         }
+
+        // 5. Remap.
+        var remapReport = rm_remap_report()
         defer { rm_report_clear(&remapReport) }
+        guard rm_txn_remap(mapping, &remapReport) == 0 else {
+            throw ReloadError.runtime(module: order[0], cause: CoreCalls.takeError().message)
+        }
         report.objectsVisited = remapReport.objects_visited
         report.slotsRewritten = remapReport.slots_rewritten
         report.handlesRewritten = remapReport.handles_rewritten
         report.walkThreads = Int(remapReport.threads)
         report.phases.remap = clock.lap()
 
-        // 5. Rehash.
-        var failure: ReloadError?
+        // 6. Rehash.
         do {
             let (tables, collisions) = try rehash(remapReport)
             report.tablesRehashed = tables
             report.keyCollisions = collisions
-            if collisions > 0 && options.onCollision == .refuse {
-                failure = .runtime(module: order[0], cause: "\(collisions) dict or set keys became equal after the remap and the policy refuses collisions")
-            }
         } catch {
-            failure = .runtime(module: order[0], cause: "rehash failed: \(error)")
+            throw ReloadError.runtime(module: order[0], cause: "rehash failed: \(error)")
+        }
+        if report.keyCollisions > 0 && options.onCollision == .refuse {
+            throw ReloadError.runtime(module: order[0], cause: "\(report.keyCollisions) dict or set keys became equal after the remap and the policy refuses collisions")
         }
         report.phases.rehash = clock.lap()
 
-        // 6. Instances.
-        var undo: Ref?
-        if failure == nil {
-            do {
-                undo = try migrateInstances(remapReport, classes: classes, report: &report)
-            } catch let error as InstanceFailure {
-                undo = error.undo
-                failure = error.error
-            } catch {
-                failure = .runtime(module: order[0], cause: "\(error)")
-            }
-        }
+        // 7. Instances.
+        try migrateInstances(remapReport, classes: classes, report: &report)
         report.phases.instances = clock.lap()
-        if let failure {
-            rollBack(mapping: mapping, undo: undo)
-            discard(built.map(\.new))
-            throw failure
-        }
 
-        // 7. Publish.
+        // 8. Publish: nothing after this loop can fail.
         for pair in built {
+            if rm_fault("publish") != 0 {
+                throw ReloadError.runtime(module: pair.new.name, cause: CoreCalls.takeError().message)
+            }
             modules[pair.new.name] = pair.new
-            if let library = pair.old.library { retired.append(library) }
             report.modules.append(.init(name: pair.new.name, fromGeneration: pair.old.generation,
                                         toGeneration: pair.new.generation, path: pair.new.path))
         }
+        for pair in built { pair.old.library?.retire() }
         report.phases.publish = clock.lap()
-        report.phases.total = Date().timeIntervalSince(start) * 1000
-        return report
+    }
+
+    static func className(_ cls: Object) -> String {
+        String(cString: rm_type_name(UnsafeMutableRawPointer(cls).assumingMemoryBound(to: rm_type.self)))
+    }
+
+    /// The module a class was defined in, for messages.
+    static func moduleName(ofClass cls: Object) -> String {
+        let module = UnsafeMutableRawPointer(cls).assumingMemoryBound(to: rm_type.self).pointee.cls_module
+        guard let module, rm_is_module(module) else { return "?" }
+        return (try? Objects.stringValue(rm_module_name(module))) ?? "?"
     }
 
     /// The modules to rebuild, each after the modules it imports: the named
@@ -166,11 +192,6 @@ extension ModuleLoader {
         }
         for name in wanted.sorted() { try visit(name) }
         return order
-    }
-
-    /// Closes what build() opened for versions that will not be published.
-    func discard(_ versions: [LoadedModule]) {
-        for version in versions { version.library?.close() }
     }
 
     // MARK: - Matching
@@ -215,7 +236,9 @@ extension ModuleLoader {
         for name in removed {
             let qualified = "\(new.name).\(name)"
             report.removed.append(qualified)
-            guard !name.contains(".") else { continue } // methods were handled with their class
+            // Methods were handled with their class; a removed hook such as
+            // __reload__ is gone, never kept (it would run again).
+            guard !name.contains("."), !Self.isSpecial(name) else { continue }
             let oldValue = rm_dict_get_str(oldNS, name)!
             if options.onRemoved == .tombstone && rm_is_function(oldValue) {
                 let tombstone = try check(rm_tombstone_new(qualified, Int64(new.generation)))
@@ -251,8 +274,16 @@ extension ModuleLoader {
                 report.matched += 1
                 continue
             }
+            // Moved into a base class: the old override becomes what the
+            // new class inherits (two old methods may now map to one).
+            if let inherited = rm_class_lookup(newClass, key), rm_is_function(inherited) {
+                try pair(value, inherited)
+                report.matched += 1
+                continue
+            }
             let qualified = "\(className).\(methodName)"
             removed.append(qualified)
+            if Self.isSpecial(methodName) { continue }
             if options.onRemoved == .tombstone {
                 let tombstone = try check(rm_tombstone_new("\(module.name).\(qualified)", Int64(module.generation)))
                 try pair(value, tombstone)
@@ -262,6 +293,11 @@ extension ModuleLoader {
                 report.kept.append("\(module.name).\(qualified)")
             }
         }
+    }
+
+    /// `__name__`: hooks and protocol methods, whose absence means something.
+    static func isSpecial(_ name: String) -> Bool {
+        name.count > 4 && name.hasPrefix("__") && name.hasSuffix("__")
     }
 
     func classDict(_ cls: Object) -> Object {
@@ -281,93 +317,29 @@ extension ModuleLoader {
         return (remapReport.ntables, collisions)
     }
 
-    struct InstanceFailure: Error {
-        let error: ReloadError
-        let undo: Ref?
-    }
-
     /// Moves every old instance of a replaced class to the new class's
-    /// fields (defaults for added ones) and runs the class's __reload__ on it.
-    /// Returns the undo log (a list: instance, record, instance, record...);
-    /// on failure throws it with the error, for the rollback.
-    ///
-    /// Plans and hook arguments are new heap objects: a Swift dictionary is
-    /// invisible to the collector, so each is also appended to `keep`, a list
-    /// held by a Ref, the moment it is made.
+    /// fields (defaults for added ones) and runs the class's __reload__ on
+    /// it: one guarded call into the core for all of them, journaled there.
     func migrateInstances(_ remapReport: rm_remap_report, classes: [ClassChange],
-                          report: inout ReloadReport) throws -> Ref? {
-        struct Plan {
-            let change: ClassChange
-            let plan: Object?
-            let hook: Object?
-            let hookArgs: [Object]
+                          report: inout ReloadReport) throws {
+        guard !classes.isEmpty, remapReport.ninstances > 0 else { return }
+        var olds: [Object?] = classes.map(\.old)
+        var news: [Object?] = classes.map(\.new)
+        var result = rm_migration()
+        var crashed: Int32 = 0
+        var remapReport = remapReport
+        let status = rm_guarded_migrate(&remapReport, &olds, &news, classes.count, &result, &crashed)
+        report.instancesMigrated = result.migrated
+        report.instanceHooksRun = result.hooks_run
+        guard status != 0 else { return }
+        let cause = CoreCalls.takeError().message
+        let change = classes[min(result.failed_pair, classes.count - 1)]
+        if crashed != 0 {
+            throw ReloadError.crashed(module: change.module, phase: "\(change.name).__reload__ (instance \(result.failed_instance))",
+                                      cause: cause)
         }
-        let keep = try Ref(try check(rm_list_new(0)))
-        func kept(_ object: Object) throws -> Object {
-            try check(rm_list_append(keep.object, object))
-            return object
-        }
-        let hookName = try kept(try Objects.string("__reload__"))
-        var plans: [UnsafeMutableRawPointer: Plan] = [:]
-        for change in classes {
-            let plan = try kept(try check(rm_migration_plan(change.old, change.new)))
-            let hook = rm_class_lookup(change.new, hookName).flatMap { rm_is_function($0) ? $0 : nil }
-            guard !rm_is_none(plan) || hook != nil else { continue }
-            var hookArgs: [Object] = []
-            if let hook, rm_function_arity(hook) == 2 {
-                hookArgs.append(try kept(try check(rm_fields_missing(change.new, change.old))))
-                hookArgs.append(try kept(try check(rm_fields_missing(change.old, change.new))))
-            }
-            plans[UnsafeMutableRawPointer(change.new)] = Plan(change: change, plan: rm_is_none(plan) ? nil : plan,
-                                                             hook: hook, hookArgs: hookArgs)
-        }
-        guard !plans.isEmpty else { return nil }
-        let log = try Ref(try check(rm_list_new(0)))
-        for i in 0..<remapReport.ninstances {
-            let instance = remapReport.instances[i]!
-            guard let plan = plans[UnsafeMutableRawPointer(instance.pointee.ob_type)] else { continue }
-            do {
-                if let steps = plan.plan {
-                    let record = try check(rm_instance_migrate(instance, plan.change.old, steps))
-                    try check(rm_list_append(log.object, instance))
-                    try check(rm_list_append(log.object, record))
-                    report.instancesMigrated += 1
-                }
-                if let hook = plan.hook {
-                    var args: [Object?] = plan.hookArgs
-                    try check(rm_call(try check(rm_method_new(hook, instance)), &args, args.count))
-                    report.instanceHooksRun += 1
-                }
-            } catch {
-                throw InstanceFailure(
-                    error: .instanceHookFailed(module: plan.change.module, className: plan.change.name,
-                                               instance: i, cause: "\(error)"),
-                    undo: log)
-            }
-        }
-        return log
-    }
-
-    /// Undoes steps 4-6: instances back to their old fields, then the inverse
-    /// remap (old classes and functions back everywhere, identity hashes
-    /// handed back), then a rehash of what that remap listed.
-    func rollBack(mapping: OpaquePointer, undo: Ref?) {
-        if let log = undo?.object {
-            for i in stride(from: rm_list_size(log), to: 0, by: -2) {
-                rm_instance_restore(rm_list_get(log, i - 2), rm_list_get(log, i - 1))
-            }
-        }
-        guard let inverse = rm_mapping_inverse(mapping) else {
-            fatalError("Remap: a reload mapping has no inverse: \(CoreCalls.takeError())")
-        }
-        defer { rm_mapping_free(inverse) }
-        var back = rm_remap_report()
-        if rm_remap(inverse, &back) != 0 {
-            fatalError("Remap: rolling back a failed reload ran out of memory: \(CoreCalls.takeError())")
-        }
-        _ = try? rehash(back)
-        rm_error_clear()
-        rm_report_clear(&back)
+        throw ReloadError.instanceHookFailed(module: change.module, className: change.name,
+                                             instance: result.failed_instance, cause: cause)
     }
 }
 

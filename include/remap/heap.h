@@ -18,6 +18,18 @@ rm_object *rm_alloc(rm_type *type, size_t size);
 
 /* A full collection; then runs the finalizers of dead capsules. */
 void rm_collect(void);
+/* A full collection, then closes every library replaced by a reload that
+   no live object can run any more (functions, objects of its user types,
+   capsules and queued finalizers). Returns how many were closed; 0 while
+   module code is running (a call or a safe point in progress). Without
+   this call, such libraries are closed when the lock is next released
+   after a collection. */
+size_t rm_collect_and_close(void);
+/* The same without collecting: closes what the last collection proved. */
+size_t rm_libraries_close_unused(void);
+/* Libraries retired by reloads and still mapped; closed so far. */
+size_t rm_libraries_retired(void);
+size_t rm_libraries_closed(void);
 /* Collections so far (each prunes the registry of dead objects). */
 size_t rm_collection_count(void);
 

@@ -106,16 +106,6 @@ void rm_module_builder_free(rm_module *m);
 rm_object *rm_module_builder_kinds(rm_module *m);
 /* names of the modules imported, in order (a list of str). */
 rm_object *rm_module_builder_imports(rm_module *m);
-/* Instance migration, for the reloader: the plan from old_cls's fields to
-   new_cls's (None if they are the same), migrating one instance (returns an
-   undo record) and undoing it; the field names of a that b lacks. */
-rm_object *rm_migration_plan(rm_object *old_cls, rm_object *new_cls);
-rm_object *rm_instance_migrate(rm_object *inst, rm_object *old_cls, rm_object *plan);
-void rm_instance_restore(rm_object *inst, rm_object *undo);
-rm_object *rm_fields_missing(rm_object *a, rm_object *b);
-/* For each code range ranges[2i] .. ranges[2i+1], how many objects may run
-   code in it (functions, objects of user types, capsule finalizers). */
-void rm_code_in_use(const uintptr_t *ranges, size_t n, size_t *counts);
 /* The function object being called on this thread (its closure holds what a
    Swift-defined function needs), or NULL. */
 rm_object *rm_function_current(void);

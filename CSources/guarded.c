@@ -1,0 +1,88 @@
+/*
+** guarded.c: the new code of a reload, run under the crash guard.
+**
+** The module's init, its module hook and the class hooks are the code a
+** reload cannot vouch for. Each runs inside rm_guard (guard.c): a crash in
+** it comes back here as an error, the core state the crash interrupted (the
+** function being called on this thread, the count of calls into module
+** code) is put back as it was on entry, and the loader rolls the
+** transaction back. Fault points of these phases are reached inside the
+** guard, so an injected crash is caught like a real one.
+*/
+#include "internal.h"
+
+#include <signal.h>
+
+/* Runs fn(context) guarded; on a crash sets the error and *crashed. */
+static int run_guarded(rm_guarded_fn fn, void *context, int *crashed) {
+    rm_object *current = rm_function_current();
+    int depth = rm_native_depth;
+    rm_crash crash = {0};
+    *crashed = 0;
+    int rc = rm_guard(fn, context, &crash);
+    if (rc != RM_GUARD_CRASHED) return rc;
+    rm_function_set_current(current);
+    rm_native_depth = depth;
+    *crashed = crash.signal;
+    if (crash.signal == SIGABRT)
+        rm_error_set(RM_ERR_RUNTIME, "crashed: %s (abort)", rm_signal_name(crash.signal));
+    else
+        rm_error_set(RM_ERR_RUNTIME, "crashed: %s at address %p (instruction %p)", rm_signal_name(crash.signal),
+                     crash.address, crash.pc);
+    return -1;
+}
+
+typedef struct init_call {
+    rm_module *module;
+    rm_module_init_fn init;
+} init_call;
+
+static int run_init(void *arg) {
+    init_call *c = arg;
+    if (rm_fault_at(RM_FAULT_INIT)) return -1;
+    return rm_module_builder_run(c->module, c->init);
+}
+
+int rm_guarded_init(rm_module *m, rm_module_init_fn init, int *crashed) {
+    init_call c = {m, init};
+    return run_guarded(run_init, &c, crashed) == 0 ? 0 : -1;
+}
+
+typedef struct plain_call {
+    rm_object *callable;
+    rm_object *const *args;
+    size_t nargs;
+    const char *point;
+    rm_object *result;
+} plain_call;
+
+static int run_call(void *arg) {
+    plain_call *c = arg;
+    if (c->point && rm_fault(c->point)) return -1;
+    c->result = rm_call(c->callable, c->args, c->nargs);
+    return c->result ? 0 : -1;
+}
+
+rm_object *rm_guarded_call(rm_object *callable, rm_object *const *args, size_t nargs, const char *point,
+                           int *crashed) {
+    plain_call c = {callable, args, nargs, point, NULL};
+    return run_guarded(run_call, &c, crashed) == 0 ? c.result : NULL;
+}
+
+typedef struct migrate_call {
+    const rm_remap_report *report;
+    rm_object *const *olds, *const *news;
+    size_t n;
+    rm_migration *result;
+} migrate_call;
+
+static int run_migrate(void *arg) {
+    migrate_call *c = arg;
+    return rm_migrate_instances(c->report, c->olds, c->news, c->n, c->result);
+}
+
+int rm_guarded_migrate(const rm_remap_report *report, rm_object *const *olds, rm_object *const *news, size_t n,
+                       rm_migration *result, int *crashed) {
+    migrate_call c = {report, olds, news, n, result};
+    return run_guarded(run_migrate, &c, crashed) == 0 ? 0 : -1;
+}

@@ -1,0 +1,121 @@
+/*
+** transaction.h: what the reload transaction is built from. For loaders
+** (the Swift loader, a C host that drives its own reloads) and for tests;
+** module code never needs it.
+**
+** A transaction makes everything between rm_txn_begin and rm_txn_commit
+** undoable by rm_txn_rollback:
+**   - every change made through the API to an object that existed before
+**     the transaction (list, dict, set, instance, class, module, tuple,
+**     handle) is journaled the first time it happens: a copy of the object
+**     is kept and put back on rollback;
+**   - the one remap walk of the transaction (rm_txn_remap) is undone slot
+**     by slot, without inverting the mapping (two old objects may map to one
+**     new object);
+**   - objects allocated during the transaction are not journaled: a
+**     rollback leaves them unreachable from the old world.
+** What cannot be journaled: fields of user C types written directly, and
+** memory outside the heap.
+*/
+#ifndef REMAP_TRANSACTION_H
+#define REMAP_TRANSACTION_H
+
+#include "object.h"
+#include "heap.h"
+#include "module.h"
+#include "guard.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Starts a transaction. -1 (RM_ERR_RELOAD) if one is already active: a
+   reload cannot start inside another. */
+int rm_txn_begin(void);
+int rm_txn_active(void);
+
+/* The transaction's remap walk: rm_remap with an undo log. At most one per
+   transaction. Returns 0, or -1 with the error set; after -1 the slots may
+   be partly rewritten, and rm_txn_rollback undoes what was. */
+int rm_txn_remap(const rm_mapping *m, rm_remap_report *report);
+
+/* Ends the transaction keeping every change. */
+void rm_txn_commit(void);
+/* Ends the transaction putting back every journaled object and every slot
+   the walk rewrote. Never allocates, never fails. */
+void rm_txn_rollback(void);
+
+/* Objects journaled so far in the active transaction (for reports). */
+size_t rm_txn_journaled(void);
+
+/* ---- Classes ----
+** Classes whose inheritance passes through a replaced class (a subclass in
+** a module that is not reloaded, its own subclasses...) are rebased: a copy
+** on the new base, with the new base's fields and defaults followed by its
+** own, is added to the mapping, base classes first. Returns a list
+** [old, new, old, new, ...] of the pairs added, or NULL with the error set. */
+rm_object *rm_mapping_add_subclasses(rm_mapping *m);
+
+/* What rm_migrate_instances did, and where it stopped on failure. */
+typedef struct rm_migration {
+    size_t migrated;        /* instances moved to a new field layout */
+    size_t hooks_run;       /* class __reload__ calls that returned */
+    size_t failed_instance; /* on failure: index in the walk's instance list */
+    size_t failed_pair;     /* on failure: which pair */
+} rm_migration;
+
+/* For each instance the walk listed whose class is news[i]: moves its
+   fields from olds[i]'s layout to the new one (defaults for added fields),
+   then calls the new class's __reload__ on it with no argument or with two
+   (the tuples of field names added and removed). Every change is journaled.
+   Returns 0, or -1 with the error set and the place in *result. */
+int rm_migrate_instances(const rm_remap_report *report, rm_object *const *olds, rm_object *const *news, size_t n,
+                         rm_migration *result);
+
+/* ---- New code, run under the crash guard (guard.h) ----
+** A crash (SIGSEGV, SIGBUS, SIGFPE, SIGILL, abort) in the code these run
+** fails the call with an error naming the signal, sets *crashed to it, and
+** resets the core's per-call state; the caller rolls back. `point` names
+** the fault point reached inside the guard (NULL: none). */
+int rm_guarded_init(rm_module *m, rm_module_init_fn init, int *crashed);
+rm_object *rm_guarded_call(rm_object *callable, rm_object *const *args, size_t nargs, const char *point,
+                           int *crashed);
+int rm_guarded_migrate(const rm_remap_report *report, rm_object *const *olds, rm_object *const *news, size_t n,
+                       rm_migration *result, int *crashed);
+
+/* Hands a dlopen handle of a module library to the runtime, which closes
+   it once no live object can run its code or read its data, [lo, hi) being
+   where it is mapped (rm_library_range). Any library that ran code (a
+   loaded, a failed, a replaced version) is retired, never closed directly.
+   -1 if out of memory: the library then stays mapped for good. */
+int rm_library_retire(void *handle, uintptr_t lo, uintptr_t hi);
+
+/* ---- Fault injection ----
+** Named failure points, each counted every time it is reached while a
+** transaction is active. Arming makes the nth occurrence (1-based) of one
+** point fail: with an error (RM_FAULT_ERROR), or with a SIGSEGV
+** (RM_FAULT_CRASH, only meaningful where the crash guard runs). SQLite's
+** fault-injection tests are the model: count a clean run, then fail each
+** occurrence in turn. */
+typedef enum rm_fault_mode {
+    RM_FAULT_ERROR = 0,
+    RM_FAULT_CRASH = 1,
+} rm_fault_mode;
+
+/* The points, in order; NULL past the last. */
+const char *rm_fault_point_name(size_t i);
+/* Arms `point` to fail at its nth occurrence from now. -1 for an unknown
+   point. One point is armed at a time. */
+int rm_fault_arm(const char *point, size_t nth, rm_fault_mode mode);
+void rm_fault_disarm(void);
+/* Occurrences of `point` since the last rm_fault_reset_counts. */
+size_t rm_fault_count(const char *point);
+void rm_fault_reset_counts(void);
+/* Reaches `point`: returns 1 with the error set if this occurrence is the
+   armed one (or crashes, in crash mode), else 0. */
+int rm_fault(const char *point);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
