@@ -27,6 +27,18 @@ final class FixtureFolder {
         try replace(name)
     }
 
+    /// The fixture modules' sources: real C files under Tests/Modules.
+    static let modulesFolder = packageRoot.appendingPathComponent("Tests/Modules").path
+
+    /// Builds Tests/Modules/`file` as module `name`, with `-DVERSION=version`
+    /// and any other `-D` defines: one source holds every version.
+    func buildModule(_ name: String, from file: String, version: Int, defines: [String] = []) throws {
+        let include = Self.packageRoot.appendingPathComponent("include").path
+        try run("/usr/bin/cc", ["-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-I", include, "-DVERSION=\(version)"]
+                + defines.map { "-D\($0)" } + ["-o", "\(path)/\(name).so.tmp", "\(Self.modulesFolder)/\(file)"])
+        try replace(name)
+    }
+
     /// Builds a module written in Swift against the C API (`@_cdecl`).
     func buildSwift(_ name: String, _ source: String) throws {
         let src = "\(path)/\(name).swift"
