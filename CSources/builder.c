@@ -64,6 +64,7 @@ int64_t rm_module_get_generation(rm_module *m) { return m->generation; }
 /* Binds name in the namespace and records its kind. A name defined twice
    in one init is an error: the second would silently win. */
 static int define(rm_module *m, const char *name, rm_object *value, rm_def_kind kind) {
+    if (!value && rm_error_occurred()) return -1;
     if (!m || !name || !value) {
         rm_error_set(RM_ERR_VALUE, "definition of %s: missing module, name or value", name ? name : "?");
         return -1;
@@ -109,9 +110,16 @@ int rm_def_field(rm_object *cls, const char *name, rm_object *default_value) {
 /* State keeps the previous generation's object when there was one and the
    name was state there too. */
 rm_object *rm_def_state(rm_module *m, const char *name, rm_object *initial) {
+    /* A NULL initial value is a failed call's (rm_list_new...): fail even
+       when the kept value would be used, or that failure goes unseen. */
+    if (rm_missing(initial, "rm_def_state")) return NULL;
     rm_object *value = initial;
     if (m->previous) {
-        rm_object *old = rm_dict_get_str(m->previous, name);
+        /* The key is made apart: a NULL from rm_dict_get_str could be a
+           failed allocation, which must not pass for "not kept". */
+        rm_object *key = rm_str(name);
+        if (!key) return NULL;
+        rm_object *old = rm_dict_get(m->previous, key);
         if (old) value = old;
     }
     return define(m, name, value, RM_DEF_STATE) == 0 ? value : NULL;
@@ -129,7 +137,9 @@ rm_object *rm_import_from(rm_module *m, const char *module, const char *name) {
     }
     rm_object *source = import_hook(rm_module_get_name(m), module, import_context);
     if (!source) return NULL;
-    rm_object *value = rm_dict_get_str(rm_module_dict(source), name);
+    rm_object *key = rm_str(name);
+    if (!key) return NULL;
+    rm_object *value = rm_dict_get(rm_module_dict(source), key);
     if (!value) {
         rm_error_set(RM_ERR_IMPORT, "%s: cannot import name '%s' from module %s", rm_module_get_name(m), name, module);
         return NULL;

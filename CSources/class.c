@@ -91,7 +91,6 @@ rm_object *rm_class_new(const char *name, rm_object *base, rm_object *module) {
     c->cls_dict = dict;
     c->cls_index = index;
     c->cls_module = module;
-    if (rm_register_class((rm_object *)c) < 0) return NULL;
     if (base) {
         rm_type *b = (rm_type *)base;
         c->cls_fields = b->cls_fields;     /* tuples are immutable: share */
@@ -100,6 +99,8 @@ rm_object *rm_class_new(const char *name, rm_object *base, rm_object *module) {
     } else {
         if (!(c->cls_fields = rm_tuple_new(0)) || !(c->cls_defaults = rm_tuple_new(0))) return NULL;
     }
+    /* Registered once complete: rm_mapping_add_subclasses reads it. */
+    if (rm_register_class((rm_object *)c) < 0) return NULL;
     return (rm_object *)c;
 }
 
@@ -127,6 +128,8 @@ int rm_class_add_field(rm_object *cls, const char *name, rm_object *default_valu
     }
     rm_object *key = rm_str(name);
     if (!key || rm_journal(cls) < 0) return -1;
+    /* NULL means None, unless it is a failed call's result. */
+    if (!default_value && rm_error_occurred()) return -1;
     if (!default_value) default_value = rm_none;
     rm_object *existing = rm_dict_get(c->cls_index, key);
     if (existing) {

@@ -78,6 +78,7 @@ rm_object *rm_dict_get_str(rm_object *d, const char *key) {
 }
 
 int rm_dict_set(rm_object *d, rm_object *key, rm_object *value) {
+    if (rm_missing(value, "rm_dict_set")) return -1;
     return rm_table_insert((rm_table_object *)d, key, value);
 }
 

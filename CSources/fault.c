@@ -9,7 +9,10 @@
 */
 #include "internal.h"
 
+#include <execinfo.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 static const char *const names[RM_FAULT_NPOINTS] = {
     [RM_FAULT_LOAD] = "load",
@@ -69,6 +72,11 @@ int rm_fault_at(rm_fault_point point) {
     size_t n = ++counts[point];
     if ((int)point != armed || n != armed_at) return 0;
     armed = -1;
+    /* For whoever hunts the code that swallowed an injected failure. */
+    if (getenv("REMAP_FAULT_BACKTRACE")) {
+        void *frames[32];
+        backtrace_symbols_fd(frames, backtrace(frames, 32), STDERR_FILENO);
+    }
     if (armed_mode == RM_FAULT_CRASH) {
         /* As a crashing module would: a write through NULL. */
         *(volatile int *)(uintptr_t)0 = 1;

@@ -149,6 +149,8 @@ void rm_heap_txn_begin(void) {
     txn_marking = true;
 }
 
+size_t rm_heap_txn_mark(void) { return txn_marking ? txn_mark : rm_live.count; }
+
 void rm_heap_txn_end(void) {
     if (!txn_marking) return;
     for (size_t i = txn_mark; i < rm_live.count; i++) RM_REVEAL(rm_live.items[i])->ob_flags &= ~RM_FLAG_TXN_NEW;

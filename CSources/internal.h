@@ -140,6 +140,8 @@ int rm_capsule_track(void);            /* reserve room for a finalizer */
    rm_heap_txn_end clears it. */
 void rm_heap_txn_begin(void);
 void rm_heap_txn_end(void);
+/* rm_live[0, mark) existed before the transaction. */
+size_t rm_heap_txn_mark(void);
 void rm_run_pending_finalizers(void);
 
 /* ---- handle.c ---- */
@@ -170,6 +172,15 @@ static inline int rm_journal(rm_object *o) {
     if (__builtin_expect(!rm_txn_on, 1)) return 0;
     if (o->ob_flags & (RM_FLAG_JOURNALED | RM_FLAG_TXN_NEW | RM_FLAG_IMMORTAL)) return 0;
     return rm_journal_object(o);
+}
+
+/* An argument that is NULL is the failed result of an earlier call: the
+   callee fails too, keeping that call's error (CPython's convention), so
+   an allocation failure in module code is never turned into a value. */
+static inline int rm_missing(const void *arg, const char *what) {
+    if (arg) return 0;
+    if (!rm_error_occurred()) rm_error_set(RM_ERR_VALUE, "%s: NULL argument", what);
+    return 1;
 }
 
 /* ---- fault.c ---- */

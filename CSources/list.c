@@ -54,6 +54,7 @@ rm_object *rm_list_get(rm_object *l, size_t i) {
 
 int rm_list_set(rm_object *l, size_t i, rm_object *item) {
     rm_list_object *o = (rm_list_object *)l;
+    if (rm_missing(l, "rm_list_set") || rm_missing(item, "rm_list_set")) return -1;
     if (i >= o->size) {
         rm_error_set(RM_ERR_INDEX, "list index %zu out of range (size %zu)", i, o->size);
         return -1;
@@ -67,7 +68,7 @@ int rm_list_set(rm_object *l, size_t i, rm_object *item) {
    it was. */
 int rm_list_append(rm_object *l, rm_object *item) {
     rm_list_object *o = (rm_list_object *)l;
-    if (rm_journal(l) < 0) return -1;
+    if (rm_missing(l, "rm_list_append") || rm_missing(item, "rm_list_append") || rm_journal(l) < 0) return -1;
     if (o->size == o->capacity) {
         size_t cap = o->capacity ? o->capacity * 2 : 4;
         rm_object **items = rm_gc_alloc(cap * sizeof(rm_object *));

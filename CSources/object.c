@@ -147,6 +147,7 @@ rm_object *rm_getattr(rm_object *obj, const char *name) {
 }
 
 int rm_setattr_obj(rm_object *obj, rm_object *name, rm_object *value) {
+    if (rm_missing(obj, "rm_setattr") || rm_missing(name, "rm_setattr") || rm_missing(value, "rm_setattr")) return -1;
     if (!RM_IS(name, rm_str_type)) {
         rm_error_set(RM_ERR_TYPE, "attribute name must be a str");
         return -1;

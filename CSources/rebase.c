@@ -58,14 +58,17 @@ static long rebase_pass(rm_mapping *m, rm_object *pairs) {
 }
 
 /* Passes until none adds a class: each reaches one level further down the
-   inheritance tree, so base classes are rebased before their subclasses. */
+   inheritance tree, so base classes are rebased before their subclasses.
+   Collections wait meanwhile: one would compact the class registry under
+   the loop (the copies allocate). */
 rm_object *rm_mapping_add_subclasses(rm_mapping *m) {
     rm_object *pairs = rm_list_new(0);
     if (!pairs || rm_fault_at(RM_FAULT_DEPENDENTS)) return NULL;
     long added;
+    GC_disable();
     do {
         added = rebase_pass(m, pairs);
-        if (added < 0) return NULL;
     } while (added > 0);
-    return pairs;
+    GC_enable();
+    return added < 0 ? NULL : pairs;
 }

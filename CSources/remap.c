@@ -455,7 +455,11 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
     /* 2. The walk. */
     GC_disable();
     registry_items = rm_live.items;
-    registry_count = rm_live.count;
+    /* An undo walk visits only what existed before the transaction:
+       objects made since are not part of the old world, and rewriting them
+       would hand old objects to garbage that other walks still read (dead
+       classes in the class registry, until the next collection). */
+    registry_count = undo ? rm_heap_txn_mark() : rm_live.count;
     next_chunk = 0;
     for (unsigned k = 0; k < nw; k++) {
         if (!undo) {

@@ -97,6 +97,7 @@ static int resize(rm_table_object *t, size_t want) {
 
 /* Inserts or replaces. Returns 0, or -1 with the error set. */
 int rm_table_insert(rm_table_object *t, rm_object *key, rm_object *value) {
+    if (rm_missing(t, "dict or set") || rm_missing(key, "key")) return -1;
     if (!rm_hashable(key)) {
         rm_error_set(RM_ERR_TYPE, "unhashable type: '%s'", rm_type_name(key->ob_type));
         return -1;

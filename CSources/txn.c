@@ -13,8 +13,9 @@
 **      unreachable from the old world;
 **   2. the walk's undo: a slot rewritten to a target that was allocated
 **      during the transaction and has one old object mapped to it is put
-**      back by an inverse walk (new -> old is a function on those targets,
-**      and no slot of the old world held such a target before); every other
+**      back by an inverse walk over the objects that existed before the
+**      transaction (new -> old is a function on those targets, and no slot
+**      of the old world held such a target before); every other
 **      rewrite (a target two old objects share, an object that existed
 **      before, an immortal) is logged by the walk itself, slot by slot;
 **   3. the identity hashes the walk handed over are saved before it.

@@ -83,6 +83,12 @@ public enum Objects {
         return try check(rm_call_method(object, name, &args, args.count))
     }
 
+    /// `dict[name]`, nil if absent; throws if the key cannot be made (a
+    /// failed allocation must not pass for an absent key).
+    public static func lookup(_ dict: Object, _ name: String) throws -> Object? {
+        rm_dict_get(dict, try string(name))
+    }
+
     public static func getAttribute(_ object: Object, _ name: String) throws -> Object {
         try check(rm_getattr(object, name))
     }

@@ -86,7 +86,7 @@ extension ModuleLoader {
 
         // 3. Module hooks, with a copy of the old namespace.
         for pair in built {
-            guard let hook = rm_dict_get_str(pair.new.namespace, "__reload__"), rm_is_function(hook) else { continue }
+            guard let hook = try Objects.lookup(pair.new.namespace, "__reload__"), rm_is_function(hook) else { continue }
             let oldNamespace = try Ref(try check(rm_dict_copy(pair.old.namespace)))
             var args: [Object?] = [oldNamespace.object]
             var crashed: Int32 = 0
@@ -215,8 +215,8 @@ extension ModuleLoader {
             try check(rm_mapping_add(mapping, from, to))
         }
         for (name, kind) in old.kinds.sorted(by: { $0.key < $1.key }) {
-            guard kind != RM_DEF_IMPORT, let oldValue = rm_dict_get_str(oldNS, name) else { continue }
-            guard let newKind = new.kinds[name], newKind != RM_DEF_IMPORT, let newValue = rm_dict_get_str(newNS, name) else {
+            guard kind != RM_DEF_IMPORT, let oldValue = try Objects.lookup(oldNS, name) else { continue }
+            guard let newKind = new.kinds[name], newKind != RM_DEF_IMPORT, let newValue = try Objects.lookup(newNS, name) else {
                 removed.append(name)
                 continue
             }
@@ -239,7 +239,7 @@ extension ModuleLoader {
             // Methods were handled with their class; a removed hook such as
             // __reload__ is gone, never kept (it would run again).
             guard !name.contains("."), !Self.isSpecial(name) else { continue }
-            let oldValue = rm_dict_get_str(oldNS, name)!
+            guard let oldValue = try Objects.lookup(oldNS, name) else { continue }
             if options.onRemoved == .tombstone && rm_is_function(oldValue) {
                 let tombstone = try check(rm_tombstone_new(qualified, Int64(new.generation)))
                 try pair(oldValue, tombstone)
@@ -311,6 +311,7 @@ extension ModuleLoader {
         var collisions = 0
         for i in 0..<remapReport.ntables {
             let table = remapReport.tables[i]!
+            if rm_fault("rehash") != 0 { throw CoreCalls.takeError() }
             let status = rm_is_set(table) ? rm_set_rehash(table, &collisions) : rm_dict_rehash(table, &collisions)
             try check(status)
         }

@@ -76,4 +76,5 @@ final class FixtureFolder {
 
 enum FixtureError: Error {
     case buildFailed(String)
+    case core(String)
 }

@@ -1,0 +1,85 @@
+/*
+** graph_base.c: module "gbase", the root of the fault-injection graph
+** (FaultInjectionTests). gmid imports it (a reload of gbase cascades to
+** gmid); gleaf derives a class from it at run time without importing it.
+**
+** v1: class Shape (field x = 0; area() = x*x; describe()); version() = 1;
+**     LIMIT = 10; old_fn() (removed in v2); state registry (list), index
+**     (dict), seen (set), log (list).
+** v2: Shape gains field y = 7 and a class hook __reload__(added, removed)
+**     that sets y = 2x, an attribute note = "migrated" that is not a field,
+**     and appends to log; area() = x*x*2; version() = 2; LIMIT = 20; a
+**     module hook that changes kept state and an old instance.
+** Every call's result is checked: the fault tests fail allocations here.
+*/
+#include <remap/module.h>
+RM_MODULE_ABI;
+
+static rm_object *version(rm_object *self, rm_object *const *args, size_t nargs) { return rm_int(VERSION); }
+
+static rm_object *area(rm_object *self, rm_object *const *args, size_t nargs) {
+    rm_object *x = rm_getattr(self, "x");
+    if (!x) return NULL;
+    int64_t v = rm_int_value(x);
+    return rm_int(v * v * VERSION);
+}
+
+static rm_object *describe(rm_object *self, rm_object *const *args, size_t nargs) {
+    return rm_str_format("shape v%d", VERSION);
+}
+
+#if VERSION == 1
+static rm_object *old_fn(rm_object *self, rm_object *const *args, size_t nargs) { return rm_int(-1); }
+#else
+static rm_object *namespace_get(rm_object *self, const char *name) {
+    rm_object *ns = rm_module_dict(rm_function_module(self));
+    rm_object *v = rm_dict_get_str(ns, name);
+    if (!v && !rm_error_occurred()) rm_error_set(RM_ERR_KEY, "no %s", name);
+    return v;
+}
+
+static rm_object *shape_reload(rm_object *self, rm_object *const *args, size_t nargs) {
+    rm_object *x = rm_getattr(self, "x");
+    if (!x) return NULL;
+    rm_object *y = rm_int(2 * rm_int_value(x));
+    rm_object *note = y ? rm_str("migrated") : NULL;
+    if (!note || rm_setattr(self, "y", y) < 0 || rm_setattr(self, "note", note) < 0) return NULL;
+    rm_object *log = namespace_get(rm_function_current(), "log");
+    if (!log) return NULL;
+    return rm_list_append(log, rm_tuple_size(args[0]) ? rm_tuple_get(args[0], 0) : rm_get_none()) < 0 ? NULL
+                                                                                                   : rm_get_none();
+}
+
+/* Changes what the reload keeps: a list, a dict, a set, an old instance. */
+static rm_object *module_reload(rm_object *self, rm_object *const *args, size_t nargs) {
+    rm_object *registry = namespace_get(self, "registry");
+    rm_object *index = registry ? namespace_get(self, "index") : NULL;
+    rm_object *seen = index ? namespace_get(self, "seen") : NULL;
+    rm_object *mark = seen ? rm_str("hooked") : NULL;
+    if (!mark || rm_list_append(registry, mark) < 0 || rm_dict_set(index, mark, rm_get_true()) < 0 ||
+        rm_set_add(seen, mark) < 0)
+        return NULL;
+    rm_object *first = rm_list_size(registry) > 1 ? rm_list_get(registry, 0) : NULL;
+    if (first && rm_setattr(first, "touched", rm_get_true()) < 0) return NULL;
+    return rm_get_none();
+}
+#endif
+
+int rm_module_init(rm_module *m) {
+    rm_object *shape = rm_def_class(m, "Shape", NULL);
+    if (!shape || rm_def_field(shape, "x", rm_int(0)) < 0 || rm_def_method(shape, "area", area, 0) < 0 ||
+        rm_def_method(shape, "describe", describe, 0) < 0)
+        return -1;
+    if (!rm_def_function(m, "version", version, 0) || rm_def_value(m, "LIMIT", rm_int(10 * VERSION)) < 0) return -1;
+    if (!rm_def_state(m, "registry", rm_list_new(0)) || !rm_def_state(m, "index", rm_dict_new()) ||
+        !rm_def_state(m, "seen", rm_set_new()) || !rm_def_state(m, "log", rm_list_new(0)))
+        return -1;
+#if VERSION == 1
+    if (!rm_def_function(m, "old_fn", old_fn, 0)) return -1;
+#else
+    if (rm_def_field(shape, "y", rm_int(7)) < 0 || rm_def_method(shape, "__reload__", shape_reload, 2) < 0 ||
+        !rm_def_function(m, "__reload__", module_reload, 1))
+        return -1;
+#endif
+    return 0;
+}

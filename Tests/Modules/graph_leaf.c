@@ -1,0 +1,36 @@
+/*
+** graph_leaf.c: module "gleaf" of the fault-injection graph, never
+** reloaded and importing nothing: define(cls) creates, at run time, class
+** Circle(cls) with its own field r = 3 and keeps it in state `classes`;
+** make(x) makes a Circle with x set. A reload of cls's module must rebase
+** Circle (new fields, new hook) although gleaf is not reloaded.
+*/
+#include <remap/module.h>
+RM_MODULE_ABI;
+
+static rm_object *classes_of(rm_object *self) {
+    return rm_dict_get_str(rm_module_dict(rm_function_module(self)), "classes");
+}
+
+static rm_object *define(rm_object *self, rm_object *const *args, size_t nargs) {
+    rm_object *classes = classes_of(self);
+    rm_object *circle = classes ? rm_class_new("Circle", args[0], rm_function_module(self)) : NULL;
+    if (!circle || rm_class_add_field(circle, "r", rm_int(3)) < 0 || rm_list_append(classes, circle) < 0) return NULL;
+    return circle;
+}
+
+static rm_object *make(rm_object *self, rm_object *const *args, size_t nargs) {
+    rm_object *classes = classes_of(self);
+    if (!classes || rm_list_size(classes) == 0) {
+        rm_error_set(RM_ERR_VALUE, "call define first");
+        return NULL;
+    }
+    rm_object *inst = rm_new_instance(rm_list_get(classes, 0), NULL, 0);
+    return inst && rm_setattr(inst, "x", args[0]) == 0 ? inst : NULL;
+}
+
+int rm_module_init(rm_module *m) {
+    if (!rm_def_state(m, "classes", rm_list_new(0))) return -1;
+    if (!rm_def_function(m, "define", define, 1) || !rm_def_function(m, "make", make, 1)) return -1;
+    return 0;
+}

@@ -1,0 +1,29 @@
+/*
+** graph_mid.c: module "gmid" of the fault-injection graph. Imports
+** gbase.Shape and gbase.version, so a reload of gbase cascades here.
+** Square(Shape) adds field side = 1; area() = side*side (+ VERSION - 1);
+** call_version() calls the imported version().
+*/
+#include <remap/module.h>
+RM_MODULE_ABI;
+
+static rm_object *square_area(rm_object *self, rm_object *const *args, size_t nargs) {
+    rm_object *side = rm_getattr(self, "side");
+    if (!side) return NULL;
+    int64_t s = rm_int_value(side);
+    return rm_int(s * s + VERSION - 1);
+}
+
+static rm_object *call_version(rm_object *self, rm_object *const *args, size_t nargs) {
+    rm_object *version = rm_dict_get_str(rm_module_dict(rm_function_module(self)), "version");
+    return version ? rm_call(version, NULL, 0) : NULL;
+}
+
+int rm_module_init(rm_module *m) {
+    rm_object *shape = rm_import_from(m, "gbase", "Shape");
+    if (!shape || !rm_import_from(m, "gbase", "version")) return -1;
+    rm_object *square = rm_def_class(m, "Square", shape);
+    if (!square || rm_def_field(square, "side", rm_int(1)) < 0 || rm_def_method(square, "area", square_area, 0) < 0)
+        return -1;
+    return rm_def_function(m, "call_version", call_version, 0) ? 0 : -1;
+}
