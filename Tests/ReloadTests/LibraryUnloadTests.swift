@@ -25,36 +25,7 @@ final class LibraryUnloadTests: XCTestCase {
         runtime.withLock { _ = loader.collect() }
     }
 
-    /// /proc/self/maps, read to its end (Foundation's String(contentsOfFile:)
-    /// trusts the size stat gives, 0 for /proc files, and stops at 4 KiB).
-    func readMaps() throws -> String {
-        let fd = open("/proc/self/maps", O_RDONLY)
-        guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { break }
-            bytes += chunk[0..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// The private copies of `module`'s library mapped in this process now.
-    func mappedCopies(of module: String) throws -> Set<String> {
-        let maps = try readMaps()
-        let marker = "remap-\(getuid())-libs/\(module)-\(getpid())-"
-        var copies: Set<String> = []
-        for line in maps.split(separator: "\n") where line.contains(marker) {
-            guard let slash = line.firstIndex(of: "/") else { continue }
-            var path = String(line[slash...])
-            if path.hasSuffix(" (deleted)") { path.removeLast(" (deleted)".count) }
-            copies.insert(path)
-        }
-        return copies
-    }
+    func mappedCopies(of module: String) throws -> Set<String> { try ProcMaps.mappedCopies(of: module) }
 
     /// Reloads in its own frame, so no local of the test keeps an old object.
     @inline(never)

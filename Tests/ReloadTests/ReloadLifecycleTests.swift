@@ -98,6 +98,7 @@ final class ReloadLifecycleTests: XCTestCase {
         let v1 = folder.path + "/many_v1.so", v2 = folder.path + "/many_v2.so", live = folder.path + "/many.so"
         try FileManager.default.copyItem(atPath: v1, toPath: live)
         let reloads = Int(ProcessInfo.processInfo.environment["REMAP_SOAK_RELOADS"] ?? "") ?? 1000
+        let mappedBefore = try ProcMaps.mappedCopies(of: "many") // other tests' loaders
         try runtime.withLock {
             try loader.load("many")
             let instances = try Ref(rm_list_new(100_000)!)
@@ -129,6 +130,9 @@ final class ReloadLifecycleTests: XCTestCase {
             XCTAssertLessThan(after.objects, baseline.objects + 10_000, "old generations are collected")
             XCTAssertLessThan(peakObjects, baseline.objects * 3, "garbage never piles up")
             XCTAssertLessThanOrEqual(loader.retiredLibraryCount, 2, "old libraries are closed")
+            let mapped = try ProcMaps.mappedCopies(of: "many").subtracting(mappedBefore)
+            print("after \(reloads) reloads and a collection: \(mapped.count) copies of many.so mapped (/proc/self/maps)")
+            XCTAssertEqual(mapped.count, 1, "only the current library is mapped: \(mapped.sorted())")
             XCTAssertGreaterThanOrEqual(loader.librariesClosed, reloads - 2)
             try runtime.checkHeap()
         }
