@@ -10,6 +10,7 @@
 */
 #define _GNU_SOURCE
 #include "remap/guard.h"
+#include "segments.h"
 
 #define GC_THREADS 1
 #define GC_NO_THREAD_REDIRECTS 1
@@ -71,25 +72,6 @@ static struct sigaction previous[NCAUGHT]; /* written while ours are not install
 
 /* ---- Where libgc lies ---- */
 
-typedef struct range_search {
-    uintptr_t base, lo, hi;
-    bool found;
-} range_search;
-
-static int find_segments(struct dl_phdr_info *info, size_t size, void *arg) {
-    range_search *s = arg;
-    if (info->dlpi_addr != s->base) return 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD) continue;
-        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
-        if (!s->found || lo < s->lo) s->lo = lo;
-        if (!s->found || hi > s->hi) s->hi = hi;
-        s->found = true;
-    }
-    return s->found;
-}
-
 /*
 ** Finds the PT_LOAD segments of the object that defines GC_malloc, as
 ** rm_library_range does (dlpi_addr, the load bias, equals a shared library's
@@ -101,9 +83,7 @@ static void find_gc(void) {
     Dl_info gc, self;
     if (!dladdr((void *)GC_malloc, &gc) || !gc.dli_fbase) return;
     if (dladdr((void *)rm_guard, &self) && self.dli_fbase == gc.dli_fbase) return;
-    range_search s = {.base = (uintptr_t)gc.dli_fbase};
-    dl_iterate_phdr(find_segments, &s);
-    if (s.found) gc_lo = s.lo, gc_hi = s.hi;
+    if (!rm_object_segments((uintptr_t)gc.dli_fbase, &gc_lo, &gc_hi)) gc_lo = gc_hi = 0;
 }
 
 static bool in_gc(void *pc) {
