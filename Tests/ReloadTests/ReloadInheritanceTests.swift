@@ -104,6 +104,41 @@ final class ReloadInheritanceTests: XCTestCase {
         }
     }
 
+    /// Guards issue 10, item 2: rolling back a reload whose mapping has no
+    /// inverse (two old methods mapped to one new one) aborted the process.
+    /// Now the walk logs those rewrites and a failure at the very end (the
+    /// last publish) puts every holder back on its own old method.
+    func testRollbackOfAMappingWithoutInverse() throws {
+        try folder.buildModule("moved", from: "moved.c", version: 1, defines: ["BOTH=1"])
+        try runtime.withLock {
+            try loader.load("moved")
+            let sub = try Ref(try Objects.call(try loader.resolve("moved.Sub"), []))
+            let base = try Ref(try Objects.call(try loader.resolve("moved.Base"), []))
+            let boundSub = try Ref(try Objects.getAttribute(sub.object, "m"))
+            let boundBase = try Ref(try Objects.getAttribute(base.object, "m"))
+            let subM = rm_method_function(boundSub.object), baseM = rm_method_function(boundBase.object)
+            let holder = try Ref(try check(rm_list_new(0)))
+            try check(rm_list_append(holder.object, subM!))
+            try check(rm_list_append(holder.object, baseM!))
+
+            try folder.buildModule("moved", from: "moved.c", version: 2, defines: ["BOTH=1"])
+            FaultInjection.resetCounts()
+            try FaultInjection.arm("publish", occurrence: 1)
+            XCTAssertThrowsError(try loader.reload(["moved"]))
+            FaultInjection.resetCounts()
+            XCTAssertEqual(rm_method_function(boundSub.object), subM, "each holder has its own old method back")
+            XCTAssertEqual(rm_method_function(boundBase.object), baseM)
+            XCTAssertEqual(rm_list_get(holder.object, 0), subM)
+            XCTAssertEqual(rm_list_get(holder.object, 1), baseM)
+            XCTAssertEqual(try int(Objects.call(boundSub.object, [])), 1)
+            XCTAssertEqual(try int(Objects.call(boundBase.object, [])), 10)
+            XCTAssertEqual(try int(Objects.callMethod(sub.object, "m")), 1)
+            try runtime.checkHeap()
+            _ = try loader.reload(["moved"])
+            XCTAssertEqual(try int(Objects.call(boundSub.object, [])), 20, "and the same reload then succeeds")
+        }
+    }
+
     // MARK: - Removed hooks
 
     /// Guards: a module `__reload__` and a class `__reload__` that v2

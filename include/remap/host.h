@@ -7,6 +7,7 @@
 **   rm_object *r = rm_host_call("game.step", args, n);
 **   rm_host_reload(names, 1, NULL, &summary);
 **   rm_host_serve(NULL);                   the control socket, for reloadctl
+**   rm_collect_and_close();                collect; unmap old libraries (heap.h)
 **   ... rm_safe_point(); in the host's loop ...
 **
 ** Link with the RemapHost library (`reloadctl cflags --host` prints the
