@@ -46,14 +46,14 @@ final class ReloadLifecycleTests: XCTestCase {
         let folder = try FixtureFolder()
         let loader = ModuleLoader()
         loader.addSearchPath(folder.path)
-        try folder.buildC("many", ShapesModule.many(version: 1))
+        try folder.buildModule("many", from: "many.c", version: 1)
         try runtime.withLock {
             try loader.load("many")
             let closedBefore = loader.librariesClosed
             // Something outside the module keeps v1 code alive: a function
             // object made from v1's C function, which no remap knows of.
             let stray = try strayCopy(of: "many.f0", loader)
-            try folder.buildC("many", ShapesModule.many(version: 2))
+            try folder.buildModule("many", from: "many.c", version: 2)
             _ = try loader.reload(["many"])
             XCTAssertEqual(loader.retiredLibraryCount, 1)
             loader.collect()
@@ -93,8 +93,8 @@ final class ReloadLifecycleTests: XCTestCase {
         let loader = ModuleLoader()
         loader.addSearchPath(folder.path)
         // Two builds, swapped into place in turn, as an editor's saves would.
-        try folder.buildC("many_v1", ShapesModule.many(version: 1))
-        try folder.buildC("many_v2", ShapesModule.many(version: 2))
+        try folder.buildModule("many_v1", from: "many.c", version: 1)
+        try folder.buildModule("many_v2", from: "many.c", version: 2)
         let v1 = folder.path + "/many_v1.so", v2 = folder.path + "/many_v2.so", live = folder.path + "/many.so"
         try FileManager.default.copyItem(atPath: v1, toPath: live)
         let reloads = Int(ProcessInfo.processInfo.environment["REMAP_SOAK_RELOADS"] ?? "") ?? 1000

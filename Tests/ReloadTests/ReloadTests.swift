@@ -22,7 +22,7 @@ final class ReloadTests: XCTestCase {
     /// Builds shapes v1, loads it and makes `count` squares kept in its
     /// `registry` state; returns that list through a Ref.
     func loadShapesWithSquares(_ count: Int) throws -> Ref {
-        try folder.buildC("shapes", ShapesModule.source(version: 1))
+        try folder.buildModule("shapes", from: "shapes.c", version: 1)
         return try runtime.withLock {
             try loader.load("shapes")
             let registry = try loader.resolve("shapes.registry")
@@ -47,7 +47,7 @@ final class ReloadTests: XCTestCase {
     // 1. Old instances run the new methods; isinstance holds; their class is the new class.
     func testOldInstancesRunNewMethods() throws {
         let squares = try loadShapesWithSquares(1000)
-        try folder.buildC("shapes", ShapesModule.source(version: 2))
+        try folder.buildModule("shapes", from: "shapes.c", version: 2)
         try runtime.withLock {
             let oldClass = try loader.resolve("shapes.Square")
             let report = try loader.reload(["shapes"])
@@ -69,8 +69,8 @@ final class ReloadTests: XCTestCase {
 
     // 2. Imported bindings and every kind of holder call the new function.
     func testEveryHolderCallsTheNewFunction() throws {
-        try folder.buildC("shapes", ShapesModule.source(version: 1))
-        try folder.buildC("user", ShapesModule.user)
+        try folder.buildModule("shapes", from: "shapes.c", version: 1)
+        try folder.buildModule("user", from: "user.c", version: 1)
         try runtime.withLock {
             try loader.load("user")
             XCTAssertEqual(try int(loader.call("user.call_version")), 1)
@@ -87,7 +87,7 @@ final class ReloadTests: XCTestCase {
             }, 0, nil, version)!
             let holders = try [list, dict, instance, bound, closure].map { try Ref($0) }
 
-            try folder.buildC("shapes", ShapesModule.source(version: 2))
+            try folder.buildModule("shapes", from: "shapes.c", version: 2)
             _ = try loader.reload(["shapes"])
 
             XCTAssertEqual(try int(loader.call("user.call_version")), 2, "rm_import_from binding")
@@ -102,7 +102,7 @@ final class ReloadTests: XCTestCase {
 
     // 3. Dicts keyed by a class, by a tuple holding a function, and a set of classes.
     func testHashedCollectionsFindEveryKey() throws {
-        try folder.buildC("shapes", ShapesModule.source(version: 1))
+        try folder.buildModule("shapes", from: "shapes.c", version: 1)
         try runtime.withLock {
             try loader.load("shapes")
             let square = try loader.resolve("shapes.Square")
@@ -114,7 +114,7 @@ final class ReloadTests: XCTestCase {
             XCTAssertEqual(rm_set_add(classes, square), 0)
             let roots = try [byClass, byTuple, classes].map { try Ref($0) }
 
-            try folder.buildC("shapes", ShapesModule.source(version: 2))
+            try folder.buildModule("shapes", from: "shapes.c", version: 2)
             let report = try loader.reload(["shapes"])
             XCTAssertGreaterThanOrEqual(report.tablesRehashed, 3)
             let newSquare = try loader.resolve("shapes.Square")
@@ -135,7 +135,7 @@ final class ReloadTests: XCTestCase {
                 let registryBefore = try loader.resolve("shapes.registry")
                 XCTAssertEqual(try string(loader.call("shapes.old_only")), "old")
                 let oldOnly = try Ref(try loader.resolve("shapes.old_only"))
-                try folder.buildC("shapes", ShapesModule.source(version: 2))
+                try folder.buildModule("shapes", from: "shapes.c", version: 2)
                 if policy == .refuse {
                     XCTAssertThrowsError(try loader.reload(["shapes"], options: .init(onRemoved: .refuse))) { error in
                         XCTAssertTrue("\(error)".contains("old_only"), "\(error)")
@@ -172,7 +172,7 @@ final class ReloadTests: XCTestCase {
     // 5. Field defaults appear on old instances; the class hook sees each old instance once.
     func testFieldDefaultsAndClassHook() throws {
         let squares = try loadShapesWithSquares(1000)
-        try folder.buildC("shapes", ShapesModule.source(version: 2))
+        try folder.buildModule("shapes", from: "shapes.c", version: 2)
         try runtime.withLock {
             let report = try loader.reload(["shapes"])
             XCTAssertEqual(report.instancesMigrated, 1000)
@@ -213,13 +213,13 @@ final class ReloadTests: XCTestCase {
     // 6. Failures before the remap change nothing.
     func testFailedLoadsChangeNothing() throws {
         let squares = try loadShapesWithSquares(50)
-        try folder.buildC("shapes", ShapesModule.source(version: 2, moduleHookFails: true))
+        try folder.buildModule("shapes", from: "shapes.c", version: 2, defines: ["MODULE_HOOK_FAILS=1"])
         try assertFailsAndChangesNothing(squares, ["__reload__", "module hook says no"])
-        try folder.buildC("shapes", ShapesModule.source(version: 2, initFails: true))
+        try folder.buildModule("shapes", from: "shapes.c", version: 2, defines: ["INIT_FAILS=1"])
         try assertFailsAndChangesNothing(squares, ["rm_module_init", "fails on purpose"])
-        try folder.buildC("shapes", ShapesModule.wrongABI)
+        try folder.buildModule("shapes", from: "wrong_abi.c", version: 1)
         try assertFailsAndChangesNothing(squares, ["ABI 99"])
-        try folder.buildC("shapes", ShapesModule.noInit)
+        try folder.buildModule("shapes", from: "no_init.c", version: 1)
         try assertFailsAndChangesNothing(squares, ["rm_module_init"])
         try folder.writeRaw("shapes", "this is not a shared library\n")
         try assertFailsAndChangesNothing(squares, ["not a loadable Remap module"])
@@ -241,7 +241,7 @@ final class ReloadTests: XCTestCase {
             let byClass = try Ref(rm_dict_new()!)
             XCTAssertEqual(rm_dict_set(byClass.object, square, try Objects.int(7)), 0)
             let before = try observe(squares)
-            try folder.buildC("shapes", ShapesModule.source(version: 2, hookFailsAt: 500))
+            try folder.buildModule("shapes", from: "shapes.c", version: 2, defines: ["HOOK_FAILS_AT=500"])
             XCTAssertThrowsError(try loader.reload(["shapes"])) { error in
                 XCTAssertTrue("\(error)".contains("rolled back"), "\(error)")
                 XCTAssertTrue("\(error)".contains("refuses instance 500"), "\(error)")
@@ -257,7 +257,7 @@ final class ReloadTests: XCTestCase {
             XCTAssertEqual(try int(rm_dict_get(byClass.object, square)), 7, "dict lookups by the old class")
             try runtime.checkHeap()
             // And the program can still reload afterwards.
-            try folder.buildC("shapes", ShapesModule.source(version: 2))
+            try folder.buildModule("shapes", from: "shapes.c", version: 2)
             _ = try loader.reload(["shapes"])
             XCTAssertEqual(try int(loader.call("shapes.version")), 2)
         }
@@ -265,11 +265,11 @@ final class ReloadTests: XCTestCase {
 
     // 8. Two modules together; cascade reloads importers in order; cycles are reported.
     func testSeveralModulesCascadeAndCycles() throws {
-        try folder.buildC("shapes", ShapesModule.source(version: 1))
-        try folder.buildC("user", ShapesModule.user)
+        try folder.buildModule("shapes", from: "shapes.c", version: 1)
+        try folder.buildModule("user", from: "user.c", version: 1)
         try runtime.withLock {
             try loader.load("user")
-            try folder.buildC("shapes", ShapesModule.source(version: 2))
+            try folder.buildModule("shapes", from: "shapes.c", version: 2)
             let together = try loader.reload(["shapes", "user"])
             XCTAssertEqual(together.modules.map(\.name), ["shapes", "user"], "imported module first")
             XCTAssertEqual(try int(loader.call("user.call_version")), 2)
@@ -278,8 +278,8 @@ final class ReloadTests: XCTestCase {
             XCTAssertEqual(cascade.modules.map(\.name), ["shapes", "user"])
             XCTAssertEqual(cascade.modules.map(\.toGeneration), [3, 3])
         }
-        try folder.buildC("ping", ShapesModule.importing("pong", name: "ping"))
-        try folder.buildC("pong", ShapesModule.importing("ping", name: "pong"))
+        try folder.buildModule("ping", from: "cycle.c", version: 1, defines: ["SELF_NAME=ping", "OTHER_NAME=pong"])
+        try folder.buildModule("pong", from: "cycle.c", version: 1, defines: ["SELF_NAME=pong", "OTHER_NAME=ping"])
         try runtime.withLock {
             XCTAssertThrowsError(try loader.load("ping")) { error in
                 XCTAssertTrue("\(error)".contains("import cycle: ping -> pong -> ping"), "\(error)")

@@ -1,8 +1,10 @@
 import Foundation
 import XCTest
 
-/// Compiles fixture modules, written by a test as C (or Swift) source, into
-/// shared libraries in a temporary folder that is the loader's search path.
+/// Compiles fixture modules into shared libraries in a temporary folder that
+/// is the loader's search path: the C fixtures from Tests/Modules
+/// (`buildModule`), and C or Swift text that a test reads from elsewhere,
+/// such as the docs' code blocks or the examples (`buildC`, `buildSwift`).
 final class FixtureFolder {
     let path: String
     static let packageRoot: URL = URL(fileURLWithPath: #filePath)
