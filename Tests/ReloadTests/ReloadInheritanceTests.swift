@@ -76,17 +76,23 @@ final class ReloadInheritanceTests: XCTestCase {
         }
     }
 
+    /// Loads moved v1 built with BOTH: an old Sub and Base instance, and
+    /// their bound methods m, each held by a Ref. Holding the lock.
+    func loadMovedWithBoth() throws -> (sub: Ref, base: Ref, boundSub: Ref, boundBase: Ref) {
+        try loader.load("moved")
+        let sub = try Ref(try Objects.call(try loader.resolve("moved.Sub"), []))
+        let base = try Ref(try Objects.call(try loader.resolve("moved.Base"), []))
+        return (sub, base, try Ref(try Objects.getAttribute(sub.object, "m")),
+                try Ref(try Objects.getAttribute(base.object, "m")))
+    }
+
     /// Guards: two old methods (Base.m and the override Sub.m) that map to
     /// one new method (Base.m) must both end up there: the old Sub instance
     /// answers v2's Base.m (20), never v1's override (1) or v1's base (10).
     func testTwoOldMethodsMapToOneInheritedMethod() throws {
         try folder.buildModule("moved", from: "moved.c", version: 1, defines: ["BOTH=1"])
         try runtime.withLock {
-            try loader.load("moved")
-            let sub = try Ref(try Objects.call(try loader.resolve("moved.Sub"), []))
-            let base = try Ref(try Objects.call(try loader.resolve("moved.Base"), []))
-            let boundSub = try Ref(try Objects.getAttribute(sub.object, "m"))
-            let boundBase = try Ref(try Objects.getAttribute(base.object, "m"))
+            let (sub, base, boundSub, boundBase) = try loadMovedWithBoth()
             XCTAssertEqual(try int(Objects.callMethod(sub.object, "m")), 1)
             XCTAssertEqual(try int(Objects.callMethod(base.object, "m")), 10)
 
@@ -111,11 +117,7 @@ final class ReloadInheritanceTests: XCTestCase {
     func testRollbackOfAMappingWithoutInverse() throws {
         try folder.buildModule("moved", from: "moved.c", version: 1, defines: ["BOTH=1"])
         try runtime.withLock {
-            try loader.load("moved")
-            let sub = try Ref(try Objects.call(try loader.resolve("moved.Sub"), []))
-            let base = try Ref(try Objects.call(try loader.resolve("moved.Base"), []))
-            let boundSub = try Ref(try Objects.getAttribute(sub.object, "m"))
-            let boundBase = try Ref(try Objects.getAttribute(base.object, "m"))
+            let (sub, _, boundSub, boundBase) = try loadMovedWithBoth()
             let subM = rm_method_function(boundSub.object), baseM = rm_method_function(boundBase.object)
             let holder = try Ref(try check(rm_list_new(0)))
             try check(rm_list_append(holder.object, subM!))
