@@ -72,12 +72,16 @@ static void prune(rm_registry *r) {
             }
         } else if (o->ob_type == &rm_capsule_type) {
             rm_capsule_object *c = (rm_capsule_object *)o;
-            if (c->finalizer && npending < pending_capacity) {
-                pending[npending].fn = c->finalizer;
-                pending[npending].pointer = c->pointer;
-                npending++;
+            /* Only a capsule with a finalizer reserved room: giving room back
+               for the others let later finalizers find the queue full. */
+            if (c->finalizer) {
+                if (npending < pending_capacity) {
+                    pending[npending].fn = c->finalizer;
+                    pending[npending].pointer = c->pointer;
+                    npending++;
+                }
+                if (capsules_tracked) capsules_tracked--;
             }
-            if (capsules_tracked) capsules_tracked--;
         }
     }
     if (moves_mark) txn_mark = kept; /* the mark was at the end */

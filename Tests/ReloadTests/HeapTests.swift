@@ -172,6 +172,41 @@ final class HeapTests: XCTestCase {
         for _ in 0..<1000 { _ = rm_list_new(4) }
     }
 
+    /// Guards issue 13, bug 1: a dead capsule without a finalizer gave back
+    /// the queue room another capsule had reserved, so with 128 finalized
+    /// capsules kept, 128 plain ones dead, and 128 more finalized ones, only
+    /// 128 of the 256 finalizers ran.
+    func testEveryCapsuleFinalizerRunsWhenPlainCapsulesDie() throws {
+        try runtime.withLock {
+            scrubAndCollect() // other tests' capsules first
+            CapsuleCounter.finalized = 0
+            let kept = try makeCapsules(128, finalized: true)
+            try makeCapsules(128, finalized: false)
+            scrubAndCollect()
+            try makeCapsules(128, finalized: true)
+            kept.object = Objects.none
+            scrubAndCollect()
+            XCTAssertGreaterThanOrEqual(CapsuleCounter.finalized, 250, "every finalizer runs (a few may be kept by stale stack words)")
+            XCTAssertLessThanOrEqual(CapsuleCounter.finalized, 256)
+        }
+    }
+
+    /// Capsules in a list, made in a frame of their own so no local keeps them.
+    @inline(never) @discardableResult
+    func makeCapsules(_ count: Int, finalized: Bool) throws -> Ref {
+        let list = try Ref(rm_list_new(0)!)
+        for _ in 0..<count {
+            let capsule = finalized ? rm_capsule_new(nil, "f") { _ in CapsuleCounter.finalized += 1 } : rm_capsule_new(nil, "plain", nil)
+            XCTAssertEqual(rm_list_append(list.object, capsule), 0)
+        }
+        return list
+    }
+
+    @inline(never)
+    func scrubAndCollect() {
+        for _ in 0..<3 { runtime.collect() }
+    }
+
     func testCapsuleFinalizerRunsOnceAfterCollection() throws {
         CapsuleCounter.finalized = 0
         try runtime.withLock {
