@@ -13,7 +13,7 @@
 
 /* The plan as a tuple of ints (old slot, or -1), or None if both classes
    have the same fields in the same order (nothing to move). */
-static rm_object *rm_migration_plan(rm_object *old_cls, rm_object *new_cls) {
+static rm_object *migration_plan(rm_object *old_cls, rm_object *new_cls) {
     rm_type *o = (rm_type *)old_cls, *n = (rm_type *)new_cls;
     size_t nnew = rm_tuple_size(n->cls_fields), nold = rm_tuple_size(o->cls_fields);
     bool same = nnew == nold;
@@ -106,7 +106,7 @@ typedef struct class_work {
 */
 static int prepare_class(class_work *w, rm_object *old_cls, rm_object *new_cls, rm_object *hook_name) {
     w->old_cls = old_cls;
-    rm_object *plan = rm_migration_plan(old_cls, new_cls);
+    rm_object *plan = migration_plan(old_cls, new_cls);
     if (!plan) return -1;
     w->plan = rm_is_none(plan) ? NULL : plan;
     rm_object *hook = rm_class_lookup(new_cls, hook_name);

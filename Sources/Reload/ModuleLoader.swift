@@ -109,7 +109,7 @@ public final class ModuleLoader: @unchecked Sendable {
     public func load(_ name: String) throws -> Object {
         if let module = modules[name] { return module.ref.object }
         if rm_txn_active() != 0 { return try importModule(name, from: nil) }
-        return try transaction(module: name) { _ in try importModule(name, from: nil) }
+        return try transaction(module: name) { try importModule(name, from: nil) }
     }
 
     /// The module object of a loaded module.

@@ -28,8 +28,8 @@ extension ModuleLoader {
         report.librariesClosed = closeRetiredLibraries()
         report.phases.closeLibraries = clock.lap()
         let order = try reloadOrder(names, cascade: options.cascade)
-        return try transaction(module: order[0]) { opened in
-            try reloadSteps(order, options: options, report: &report, clock: &clock, opened: &opened)
+        return try transaction(module: order[0]) {
+            try reloadSteps(order, options: options, report: &report, clock: &clock)
             report.phases.total = Date().timeIntervalSince(start) * 1000
             return report
         }
@@ -39,28 +39,27 @@ extension ModuleLoader {
     /// back: the heap (rm_txn_rollback), the loader's modules (first
     /// imports included) and the libraries opened, which are retired (never
     /// closed while something may still point into them).
-    func transaction<T>(module: String, _ body: (inout [NativeLibrary]) throws -> T) throws -> T {
+    func transaction<T>(module: String, _ body: () throws -> T) throws -> T {
         guard rm_txn_begin() == 0 else {
             throw ReloadError.runtime(module: module, cause: CoreCalls.takeError().message)
         }
         let published = modules
-        var opened: [NativeLibrary] = []
         openedLibraries = []
         defer { openedLibraries = nil }
         do {
-            let result = try body(&opened)
+            let result = try body()
             rm_txn_commit()
             return result
         } catch {
             rm_txn_rollback()
             modules = published
-            for library in opened + (openedLibraries ?? []) { library.retire() }
+            for library in openedLibraries ?? [] { library.retire() }
             throw error
         }
     }
 
     private func reloadSteps(_ order: [String], options: ReloadOptions, report: inout ReloadReport,
-                             clock: inout PhaseClock, opened: inout [NativeLibrary]) throws {
+                             clock: inout PhaseClock) throws {
         // 1. Build.
         var built: [(old: LoadedModule, new: LoadedModule)] = []
         defer { staged.removeAll() }
