@@ -8,23 +8,7 @@ import XCTest
 /// run them, and not before; a safe point inside a reload keeps the lock.
 /// What is mapped is read from /proc/self/maps, where the loader's private
 /// copies show as `.../remap-<uid>-libs/<module>-<pid>-<n>-<random>.so (deleted)`.
-final class LibraryUnloadTests: XCTestCase {
-    var folder: FixtureFolder!
-    var loader: ModuleLoader!
-    let runtime = Runtime.shared
-
-    override func setUpWithError() throws {
-        folder = try FixtureFolder()
-        loader = ModuleLoader()
-        loader.addSearchPath(folder.path)
-    }
-
-    /// Closes the libraries these reloads retired: the count is global, and
-    /// later tests (ReloadLifecycleTests) expect to start with none.
-    override func tearDownWithError() throws {
-        runtime.withLock { _ = loader.collect() }
-    }
-
+final class LibraryUnloadTests: ModuleTestCase {
     func mappedCopies(of module: String) throws -> Set<String> { try ProcMaps.mappedCopies(of: module) }
 
     /// Reloads in its own frame, so no local of the test keeps an old object.

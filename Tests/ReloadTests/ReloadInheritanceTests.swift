@@ -6,24 +6,7 @@ import XCTest
 /// Reloads that change inheritance: a method that moves into the base
 /// class, reload hooks that a new version removes, and subclasses defined
 /// at run time in a module that is not reloaded. Fixtures: Tests/Modules.
-final class ReloadInheritanceTests: XCTestCase {
-    var folder: FixtureFolder!
-    var loader: ModuleLoader!
-    let runtime = Runtime.shared
-
-    override func setUpWithError() throws {
-        folder = try FixtureFolder()
-        loader = ModuleLoader()
-        loader.addSearchPath(folder.path)
-    }
-
-    /// Closes the libraries these reloads retired: the count is global, and
-    /// later tests (ReloadLifecycleTests) expect to start with none.
-    override func tearDownWithError() throws {
-        runtime.withLock { _ = loader.collect() }
-    }
-
-    func int(_ object: Object) throws -> Int { try Objects.intValue(object) }
+final class ReloadInheritanceTests: ModuleTestCase {
 
     func classPart(_ cls: Object) -> rm_type {
         UnsafeMutableRawPointer(cls).assumingMemoryBound(to: rm_type.self).pointee

@@ -5,18 +5,7 @@ import XCTest
 
 /// Reloading real native modules: C sources compiled by the test into shared
 /// libraries, v1 then v2, loaded with dlopen into this process.
-final class ReloadTests: XCTestCase {
-    var folder: FixtureFolder!
-    var loader: ModuleLoader!
-    let runtime = Runtime.shared
-
-    override func setUpWithError() throws {
-        folder = try FixtureFolder()
-        loader = ModuleLoader()
-        loader.addSearchPath(folder.path)
-    }
-
-    func int(_ object: Object) throws -> Int { try Objects.intValue(object) }
+final class ReloadTests: ModuleTestCase {
     func string(_ object: Object) throws -> String { try Objects.stringValue(object) }
 
     /// Builds shapes v1, loads it and makes `count` squares kept in its
