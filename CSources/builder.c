@@ -107,6 +107,14 @@ int rm_def_field(rm_object *cls, const char *name, rm_object *default_value) {
     return rm_class_add_field(cls, name, default_value);
 }
 
+int rm_def_field_init(rm_object *cls, const char *name, rm_cfunction fn) {
+    return rm_class_set_field_init(cls, name, fn);
+}
+
+int rm_def_field_renamed(rm_object *cls, const char *new_name, const char *old_name) {
+    return rm_class_set_field_renamed(cls, new_name, old_name);
+}
+
 /* State keeps the previous generation's object when there was one and the
    name was state there too. */
 rm_object *rm_def_state(rm_module *m, const char *name, rm_object *initial) {

@@ -48,9 +48,10 @@ static int check_object(rm_object *o, void *arg) {
     if (RM_IS(o, rm_dict_type) || RM_IS(o, rm_set_type)) return rm_table_check((rm_table_object *)o);
     if (o->ob_type->tp_flags & RM_TYPE_HEAP) {
         rm_instance_object *inst = (rm_instance_object *)o;
-        if (inst->dict && !RM_IS(inst->dict, rm_dict_type)) {
+        rm_object *attrs = rm_attr_dict(inst);
+        if (attrs && !RM_IS(attrs, rm_dict_type)) {
             rm_error_set(RM_ERR_RUNTIME, "heap check: %s instance at %p: attribute storage is a %s", rm_type_name(o->ob_type),
-                         (void *)o, rm_type_name(inst->dict->ob_type));
+                         (void *)o, rm_type_name(attrs->ob_type));
             return -1;
         }
     }

@@ -14,8 +14,9 @@
 
 #define MAX_FIELDS 0xffff /* ob_aux is 16 bits */
 
-/* References of an instance: dict, slots[0, ob_aux). Its class, the type
-   slot, is visited by rm_traverse. */
+/* References of an instance: the dict word (an attribute dict, or a field
+   under RM_FLAG_WORD_FIELD), slots[0, ob_aux). Its class, the type slot, is
+   visited by rm_traverse. */
 static int instance_traverse(rm_object *self, rm_visitproc visit, void *arg) {
     rm_instance_object *inst = (rm_instance_object *)self;
     RM_VISIT(&inst->dict);
@@ -32,8 +33,8 @@ static rm_object *instance_call(rm_object *self, rm_object *const *args, size_t 
     return rm_call_method(self, "__call__", args, nargs);
 }
 
-/* References of a class: name, base, dict, fields, defaults, index, module
-   (fixed offsets, see tp_fixed). */
+/* References of a class: name, base, dict, fields, defaults, index, module,
+   reload (fixed offsets, see tp_fixed). */
 static int class_traverse(rm_object *self, rm_visitproc visit, void *arg) {
     rm_type *c = (rm_type *)self;
     RM_VISIT(&c->cls_name);
@@ -43,6 +44,7 @@ static int class_traverse(rm_object *self, rm_visitproc visit, void *arg) {
     RM_VISIT(&c->cls_defaults);
     RM_VISIT(&c->cls_index);
     RM_VISIT(&c->cls_module);
+    RM_VISIT(&c->cls_reload);
     return 0;
 }
 
@@ -55,10 +57,10 @@ rm_type rm_class_type = {
     .tp_name = "class",
     .tp_basicsize = sizeof(rm_type),
     .tp_layout = RM_LAYOUT_FIXED,
-    .tp_nfixed = 7,
+    .tp_nfixed = 8,
     .tp_fixed = {offsetof(rm_type, cls_name), offsetof(rm_type, cls_base), offsetof(rm_type, cls_dict),
                  offsetof(rm_type, cls_fields), offsetof(rm_type, cls_defaults), offsetof(rm_type, cls_index),
-                 offsetof(rm_type, cls_module)},
+                 offsetof(rm_type, cls_module), offsetof(rm_type, cls_reload)},
     .tp_traverse = class_traverse,
     .tp_call = class_call,
 };
@@ -221,14 +223,73 @@ rm_object *rm_new_instance(rm_object *cls, rm_object *const *args, size_t nargs)
     return inst;
 }
 
-size_t rm_instance_slot_count(rm_object *inst) { return inst->ob_aux; }
+/*
+** How a reload fills a field of the instances it migrates: an initializer,
+** or the old field it was renamed from. Both are kept in the class's
+** cls_reload dict under the field's name; the field must exist.
+*/
+static int set_reload_rule(rm_object *cls, const char *name, rm_object *rule, const char *what) {
+    rm_type *c = (rm_type *)cls;
+    if (!rm_is_class(cls)) {
+        rm_error_set(RM_ERR_TYPE, "%s: not a class", what);
+        return -1;
+    }
+    rm_object *key = rm_str(name);
+    if (!key || !rule) return -1;
+    if (!rm_dict_get(c->cls_index, key)) {
+        rm_error_set(RM_ERR_VALUE, "%s: class %s has no field '%s' (define it with rm_def_field first)", what,
+                     rm_type_name(c), name);
+        return -1;
+    }
+    rm_object *rules = c->cls_reload;
+    rm_object *existing = rules ? rm_dict_get(rules, key) : NULL;
+    if (existing && RM_IS(existing, rm_function_type) != RM_IS(rule, rm_function_type)) {
+        rm_error_set(RM_ERR_VALUE, "%s: field %s.%s cannot be both renamed and initialized", what, rm_type_name(c),
+                     name);
+        return -1;
+    }
+    if (!rules && !(rules = rm_dict_new())) return -1;
+    if (rm_journal(cls) < 0 || rm_dict_set(rules, key, rule) < 0) return -1;
+    c->cls_reload = rules;
+    return 0;
+}
+
+int rm_class_set_field_init(rm_object *cls, const char *name, rm_cfunction fn) {
+    if (!rm_is_class(cls)) return set_reload_rule(cls, name, NULL, "rm_def_field_init");
+    rm_type *c = (rm_type *)cls;
+    rm_object *qual = rm_str_format("%s.%s.<init>", rm_type_name(c), name);
+    rm_object *f = qual ? rm_function_new(rm_str_cstr(qual), fn, 1, c->cls_module, NULL) : NULL;
+    return set_reload_rule(cls, name, f, "rm_def_field_init");
+}
+
+int rm_class_set_field_renamed(rm_object *cls, const char *new_name, const char *old_name) {
+    if (old_name && new_name && strcmp(old_name, new_name) == 0) {
+        rm_error_set(RM_ERR_VALUE, "rm_def_field_renamed: field '%s' renamed to itself", new_name);
+        return -1;
+    }
+    return set_reload_rule(cls, new_name, old_name ? rm_str(old_name) : NULL, "rm_def_field_renamed");
+}
+
+/* The rule a class or one of its bases set for field `name`, or NULL. */
+rm_object *rm_class_reload_rule(rm_object *cls, rm_object *name) {
+    for (rm_type *c = (rm_type *)cls; c; c = (rm_type *)c->cls_base) {
+        rm_object *rule = c->cls_reload ? rm_dict_get(c->cls_reload, name) : NULL;
+        if (rule) return rule;
+    }
+    return NULL;
+}
+
+/* The slot API sees the fields an instance stores (see rm_stored_fields). */
+size_t rm_instance_slot_count(rm_object *inst) { return rm_stored_fields((rm_instance_object *)inst); }
 
 rm_object *rm_instance_slot(rm_object *inst, size_t i) {
-    return i < inst->ob_aux ? ((rm_instance_object *)inst)->slots[i] : NULL;
+    rm_object **slot = rm_field_slot((rm_instance_object *)inst, i);
+    return slot ? *slot : NULL;
 }
 
 void rm_instance_set_slot(rm_object *inst, size_t i, rm_object *value) {
-    if (i < inst->ob_aux && rm_journal(inst) == 0) ((rm_instance_object *)inst)->slots[i] = value;
+    rm_object **slot = rm_field_slot((rm_instance_object *)inst, i);
+    if (slot && rm_journal(inst) == 0) *slot = value;
 }
 
-rm_object *rm_instance_dict(rm_object *inst) { return ((rm_instance_object *)inst)->dict; }
+rm_object *rm_instance_dict(rm_object *inst) { return rm_attr_dict((rm_instance_object *)inst); }

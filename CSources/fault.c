@@ -23,6 +23,7 @@ static const char *const names[RM_FAULT_NPOINTS] = {
     [RM_FAULT_REHASH] = "rehash",
     [RM_FAULT_MIGRATE] = "migrate",
     [RM_FAULT_CLASS_HOOK] = "class_hook",
+    [RM_FAULT_FIELD_INIT] = "field_init",
     [RM_FAULT_PUBLISH] = "publish",
     [RM_FAULT_ALLOC] = "alloc",
 };

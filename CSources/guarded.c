@@ -69,20 +69,8 @@ rm_object *rm_guarded_call(rm_object *callable, rm_object *const *args, size_t n
     return run_guarded(run_call, &c, crashed) == 0 ? c.result : NULL;
 }
 
-typedef struct migrate_call {
-    const rm_remap_report *report;
-    rm_object *const *olds, *const *news;
-    size_t n;
-    rm_migration *result;
-} migrate_call;
+static int run_migrate(void *arg) { return rm_migrate_instances(arg); }
 
-static int run_migrate(void *arg) {
-    migrate_call *c = arg;
-    return rm_migrate_instances(c->report, c->olds, c->news, c->n, c->result);
-}
-
-int rm_guarded_migrate(const rm_remap_report *report, rm_object *const *olds, rm_object *const *news, size_t n,
-                       rm_migration *result, int *crashed) {
-    migrate_call c = {report, olds, news, n, result};
-    return run_guarded(run_migrate, &c, crashed) == 0 ? 0 : -1;
+int rm_guarded_migrate(rm_migration *result, int *crashed) {
+    return run_guarded(run_migrate, result, crashed) == 0 ? 0 : -1;
 }

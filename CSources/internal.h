@@ -27,6 +27,10 @@ _Static_assert(sizeof(void *) == 8, "Remap assumes 64-bit pointers");
 /* Flags of the reload transaction (txn.c), never set outside one. */
 #define RM_FLAG_JOURNALED 0x0004u /* a copy is in the journal */
 #define RM_FLAG_TXN_NEW 0x0008u   /* allocated during the transaction */
+/* An instance whose dict word holds the value of field ob_aux instead of
+   an attribute dict: a migration that adds a field to a full instance uses
+   the word while the instance has no attribute dict (layout.c). */
+#define RM_FLAG_WORD_FIELD 0x0010u
 
 /* ---- Objects with a variable part ---- */
 typedef struct rm_int_object {
@@ -98,6 +102,25 @@ typedef struct rm_instance_object {
     rm_object *dict; /* attributes that are not fields, or NULL */
     rm_object *slots[];
 } rm_instance_object;
+
+/* Fields an instance stores: its inline slots, and the dict word when it
+   holds a field. Fields past these are in the attribute dict or have their
+   class's default. */
+static inline size_t rm_stored_fields(const rm_instance_object *inst) {
+    return inst->ob_aux + ((inst->ob_flags & RM_FLAG_WORD_FIELD) != 0);
+}
+
+/* The slot storing field i, or NULL if the instance does not store it. */
+static inline rm_object **rm_field_slot(rm_instance_object *inst, size_t i) {
+    if (i < inst->ob_aux) return &inst->slots[i];
+    if (i == inst->ob_aux && (inst->ob_flags & RM_FLAG_WORD_FIELD)) return &inst->dict;
+    return NULL;
+}
+
+/* The attribute dict, or NULL. */
+static inline rm_object *rm_attr_dict(const rm_instance_object *inst) {
+    return (inst->ob_flags & RM_FLAG_WORD_FIELD) ? NULL : inst->dict;
+}
 
 typedef struct rm_module_obj {
     RM_OBJECT_HEADER;
@@ -193,6 +216,7 @@ typedef enum rm_fault_point {
     RM_FAULT_REHASH,
     RM_FAULT_MIGRATE,
     RM_FAULT_CLASS_HOOK,
+    RM_FAULT_FIELD_INIT,
     RM_FAULT_PUBLISH,
     RM_FAULT_ALLOC,
     RM_FAULT_NPOINTS
@@ -227,8 +251,9 @@ typedef struct rm_undo_log {
 int rm_undo_push(rm_undo_log *log, rm_object *owner, uintptr_t where, rm_object *old);
 #define RM_REMAP_UNDO_WALK 0x100u /* internal: no lists, no hashes, no allocation */
 struct rm_probe;
+struct rm_plans;
 int rm_remap_run(const rm_mapping *m, const struct rm_probe *probe, unsigned options, rm_remap_report *report,
-                 rm_undo_log *logs);
+                 rm_undo_log *logs, struct rm_plans *plans);
 #define RM_MAX_WALKERS 64
 
 /* ---- library.c ---- */
@@ -259,5 +284,8 @@ void rm_function_set_current(rm_object *f); /* after a caught crash */
 
 /* ---- object.c ---- */
 uint32_t rm_hash_mix(uint64_t x);
+
+/* ---- class.c ---- */
+rm_object *rm_class_reload_rule(rm_object *cls, rm_object *name);
 
 #endif

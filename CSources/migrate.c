@@ -1,175 +1,232 @@
 /*
-** migrate.c: moving an instance from its old class's field layout to the
-** new class's, after a reload replaced the class, and running the class's
-** __reload__ hook on each.
+** migrate.c: what a reload does to old instances after the remap walk.
 **
-** A plan maps each field of the new class to the slot of the same field in
-** the old class, or to "take the default". Migration builds the new slot
-** values first, then writes them; fields past the instance's slot count go
-** to a copy of its attribute dict. Each instance is journaled before it is
-** written (txn.c): a rollback puts it back exactly.
+** The walk already moved every instance that had room to its new class's
+** layout (layout.c). For each replaced class, over the instances the walk
+** retyped, in list order (allocation order, so memory is read forward):
+**   1. an instance without room is moved: journaled, then its fields past
+**      its allocation go to its attribute dict;
+**   2. the field initializers run, and their values are stored (directly
+**      where the walk kept a slot for them; else through setattr);
+**   3. the class's __reload__ hook runs.
+** Initializers and 3-argument hooks get a view of the old instance, one
+** per class, refilled for each instance and emptied at the end.
+** Any failure stops here with the place noted; the caller rolls back.
 */
-#include "mapping.h"
+#include "layout.h"
 
-/* The plan as a tuple of ints (old slot, or -1), or None if both classes
-   have the same fields in the same order (nothing to move). */
-static rm_object *migration_plan(rm_object *old_cls, rm_object *new_cls) {
-    rm_type *o = (rm_type *)old_cls, *n = (rm_type *)new_cls;
-    size_t nnew = rm_tuple_size(n->cls_fields), nold = rm_tuple_size(o->cls_fields);
-    bool same = nnew == nold;
-    for (size_t i = 0; same && i < nnew; i++)
-        same = rm_equal(rm_tuple_get(n->cls_fields, i), rm_tuple_get(o->cls_fields, i)) == 1;
-    if (same) return rm_none;
-    rm_object *plan = rm_tuple_new(nnew);
-    if (!plan) return NULL;
-    for (size_t i = 0; i < nnew; i++) {
-        rm_object *at = rm_dict_get(o->cls_index, rm_tuple_get(n->cls_fields, i));
-        rm_object *slot = rm_int(at ? rm_int_value(at) : -1);
-        if (!slot) return NULL;
-        rm_tuple_set(plan, i, slot);
-    }
-    return plan;
-}
+#include <time.h>
 
-/* Reads field `i` of the old layout: an inline slot, or the dict when the
-   instance predates the field. */
-static rm_object *old_field(rm_instance_object *inst, rm_type *old_cls, int64_t i) {
-    if (i < inst->ob_aux) return inst->slots[i];
-    if (!inst->dict) return NULL;
-    return rm_dict_get(inst->dict, rm_tuple_get(old_cls->cls_fields, (size_t)i));
-}
+/* ---- The old-instance view ---- */
 
-/*
-** Moves `inst` (whose class slot already holds the new class) from
-** old_cls's layout to its class's, following `plan`. The new values and
-** dict are built first; the instance is journaled before it is written, so
-** a rollback puts it back. Returns 0, or -1 with the error set and the
-** instance unchanged.
-*/
-static int migrate_one(rm_object *obj, rm_object *old_cls, rm_object *plan) {
-    if (rm_fault_at(RM_FAULT_MIGRATE)) return -1;
-    rm_instance_object *inst = (rm_instance_object *)obj;
-    rm_type *n = obj->ob_type, *o = (rm_type *)old_cls;
-    size_t nnew = rm_tuple_size(plan), k = inst->ob_aux;
-    rm_object *values = rm_tuple_new(nnew);
-    if (!values) return -1;
-    for (size_t i = 0; i < nnew; i++) {
-        int64_t from = rm_int_value(rm_tuple_get(plan, i));
-        rm_object *v = from >= 0 ? old_field(inst, o, from) : NULL;
-        rm_tuple_set(values, i, v ? v : rm_tuple_get(n->cls_defaults, i));
-    }
-    /* Fields that no longer fit inline go to a new dict; the old dict is
-       left as it was. */
-    rm_object *dict = inst->dict;
-    if (nnew > k) {
-        dict = inst->dict ? rm_dict_copy(inst->dict) : rm_dict_new();
-        if (!dict) return -1;
-        for (size_t i = k; i < nnew; i++)
-            if (rm_dict_set(dict, rm_tuple_get(n->cls_fields, i), rm_tuple_get(values, i)) < 0) return -1;
-    }
-    if (rm_journal(obj) < 0) return -1;
-    /* Nothing can fail from here on. */
-    size_t inline_count = nnew < k ? nnew : k;
-    for (size_t i = 0; i < inline_count; i++) inst->slots[i] = rm_tuple_get(values, i);
-    for (size_t i = inline_count; i < k; i++) inst->slots[i] = NULL;
-    inst->ob_aux = (uint16_t)inline_count;
-    inst->dict = dict;
-    return 0;
-}
-
-/* The field names of `a` that `b` lacks, as a tuple. */
-static rm_object *fields_missing(rm_object *a, rm_object *b) {
-    rm_type *x = (rm_type *)a, *y = (rm_type *)b;
-    rm_object *names = rm_list_new(0);
-    if (!names) return NULL;
-    for (size_t i = 0; i < rm_tuple_size(x->cls_fields); i++) {
-        rm_object *f = rm_tuple_get(x->cls_fields, i);
-        if (!rm_dict_get(y->cls_index, f) && rm_list_append(names, f) < 0) return NULL;
-    }
-    return rm_tuple_of(rm_list_size(names), ((rm_list_object *)names)->items);
-}
-
-/* What one replaced class needs for its instances. A GC block: the
-   objects in it stay alive while a stack local points at it. */
-typedef struct class_work {
+/* values holds the old fields, in the old class's order; both NULL once
+   the migration is over. */
+typedef struct oldview_object {
+    RM_OBJECT_HEADER;
     rm_object *old_cls;
-    rm_object *plan; /* NULL: same fields */
-    rm_object *hook; /* the new class's __reload__, or NULL */
-    rm_object *args[2];
-    size_t nargs;
-} class_work;
+    rm_object *values; /* tuple */
+} oldview_object;
+
+/* References of a view: its old class, its values (fixed offsets). */
+static int oldview_traverse(rm_object *self, rm_visitproc visit, void *arg) {
+    oldview_object *v = (oldview_object *)self;
+    RM_VISIT(&v->old_cls);
+    RM_VISIT(&v->values);
+    return 0;
+}
+
+rm_type rm_oldview_type = {
+    RM_STATIC_HEADER(&rm_type_type),
+    .tp_name = "old instance",
+    .tp_basicsize = sizeof(oldview_object),
+    .tp_layout = RM_LAYOUT_FIXED,
+    .tp_nfixed = 2,
+    .tp_fixed = {offsetof(oldview_object, old_cls), offsetof(oldview_object, values)},
+    .tp_traverse = oldview_traverse,
+};
+
+rm_object *rm_oldview_getattr(rm_object *view, rm_object *name) {
+    oldview_object *v = (oldview_object *)view;
+    if (!v->old_cls) {
+        rm_error_set(RM_ERR_RUNTIME, "an old-instance view is valid only during the initializer or hook given it");
+        return NULL;
+    }
+    rm_object *at = rm_dict_get(((rm_type *)v->old_cls)->cls_index, name);
+    if (!at) {
+        rm_error_set(RM_ERR_ATTRIBUTE, "old %s instances had no field '%s'", rm_type_name((rm_type *)v->old_cls),
+                     rm_str_cstr(name));
+        return NULL;
+    }
+    return rm_tuple_get(v->values, (size_t)rm_int_value(at));
+}
+
+static rm_object *oldview_new(rm_object *old_cls, size_t nold) {
+    rm_object *values = rm_tuple_new(nold);
+    oldview_object *v = values ? (oldview_object *)rm_alloc(&rm_oldview_type, sizeof *v) : NULL;
+    if (!v) return NULL;
+    v->old_cls = old_cls;
+    v->values = values;
+    return (rm_object *)v;
+}
+
+/* A field the instance does not store: its attribute, else the default. */
+static rm_object *unstored(rm_instance_object *inst, rm_type *cls, size_t i) {
+    rm_object *attrs = rm_attr_dict(inst);
+    rm_object *v = attrs ? rm_dict_get(attrs, rm_tuple_get(cls->cls_fields, i)) : NULL;
+    return v ? v : rm_tuple_get(cls->cls_defaults, i);
+}
+
+static rm_object *stored_or_none(rm_object **slot) { return *slot ? *slot : rm_none; }
+
+/* Old field i of an instance still in its old layout (to be moved). */
+static rm_object *old_layout_field(rm_instance_object *inst, rm_type *old_cls, size_t i) {
+    rm_object **slot = rm_field_slot(inst, i);
+    return slot ? stored_or_none(slot) : unstored(inst, old_cls, i);
+}
+
+/* Old field i of an instance the walk migrated: at its new place, or in
+   the stash if it was removed (the n-th removed field it stored). */
+static rm_object *migrated_field(rm_instance_object *inst, const rm_plan *p, uint32_t shape, size_t i, size_t *nth) {
+    rm_type *o = (rm_type *)p->old_cls;
+    int32_t j = p->inverse[i];
+    size_t stored = RM_SHAPE_AUX(shape) + ((shape & RM_SHAPE_WORD) != 0);
+    if (j >= 0) {
+        rm_object **slot = rm_field_slot(inst, (size_t)j);
+        return slot ? stored_or_none(slot) : unstored(inst, o, i);
+    }
+    if (i < stored) return stored_or_none(&inst->slots[inst->ob_aux + (*nth)++]);
+    return unstored(inst, o, i);
+}
+
+static void fill_view(rm_object *view, rm_instance_object *inst, const rm_plan *p, uint32_t shape) {
+    rm_object *values = ((oldview_object *)view)->values;
+    size_t nth = 0;
+    for (size_t i = 0; i < p->nold; i++)
+        rm_tuple_set(values, i, (shape & RM_SHAPE_MOVE) ? old_layout_field(inst, (rm_type *)p->old_cls, i)
+                                                        : migrated_field(inst, p, shape, i, &nth));
+}
+
+/* ---- Moving an instance without room ---- */
 
 /*
-** Prepares one pair: the plan, the hook and its arguments. A new class
-** that two old classes map to must find the same fields in both, since
-** after the walk an instance no longer says which one it had.
+** Builds the new values and the new attribute dict (the old one without
+** the old fields' names, plus the new fields past the slots), journals the
+** instance, then writes. `values` is a scratch tuple of nnew items. On
+** failure the instance is unchanged.
 */
-static int prepare_class(class_work *w, rm_object *old_cls, rm_object *new_cls, rm_object *hook_name) {
-    w->old_cls = old_cls;
-    rm_object *plan = migration_plan(old_cls, new_cls);
-    if (!plan) return -1;
-    w->plan = rm_is_none(plan) ? NULL : plan;
-    rm_object *hook = rm_class_lookup(new_cls, hook_name);
-    w->hook = hook && rm_is_function(hook) ? hook : NULL;
-    if (w->hook && rm_function_arity(w->hook) == 2) {
-        if (!(w->args[0] = fields_missing(new_cls, old_cls)) || !(w->args[1] = fields_missing(old_cls, new_cls)))
-            return -1;
-        w->nargs = 2;
+static int move_one(rm_instance_object *inst, const rm_plan *p, rm_object *values) {
+    if (rm_fault_at(RM_FAULT_MIGRATE)) return -1;
+    rm_type *o = (rm_type *)p->old_cls, *n = (rm_type *)p->new_cls;
+    for (size_t j = 0; j < p->nnew; j++)
+        rm_tuple_set(values, j, p->src[j] >= 0 ? old_layout_field(inst, o, (size_t)p->src[j])
+                                              : rm_tuple_get(n->cls_defaults, j));
+    size_t cap = (GC_size(inst) - sizeof(rm_instance_object)) / sizeof(rm_object *);
+    size_t aux = p->nnew < cap ? p->nnew : cap;
+    rm_object *attrs = rm_attr_dict(inst), *dict = NULL;
+    if (attrs || p->nnew > aux) {
+        if (!(dict = attrs ? rm_dict_copy(attrs) : rm_dict_new())) return -1;
+        for (size_t i = 0; i < p->nold; i++) {
+            rm_object *name = rm_tuple_get(o->cls_fields, i);
+            if (rm_dict_get(dict, name) && rm_dict_del(dict, name) < 0) return -1;
+        }
+        for (size_t j = aux; j < p->nnew; j++)
+            if (rm_dict_set(dict, rm_tuple_get(n->cls_fields, j), rm_tuple_get(values, j)) < 0) return -1;
+    }
+    if (rm_journal((rm_object *)inst) < 0) return -1;
+    /* Nothing can fail from here on. */
+    size_t old_aux = inst->ob_aux;
+    for (size_t j = 0; j < aux; j++) inst->slots[j] = rm_tuple_get(values, j);
+    for (size_t x = aux; x < old_aux; x++) inst->slots[x] = NULL;
+    inst->ob_flags &= ~RM_FLAG_WORD_FIELD;
+    inst->dict = dict;
+    inst->ob_aux = (uint16_t)aux;
+    return 0;
+}
+
+/* ---- The pass ---- */
+
+/* Runs the initializers of the fields the instance did not have. */
+static int initialize(rm_instance_object *inst, rm_plan *p, rm_object *view) {
+    rm_type *n = (rm_type *)p->new_cls;
+    for (size_t j = 0; j < p->init_end; j++) {
+        if (!p->inits[j]) continue;
+        if (rm_fault_at(RM_FAULT_FIELD_INIT)) return -1;
+        rm_object *value = rm_function_invoke(p->inits[j], (rm_object *)inst, &view, 1);
+        if (!value) return -1;
+        /* A slot the walk kept for the field: an added field, which a
+           rollback drops, so the write needs no journal. */
+        rm_object **slot = rm_field_slot(inst, j);
+        if (slot) *slot = value;
+        else if (rm_setattr_obj((rm_object *)inst, rm_tuple_get(n->cls_fields, j), value) < 0) return -1;
+        p->stats.initialized++;
     }
     return 0;
 }
 
-int rm_migrate_instances(const rm_remap_report *report, rm_object *const *olds, rm_object *const *news, size_t n,
-                         rm_migration *result) {
-    memset(result, 0, sizeof *result);
-    rm_object *hook_name = rm_str("__reload__");
-    class_work *work = hook_name ? rm_gc_alloc((n ? n : 1) * sizeof *work) : NULL;
-    rm_probe by_class = {.lo = UINTPTR_MAX};
-    if (!work || rm_probe_init(&by_class, n) < 0) {
-        rm_error_set(RM_ERR_MEMORY, "out of memory preparing instance migration");
-        return -1;
-    }
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* How far ahead to prefetch the instances of the list. */
+#define PREFETCH_AHEAD 8
+
+static int migrate_class(rm_plan *p, rm_migration *result) {
+    bool needs_view = p->init_end || p->hook_nargs == 3;
+    bool moves = p->stats.in_place < p->count && p->layout;
+    rm_object *view = needs_view ? oldview_new(p->old_cls, p->nold) : NULL;
+    rm_object *values = moves ? rm_tuple_new(p->nnew) : NULL;
+    if ((needs_view && !view) || (moves && !values)) return -1;
+    rm_object *hook_args[3] = {p->hook_args[0], p->hook_args[1], view};
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        rm_object *seen = rm_probe_get(&by_class, news[i]);
-        if (seen) {
-            rm_type *a = (rm_type *)work[(uintptr_t)seen - 1].old_cls, *b = (rm_type *)olds[i];
-            if (rm_equal(a->cls_fields, b->cls_fields) != 1) {
-                rm_error_set(RM_ERR_RELOAD, "classes %s and %s both become %s but have different fields",
-                             rm_type_name(a), rm_type_name(b), rm_type_name((rm_type *)news[i]));
-                result->failed_pair = i;
-                rc = -1;
-            }
-            continue;
+    for (size_t e = 0; e < p->count; e++) {
+        if (e + PREFETCH_AHEAD < p->count) __builtin_prefetch(p->entries[e + PREFETCH_AHEAD].inst, 1);
+        rm_instance_object *inst = (rm_instance_object *)p->entries[e].inst;
+        uint32_t shape = p->entries[e].shape;
+        result->failed_instance = e;
+        if (view) fill_view(view, inst, p, shape);
+        if (p->layout && (shape & RM_SHAPE_MOVE)) {
+            result->failed_step = "move";
+            if ((rc = move_one(inst, p, values)) < 0) break;
+            p->stats.moved++;
         }
-        if (prepare_class(&work[i], olds[i], news[i], hook_name) < 0) {
-            result->failed_pair = i;
-            rc = -1;
-            break;
-        }
-        if (work[i].plan || work[i].hook) rm_probe_put(&by_class, news[i], (rm_object *)(uintptr_t)(i + 1));
-    }
-    for (size_t j = 0; rc == 0 && by_class.count && j < report->ninstances; j++) {
-        rm_object *inst = report->instances[j];
-        rm_object *found = rm_probe_get(&by_class, (rm_object *)inst->ob_type);
-        if (!found) continue;
-        size_t i = (uintptr_t)found - 1;
-        class_work *w = &work[i];
-        result->failed_pair = i;
-        result->failed_instance = j;
-        if (w->plan) {
-            if (migrate_one(inst, w->old_cls, w->plan) < 0) { rc = -1; break; }
-            result->migrated++;
-        }
-        if (w->hook) {
-            if (rm_fault_at(RM_FAULT_CLASS_HOOK) || !rm_function_invoke(w->hook, inst, w->args, w->nargs)) {
+        result->failed_step = "field initializer";
+        if (p->init_end && (rc = initialize(inst, p, view)) < 0) break;
+        if (p->hook) {
+            result->failed_step = "__reload__";
+            if (rm_fault_at(RM_FAULT_CLASS_HOOK) || !rm_function_invoke(p->hook, (rm_object *)inst, hook_args, p->hook_nargs)) {
                 rc = -1;
                 break;
             }
-            result->hooks_run++;
+            p->stats.hooks_run++;
         }
     }
-    rm_probe_free(&by_class);
+    if (view) {
+        /* Emptied: a view kept past its call reads nothing stale. */
+        ((oldview_object *)view)->old_cls = NULL;
+        ((oldview_object *)view)->values = NULL;
+    }
     return rc;
 }
 
+int rm_migrate_instances(rm_migration *result) {
+    memset(result, 0, sizeof *result);
+    rm_plans *plans = rm_txn_plans();
+    if (!plans) {
+        rm_error_set(RM_ERR_RELOAD, "rm_migrate_instances: no transaction");
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < plans->count && rc == 0; i++) {
+        rm_plan *p = &plans->items[i];
+        result->failed_class = i;
+        double t0 = now_seconds();
+        rc = migrate_class(p, result);
+        p->stats.seconds = now_seconds() - t0;
+        result->migrated += p->layout ? p->stats.in_place + p->stats.moved : 0;
+        result->hooks_run += p->stats.hooks_run;
+        result->initialized += p->stats.initialized;
+    }
+    return rc;
+}

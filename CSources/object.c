@@ -2,7 +2,7 @@
 ** object.c: the generic object protocol: type tables, traverse, hash,
 ** equality, attributes and calls.
 */
-#include "internal.h"
+#include "layout.h"
 
 #include <stdlib.h>
 
@@ -95,21 +95,23 @@ static bool is_instance(rm_object *o) {
 /* ---- Attributes ---- */
 
 /*
-** Instance attribute lookup: a field's inline slot, else the instance's own
-** dict, else the class (functions are bound to the instance). A field whose
-** index is past the instance's slots (an instance created before a reload
-** added the field) lives in the instance dict.
+** Instance attribute lookup: a field the instance stores (an inline slot,
+** or the dict word), else the attribute dict, else the class (functions
+** are bound to the instance), else a field's default. A field the instance
+** does not store (it predates the field) lives in the attribute dict once
+** set.
 */
 static rm_object *instance_getattr(rm_object *obj, rm_object *name) {
     rm_instance_object *inst = (rm_instance_object *)obj;
     rm_type *cls = obj->ob_type;
     rm_object *index = cls->cls_index ? rm_dict_get(cls->cls_index, name) : NULL;
     if (index) {
-        int64_t i = rm_int_value(index);
-        if (i < inst->ob_aux) return inst->slots[i] ? inst->slots[i] : rm_none;
+        rm_object **slot = rm_field_slot(inst, (size_t)rm_int_value(index));
+        if (slot) return *slot ? *slot : rm_none;
     }
-    if (inst->dict) {
-        rm_object *v = rm_dict_get(inst->dict, name);
+    rm_object *attrs = rm_attr_dict(inst);
+    if (attrs) {
+        rm_object *v = rm_dict_get(attrs, name);
         if (v) return v;
     }
     rm_object *v = rm_class_lookup((rm_object *)cls, name);
@@ -122,12 +124,50 @@ static rm_object *instance_getattr(rm_object *obj, rm_object *name) {
     return NULL;
 }
 
+/*
+** The attribute dict of an instance, made if it has none. A field held in
+** the dict word moves into the new dict under its name first. Journals the
+** instance. Returns the dict, or NULL (out of memory) with nothing changed.
+*/
+static rm_object *instance_make_dict(rm_instance_object *inst) {
+    rm_object *attrs = rm_attr_dict(inst);
+    if (attrs) return rm_journal((rm_object *)inst) < 0 ? NULL : attrs;
+    rm_object *dict = rm_dict_new();
+    if (!dict) return NULL;
+    rm_object *fields = inst->ob_type->cls_fields;
+    if ((inst->ob_flags & RM_FLAG_WORD_FIELD) && inst->ob_aux < rm_tuple_size(fields)) {
+        /* (A plain rm_remap may have given the instance a class with fewer
+           fields: then the word's value has no name left to keep.) */
+        rm_object *name = rm_tuple_get(fields, inst->ob_aux);
+        if (inst->dict && rm_dict_set(dict, name, inst->dict) < 0) return NULL;
+    }
+    if (rm_journal((rm_object *)inst) < 0) return NULL;
+    inst->ob_flags &= ~RM_FLAG_WORD_FIELD;
+    inst->dict = dict;
+    return dict;
+}
+
+static int instance_setattr(rm_object *obj, rm_object *name, rm_object *value) {
+    rm_instance_object *inst = (rm_instance_object *)obj;
+    rm_type *cls = obj->ob_type;
+    rm_object *index = cls->cls_index ? rm_dict_get(cls->cls_index, name) : NULL;
+    rm_object **slot = index ? rm_field_slot(inst, (size_t)rm_int_value(index)) : NULL;
+    if (slot) {
+        if (rm_journal(obj) < 0) return -1;
+        *slot = value;
+        return 0;
+    }
+    rm_object *attrs = instance_make_dict(inst);
+    return attrs ? rm_dict_set(attrs, name, value) : -1;
+}
+
 rm_object *rm_getattr_obj(rm_object *obj, rm_object *name) {
     if (!RM_IS(name, rm_str_type)) {
         rm_error_set(RM_ERR_TYPE, "attribute name must be a str");
         return NULL;
     }
     if (is_instance(obj)) return instance_getattr(obj, name);
+    if (RM_IS(obj, rm_oldview_type)) return rm_oldview_getattr(obj, name);
     rm_object *v = NULL;
     if (RM_IS(obj, rm_class_type)) v = rm_class_lookup(obj, name);
     else if (RM_IS(obj, rm_module_type)) v = rm_dict_get(rm_module_dict(obj), name);
@@ -152,18 +192,7 @@ int rm_setattr_obj(rm_object *obj, rm_object *name, rm_object *value) {
         rm_error_set(RM_ERR_TYPE, "attribute name must be a str");
         return -1;
     }
-    if (is_instance(obj)) {
-        rm_instance_object *inst = (rm_instance_object *)obj;
-        rm_type *cls = obj->ob_type;
-        rm_object *index = cls->cls_index ? rm_dict_get(cls->cls_index, name) : NULL;
-        if (rm_journal(obj) < 0) return -1;
-        if (index && rm_int_value(index) < inst->ob_aux) {
-            inst->slots[rm_int_value(index)] = value;
-            return 0;
-        }
-        if (!inst->dict && !(inst->dict = rm_dict_new())) return -1;
-        return rm_dict_set(inst->dict, name, value);
-    }
+    if (is_instance(obj)) return instance_setattr(obj, name, value);
     if (RM_IS(obj, rm_class_type)) return rm_dict_set(((rm_type *)obj)->cls_dict, name, value);
     if (RM_IS(obj, rm_module_type)) return rm_dict_set(rm_module_dict(obj), name, value);
     rm_error_set(RM_ERR_ATTRIBUTE, "cannot set attribute '%s' of a '%s' object",
@@ -196,7 +225,8 @@ rm_object *rm_call_method(rm_object *obj, const char *name, rm_object *const *ar
     if (!key) return NULL;
     if (is_instance(obj)) {
         rm_instance_object *inst = (rm_instance_object *)obj;
-        rm_object *own = inst->dict ? rm_dict_get(inst->dict, key) : NULL;
+        rm_object *attrs = rm_attr_dict(inst);
+        rm_object *own = attrs ? rm_dict_get(attrs, key) : NULL;
         rm_object *f = own ? NULL : rm_class_lookup((rm_object *)obj->ob_type, key);
         if (f && RM_IS(f, rm_function_type)) return rm_function_invoke(f, obj, args, nargs);
     }

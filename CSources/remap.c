@@ -20,7 +20,7 @@
 ** never reads the object a slot points to. The mapping is applied once,
 ** simultaneously: a slot holding a becomes f(a), never f(f(a)).
 */
-#include "mapping.h"
+#include "layout.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -46,6 +46,23 @@ static void objvec_push(objvec *v, rm_object *o) {
         v->capacity = cap;
     }
     v->items[v->count++] = o;
+}
+
+/* A walker's instances of one plan (layout.h), in malloc memory like
+   objvec. */
+typedef struct entvec {
+    rm_plan_entry *items;
+    size_t count, capacity;
+} entvec;
+
+static bool entvec_room(entvec *v) {
+    if (v->count < v->capacity) return true;
+    size_t cap = v->capacity ? v->capacity * 2 : 256;
+    rm_plan_entry *items = realloc(v->items, cap * sizeof *items);
+    if (!items) return false;
+    v->items = items;
+    v->capacity = cap;
+    return true;
 }
 
 /* Instance-list buffers kept from one remap to the next, one per walker:
@@ -78,6 +95,10 @@ typedef struct walker {
     objvec tables;    /* tables with a rewritten or rehash-needing key */
     objvec composite; /* tables with tuple keys, checked after the walk */
     objvec instances; /* instances whose class was rewritten */
+    const rm_plans *plans; /* a transaction's: instances are migrated */
+    entvec *lists;         /* [plans->count] */
+    rm_object **scratch;   /* plans->max_fields */
+    bool lists_failed;
     pthread_t thread;
 } walker;
 
@@ -190,6 +211,25 @@ static size_t remap_traverse(walker *w, rm_object *o) {
     return n;
 }
 
+/*
+** An instance whose class slot was rewritten from `old_cls`, in a
+** transaction: if its class has a plan, it is migrated (layout.c) and
+** listed with its old shape. Room in the list is made first: an instance
+** that cannot be listed is left as it was, since only the list lets the
+** rollback undo a migration.
+*/
+static void plan_instance(walker *w, const rm_probe_view *pv, rm_object *old_cls, rm_instance_object *inst) {
+    uintptr_t at = (uintptr_t)rm_probe_get(&w->plans->by_old, old_cls);
+    if (!at) return;
+    entvec *list = &w->lists[at - 1];
+    if (!entvec_room(list)) {
+        w->lists_failed = true;
+        return;
+    }
+    uint32_t shape = rm_layout_migrate(inst, &w->plans->items[at - 1], pv, w->scratch);
+    list->items[list->count++] = (rm_plan_entry){(rm_object *)inst, shape};
+}
+
 /* The hot loop keeps the probe (an rm_probe_view) and the counters in
    locals. (A branch-free lookup with an unconditional store was measured
    slower, 1.7x on one thread, and so was rewriting branch-free only the
@@ -247,7 +287,8 @@ static void *walk(void *arg) {
                 for (size_t j = 0; j < k; j++) REMAP_SLOT(&inst->slots[j], AT_OFFSET(&inst->slots[j]));
                 slots += k + 1;
                 size += k * sizeof(rm_object *);
-                if (class_changed && list_instances) objvec_push(&w->instances, o);
+                if (class_changed && w->plans) plan_instance(w, &pv, (rm_object *)t, inst);
+                else if (class_changed && list_instances) objvec_push(&w->instances, o);
                 break;
             }
             case RM_LAYOUT_FIXED:
@@ -378,6 +419,63 @@ static bool report_list(objvec *parts, size_t nparts, rm_object ***list, size_t 
     return true;
 }
 
+/* Per-walker, per-plan lists, and their scratch, made before the walk. */
+static int alloc_plan_lists(walker *ws, unsigned nw, const rm_plans *plans) {
+    for (unsigned k = 0; k < nw; k++) {
+        ws[k].lists = calloc(plans->count, sizeof *ws[k].lists);
+        ws[k].scratch = malloc((plans->max_fields ? plans->max_fields : 1) * sizeof *ws[k].scratch);
+        if (!ws[k].lists || !ws[k].scratch) return -1;
+    }
+    return 0;
+}
+
+static void free_plan_lists(walker *ws, unsigned nw, size_t nplans) {
+    for (unsigned k = 0; k < nw; k++) {
+        if (ws[k].lists)
+            for (size_t i = 0; i < nplans; i++) free(ws[k].lists[i].items);
+        free(ws[k].lists);
+        free(ws[k].scratch);
+        ws[k].lists = NULL;
+        ws[k].scratch = NULL;
+    }
+}
+
+/*
+** Joins every walker's lists into one block, each plan's entries together,
+** and makes the block a root (the listed instances stay alive). If the
+** block cannot be had, the migrations are undone here from the walkers'
+** lists, the only record of them, and the caller reports the failure.
+*/
+static bool join_plan_lists(walker *ws, unsigned nw, rm_plans *plans) {
+    size_t total = 0;
+    for (unsigned k = 0; k < nw; k++)
+        for (size_t i = 0; i < plans->count; i++) total += ws[k].lists[i].count;
+    rm_plan_entry *block = total ? malloc(total * sizeof *block) : NULL;
+    if (total && !block) {
+        for (unsigned k = 0; k < nw; k++)
+            for (size_t i = 0; i < plans->count; i++)
+                rm_plan_undo_entries(&plans->items[i], ws[k].lists[i].items, ws[k].lists[i].count, ws[0].scratch);
+        return false;
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < plans->count; i++) {
+        rm_plan *p = &plans->items[i];
+        p->entries = block + at;
+        for (unsigned k = 0; k < nw; k++) {
+            entvec *v = &ws[k].lists[i];
+            if (v->count) memcpy(block + at, v->items, v->count * sizeof *block);
+            at += v->count;
+        }
+        p->count = (size_t)(block + at - p->entries);
+        p->stats.instances = p->count;
+        for (size_t e = 0; e < p->count; e++) p->stats.in_place += p->layout && !(p->entries[e].shape & RM_SHAPE_MOVE);
+    }
+    if (block) GC_add_roots(block, block + total);
+    plans->block = block;
+    plans->nentries = total;
+    return true;
+}
+
 static void merge_types(rm_remap_report *r, walker *ws, unsigned nw) {
     for (unsigned k = 0; k < nw; k++) {
         for (size_t i = 0; i <= TYPE_LINES; i++) {
@@ -400,7 +498,7 @@ static void merge_types(rm_remap_report *r, walker *ws, unsigned nw) {
 int rm_remap(const rm_mapping *m, rm_remap_report *report) { return rm_remap_ex(m, 0, report); }
 
 int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) {
-    return rm_remap_run(m, &m->probe, options & ~RM_REMAP_UNDO_WALK, report, NULL);
+    return rm_remap_run(m, &m->probe, options & ~RM_REMAP_UNDO_WALK, report, NULL, NULL);
 }
 
 /* Walkers of an undo walk live on the stack: it must not allocate. */
@@ -411,10 +509,12 @@ int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) 
 ** `probe` maps old -> new; its values may be tagged RM_TAG_LOG, and then
 ** `logs` (one per walker, MAX_WALKERS of them) receive those rewrites.
 ** RM_REMAP_UNDO_WALK: no report lists, no hash hand-over, nothing
-** allocated; the report gets the counts only.
+** allocated; the report gets the counts only. `plans` (a transaction's
+** forward walk): instances of planned classes are migrated and listed in
+** their plans instead of the report.
 */
 int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, rm_remap_report *report,
-                 rm_undo_log *logs) {
+                 rm_undo_log *logs, rm_plans *plans) {
     rm_debug_check_lock();
     memset(report, 0, sizeof *report);
     double t0 = now_seconds();
@@ -451,6 +551,11 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
     } else if (!(ws = calloc(nw, sizeof *ws))) {
         goto out_of_memory;
     }
+    if (plans && plans->count && !undo && alloc_plan_lists(ws, nw, plans) < 0) {
+        free_plan_lists(ws, nw, plans->count);
+        free(ws);
+        goto out_of_memory;
+    }
 
     /* 2. The walk. */
     GC_disable();
@@ -473,6 +578,7 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
         ws[k].list_instances = !(options & RM_REMAP_NO_INSTANCES);
         ws[k].list_tables = !undo;
         ws[k].log = logs ? &logs[k] : NULL;
+        ws[k].plans = ws[k].lists ? plans : NULL;
     }
     unsigned started = 1;
     for (unsigned k = 1; k < nw; k++) {
@@ -510,7 +616,7 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
         report->bytes_visited += ws[k].bytes;
         report->instances_touched += ws[k].instances_touched;
         report->instance_slots_rewritten += ws[k].instance_rewrites;
-        failed |= ws[k].tables.failed || ws[k].instances.failed || (logs && logs[k].failed);
+        failed |= ws[k].tables.failed || ws[k].instances.failed || (logs && logs[k].failed) || ws[k].lists_failed;
         tables[k] = ws[k].tables;
         instances[k] = ws[k].instances;
     }
@@ -520,8 +626,10 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
         failed |= !report_list(instances, nw, &report->instances, &report->ninstances, &report->capacity_instances);
         ws[0].tables.items = tables[0].items;
         ws[0].instances = instances[0];
+        if (ws[0].lists) failed |= !join_plan_lists(ws, nw, plans);
     }
     GC_enable();
+    if (!undo && ws[0].lists) free_plan_lists(ws, nw, plans->count);
 
     for (unsigned k = 0; k < nw && !undo; k++) {
         free(ws[k].tables.items);

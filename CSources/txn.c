@@ -26,7 +26,7 @@
 ** Nothing in the rollback allocates: everything it needs was made before
 ** the step it undoes.
 */
-#include "mapping.h"
+#include "layout.h"
 
 #include <stdlib.h>
 
@@ -61,9 +61,16 @@ static struct {
     rm_undo_log logs[RM_MAX_WALKERS];
     saved_hash *hashes;
     size_t nhashes;
+    rm_plans plans; /* instance migration (layout.h) */
 } txn;
 
 int rm_txn_active(void) { return txn.active; }
+rm_plans *rm_txn_plans(void) { return txn.active ? &txn.plans : NULL; }
+size_t rm_txn_class_count(void) { return txn.active ? txn.plans.count : 0; }
+
+const rm_class_migration *rm_txn_class(size_t i) {
+    return txn.active && i < txn.plans.count ? &txn.plans.items[i].stats : NULL;
+}
 size_t rm_txn_journaled(void) { return txn.count; }
 
 int rm_txn_begin(void) {
@@ -73,6 +80,7 @@ int rm_txn_begin(void) {
         return -1;
     }
     memset(&txn, 0, sizeof txn);
+    txn.plans.by_old.lo = UINTPTR_MAX;
     txn.active = true;
     rm_txn_on = true;
     rm_heap_txn_begin();
@@ -258,6 +266,8 @@ int rm_txn_remap(const rm_mapping *m, rm_remap_report *report) {
         rm_error_set(RM_ERR_RELOAD, "rm_txn_remap: %s", txn.active ? "one remap per transaction" : "no transaction");
         return -1;
     }
+    /* Plans first: a bad rename rule refuses the reload before the walk. */
+    if (rm_plans_build(m, &txn.plans) < 0) return -1;
     rm_probe tagged = {.lo = UINTPTR_MAX};
     if (prepare(m, &tagged) < 0) {
         rm_probe_free(&tagged);
@@ -265,7 +275,8 @@ int rm_txn_remap(const rm_mapping *m, rm_remap_report *report) {
         return -1;
     }
     txn.walk_mark = txn.count;
-    int rc = rm_remap_run(m, &tagged, 0, report, txn.logs);
+    unsigned options = RM_REMAP_NO_INSTANCES; /* the plans list them */
+    int rc = rm_remap_run(m, &tagged, options, report, txn.logs, &txn.plans);
     rm_probe_free(&tagged);
     txn.walked = report->objects_visited > 0;
     /* The log keeps its owners alive until the transaction ends. */
@@ -288,6 +299,7 @@ static void end(void) {
         free(log->items);
     }
     if (txn.have_inverse) rm_probe_free(&txn.inverse);
+    rm_plans_free(&txn.plans);
     free(txn.hashes);
     GC_FREE(txn.records);
     memset(&txn, 0, sizeof txn);
@@ -295,16 +307,21 @@ static void end(void) {
 }
 
 void rm_txn_commit(void) {
-    if (txn.active) end();
+    if (!txn.active) return;
+    rm_plans_commit(&txn.plans);
+    end();
 }
 
 void rm_txn_rollback(void) {
     if (!txn.active) return;
     rm_txn_on = false; /* restoring is not a change to journal */
     for (size_t i = txn.count; i-- > txn.walk_mark;) restore(&txn.records[i]);
+    /* Migrated instances back to their old layouts, before the inverse
+       walk and the log, which address their slots as they were. */
+    rm_plans_undo(&txn.plans);
     if (txn.walked) {
         rm_remap_report ignored;
-        rm_remap_run(NULL, &txn.inverse, RM_REMAP_UNDO_WALK, &ignored, NULL);
+        rm_remap_run(NULL, &txn.inverse, RM_REMAP_UNDO_WALK, &ignored, NULL, NULL);
         for (size_t k = RM_MAX_WALKERS; k-- > 0;)
             for (size_t i = txn.logs[k].count; i-- > 0;) undo_entry(&txn.logs[k].items[i]);
     }

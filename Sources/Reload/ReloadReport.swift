@@ -64,6 +64,24 @@ public struct ReloadReport: Codable, Sendable {
         public var total = 0.0
     }
 
+    /// What the reload did to the instances of one replaced class.
+    public struct ClassMigration: Codable, Sendable, Equatable {
+        /// module.Class
+        public var name: String
+        /// Old instances whose class the walk replaced.
+        public var instances: Int
+        /// Moved to the new field layout during the walk, in their own memory.
+        public var inPlace: Int
+        /// Without room for the new layout: fields moved to the attribute dict.
+        public var moved: Int
+        /// Field initializer calls.
+        public var initialized: Int
+        public var hooksRun: Int
+        /// After the walk (moves, initializers, hooks); the in-place part is in
+        /// the remap phase.
+        public var milliseconds: Double
+    }
+
     public var modules: [Module] = []
     /// Definitions found in both versions and replaced (methods included).
     public var matched = 0
@@ -80,6 +98,9 @@ public struct ReloadReport: Codable, Sendable {
     public var keyCollisions = 0
     public var instancesMigrated = 0
     public var instanceHooksRun = 0
+    public var fieldsInitialized = 0
+    /// Per replaced class with live instances.
+    public var classes: [ClassMigration] = []
     public var moduleHooksRun = 0
     public var librariesClosed = 0
     public var phases = Phases()

@@ -132,7 +132,7 @@ extension ModuleLoader {
         report.phases.rehash = clock.lap()
 
         // 7. Instances.
-        try migrateInstances(remapReport, classes: classes, report: &report)
+        try migrateInstances(classes: classes, report: &report)
         report.phases.instances = clock.lap()
 
         // 8. Publish: nothing after this loop can fail.
@@ -317,29 +317,42 @@ extension ModuleLoader {
         return (remapReport.ntables, collisions)
     }
 
-    /// Moves every old instance of a replaced class to the new class's
-    /// fields (defaults for added ones) and runs the class's __reload__ on
-    /// it: one guarded call into the core for all of them, journaled there.
-    func migrateInstances(_ remapReport: rm_remap_report, classes: [ClassChange],
-                          report: inout ReloadReport) throws {
-        guard !classes.isEmpty, remapReport.ninstances > 0 else { return }
-        var olds: [Object?] = classes.map(\.old)
-        var news: [Object?] = classes.map(\.new)
+    /// Moves the old instances the walk could not migrate in place, runs
+    /// the field initializers and each class's __reload__: one guarded call
+    /// into the core for all of them, journaled there. Fills the report's
+    /// per-class lines.
+    func migrateInstances(classes: [ClassChange], report: inout ReloadReport) throws {
         var result = rm_migration()
         var crashed: Int32 = 0
-        var remapReport = remapReport
-        let status = rm_guarded_migrate(&remapReport, &olds, &news, classes.count, &result, &crashed)
+        let status = rm_guarded_migrate(&result, &crashed)
         report.instancesMigrated = result.migrated
         report.instanceHooksRun = result.hooks_run
+        report.fieldsInitialized = result.initialized
+        report.classes = Self.classLines(classes)
         guard status != 0 else { return }
         let cause = CoreCalls.takeError().message
-        let change = classes[min(result.failed_pair, classes.count - 1)]
+        let failed = rm_txn_class(result.failed_class)?.pointee
+        let change = classes.first { $0.old == failed?.old_cls } ?? classes.first
+        let module = change?.module ?? "?", name = change?.name ?? "?"
         if crashed != 0 {
-            throw ReloadError.crashed(module: change.module, phase: "\(change.name).__reload__ (instance \(result.failed_instance))",
+            let step = result.failed_step.map { String(cString: $0) } ?? "migration"
+            throw ReloadError.crashed(module: module, phase: "\(name).\(step) (instance \(result.failed_instance))",
                                       cause: cause)
         }
-        throw ReloadError.instanceHookFailed(module: change.module, className: change.name,
-                                             instance: result.failed_instance, cause: cause)
+        throw ReloadError.instanceHookFailed(module: module, className: name, instance: result.failed_instance,
+                                             cause: cause)
+    }
+
+    /// One line per replaced class whose instances the reload touched.
+    static func classLines(_ classes: [ClassChange]) -> [ReloadReport.ClassMigration] {
+        (0..<rm_txn_class_count()).compactMap { i -> ReloadReport.ClassMigration? in
+            guard let line = rm_txn_class(i)?.pointee, line.instances > 0 else { return nil }
+            let change = classes.first { $0.old == line.old_cls }
+            return ReloadReport.ClassMigration(
+                name: change.map { "\($0.module).\($0.name)" } ?? className(line.old_cls),
+                instances: line.instances, inPlace: line.in_place, moved: line.moved,
+                initialized: line.initialized, hooksRun: line.hooks_run, milliseconds: line.seconds * 1000)
+        }
     }
 }
 

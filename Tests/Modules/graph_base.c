@@ -6,10 +6,12 @@
 ** v1: class Shape (field x = 0; area() = x*x; describe()); version() = 1;
 **     LIMIT = 10; old_fn() (removed in v2); state registry (list), index
 **     (dict), seen (set), log (list).
-** v2: Shape gains field y = 7 and a class hook __reload__(added, removed)
-**     that sets y = 2x, an attribute note = "migrated" that is not a field,
-**     and appends to log; area() = x*x*2; version() = 2; LIMIT = 20; a
-**     module hook that changes kept state and an old instance.
+** v2: Shape gains field z (an initializer: old x + 100; defined before y,
+**     so an instance without room keeps it in its dict word), field y = 7
+**     and a class hook __reload__(added, removed) that sets y = 2x, an
+**     attribute note = "migrated" that is not a field, and appends to log;
+**     area() = x*x*2; version() = 2; LIMIT = 20; a module hook that changes
+**     kept state and an old instance.
 ** Every call's result is checked: the fault tests fail allocations here.
 */
 #include <remap/module.h>
@@ -50,6 +52,11 @@ static rm_object *shape_reload(rm_object *self, rm_object *const *args, size_t n
                                                                                                    : rm_get_none();
 }
 
+static rm_object *z_from_x(rm_object *self, rm_object *const *args, size_t nargs) {
+    rm_object *x = rm_getattr(args[0], "x");
+    return x ? rm_int(rm_int_value(x) + 100) : NULL;
+}
+
 /* Changes what the reload keeps: a list, a dict, a set, an old instance. */
 static rm_object *module_reload(rm_object *self, rm_object *const *args, size_t nargs) {
     rm_object *registry = namespace_get(self, "registry");
@@ -77,7 +84,8 @@ int rm_module_init(rm_module *m) {
 #if VERSION == 1
     if (!rm_def_function(m, "old_fn", old_fn, 0)) return -1;
 #else
-    if (rm_def_field(shape, "y", rm_int(7)) < 0 || rm_def_method(shape, "__reload__", shape_reload, 2) < 0 ||
+    if (rm_def_field(shape, "z", rm_int(0)) < 0 || rm_def_field_init(shape, "z", z_from_x) < 0 ||
+        rm_def_field(shape, "y", rm_int(7)) < 0 || rm_def_method(shape, "__reload__", shape_reload, 2) < 0 ||
         !rm_def_function(m, "__reload__", module_reload, 1))
         return -1;
 #endif

@@ -60,7 +60,7 @@ final class FaultInjectionTests: XCTestCase {
             let before = try world.fingerprint()
             let counts = try countPoints(world)
             XCTAssertEqual(try world.fingerprint(), before, "the counting run failed at its last publish")
-            for point in ["load", "init", "module_hook", "dependents", "remap", "rehash", "migrate", "class_hook", "publish", "alloc"] {
+            for point in FaultInjection.points {
                 XCTAssertGreaterThan(counts[point] ?? 0, 0, "a reload of this graph reaches \(point)")
             }
             var injected = 0
@@ -87,7 +87,7 @@ final class FaultInjectionTests: XCTestCase {
                 }
             }
             // A crash at each point reached inside the crash guard.
-            for point in ["init", "module_hook", "migrate", "class_hook"] {
+            for point in ["init", "module_hook", "migrate", "field_init", "class_hook"] {
                 for n in Self.occurrences(of: counts[point] ?? 0, all: 100) {
                     settle()
                     try FaultInjection.arm(point, occurrence: n, mode: .crash)
@@ -119,7 +119,17 @@ final class FaultInjectionTests: XCTestCase {
             let circle = rm_list_get(registry, 2)!
             XCTAssertEqual(try Objects.intValue(Objects.getAttribute(circle, "y")), 2 * (2 % 11), "the base's hook ran on a subclass of another module")
             XCTAssertEqual(try Objects.intValue(Objects.getAttribute(circle, "r")), 3)
-            XCTAssertEqual(try Objects.stringValue(Objects.getAttribute(rm_list_get(registry, 0)!, "note")), "migrated")
+            XCTAssertEqual(try Objects.intValue(Objects.getAttribute(circle, "z")), 2 % 11 + 100, "the base's initializer")
+            let first = rm_list_get(registry, 0)!, square = rm_list_get(registry, 1)!
+            XCTAssertEqual(try Objects.stringValue(Objects.getAttribute(first, "note")), "migrated")
+            XCTAssertEqual(try Objects.intValue(Objects.getAttribute(first, "z")), 100, "an initializer on an instance with an attribute dict")
+            XCTAssertEqual(try Objects.intValue(Objects.getAttribute(square, "kind")), 10 * (1 % 5), "a moved instance's initializer")
+            XCTAssertEqual(try Objects.intValue(Objects.getAttribute(square, "side")), 1 % 5, "a moved instance keeps its value")
+            XCTAssertEqual(try Objects.stringValue(Objects.getAttribute(square, "tag")), "sq")
+            let lines = Dictionary(uniqueKeysWithValues: report.classes.map { ($0.name, $0) })
+            XCTAssertEqual(lines["gmid.Square"]?.moved, lines["gmid.Square"]?.instances, "\(report.classes)")
+            XCTAssertEqual(lines["gbase.Shape"]?.moved, 0, "\(report.classes)")
+            XCTAssertGreaterThan(lines["gbase.Shape"]?.inPlace ?? 0, 300, "\(report.classes)")
             XCTAssertThrowsError(try world.loader.call("gbase.old_fn"), "removed and tombstoned")
             XCTAssertNotEqual(try world.fingerprint(), before)
         }

@@ -145,6 +145,10 @@ rm_object *rm_method_self(rm_object *m);
 rm_object *rm_class_new(const char *name, rm_object *base, rm_object *module);
 int rm_class_add_field(rm_object *cls, const char *name, rm_object *default_value);
 int rm_class_set_method(rm_object *cls, const char *name, rm_cfunction fn, int nargs);
+/* How a reload fills an existing field on the old instances it migrates
+   (see rm_def_field_init and rm_def_field_renamed in module.h). */
+int rm_class_set_field_init(rm_object *cls, const char *name, rm_cfunction fn);
+int rm_class_set_field_renamed(rm_object *cls, const char *new_name, const char *old_name);
 rm_object *rm_class_lookup(rm_object *cls, rm_object *name); /* through bases; NULL if absent */
 int rm_is_class(rm_object *o);
 int rm_isinstance(rm_object *obj, rm_object *cls);

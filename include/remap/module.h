@@ -54,13 +54,31 @@ rm_object *rm_def_function(rm_module *m, const char *name, rm_cfunction fn, int 
 /* A class; base may be NULL. Old instances get the new class on reload. */
 rm_object *rm_def_class(rm_module *m, const char *name, rm_object *base);
 /* A method: called with the instance as `self`, the arguments after it.
-   A method named __reload__ is the class's reload hook: called after a
-   reload for each old instance, with 0 arguments, or with 2 (a tuple of the
-   field names added and a tuple of those discarded). */
+   A method named __reload__ is the class's reload hook, called after a
+   reload for each old instance whose class changed, once its fields are
+   migrated and initialized, with
+     0 arguments,
+     2: (added, removed), tuples of the field names added and removed, or
+     3: (added, removed, old), `old` being a read-only view of the instance
+        as it was: rm_getattr(old, name) reads any old field, the removed
+        ones included. The view is valid only during the call.
+   If it fails for any instance, the whole reload is rolled back. */
 int rm_def_method(rm_object *cls, const char *name, rm_cfunction fn, int nargs);
 /* A field with a default: new instances start with it, old instances get it
    on reload if they lack it. */
 int rm_def_field(rm_object *cls, const char *name, rm_object *default_value);
+/* An initializer for field `name` (defined first with rm_def_field): when a
+   reload migrates an old instance that did not have the field, its value
+   is fn(self, old) instead of the default. `self` is the migrated instance
+   (reading the field gives the default), args[0] the old-instance view
+   (see the hook above). Returns the value, or NULL with the error set: the
+   reload is then rolled back. CLOS's update-instance-for-redefined-class
+   and Dart's lazy field initializers are the models. */
+int rm_def_field_init(rm_object *cls, const char *name, rm_cfunction fn);
+/* Field `new_name` (defined first) is the old field `old_name` renamed:
+   old instances keep its value under the new name. A field that also
+   changes type is the class hook's job. */
+int rm_def_field_renamed(rm_object *cls, const char *new_name, const char *old_name);
 
 /* ---- State and values ---- */
 /* State: set to `initial` on first load and kept across reloads (Lisp's

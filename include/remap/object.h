@@ -110,6 +110,9 @@ struct rm_type {
     rm_object *cls_defaults; /* tuple, parallel to cls_fields */
     rm_object *cls_index;    /* dict: field name -> int slot index */
     rm_object *cls_module;   /* module or NULL */
+    rm_object *cls_reload;   /* dict or NULL: field name -> initializer
+                                (function) or the old name it was renamed
+                                from (str), read when a reload migrates */
 };
 
 /*

@@ -56,21 +56,40 @@ size_t rm_txn_journaled(void);
 ** [old, new, old, new, ...] of the pairs added, or NULL with the error set. */
 rm_object *rm_mapping_add_subclasses(rm_mapping *m);
 
+/* What the transaction's remap did to the instances of one replaced
+   class, and what rm_migrate_instances then did. Read with rm_txn_class
+   before the transaction ends. */
+typedef struct rm_class_migration {
+    rm_object *old_cls, *new_cls;
+    size_t instances;   /* instances of old_cls the walk retyped */
+    size_t in_place;    /* migrated to the new layout during the walk */
+    size_t moved;       /* no room: fields moved to the attribute dict after it */
+    size_t initialized; /* field initializer calls that returned */
+    size_t hooks_run;   /* __reload__ calls that returned */
+    double seconds;     /* after the walk: moves, initializers and hooks */
+} rm_class_migration;
+
+/* The replaced classes of the active transaction's remap, in mapping order
+   (rebased subclasses included). rm_txn_class returns NULL past the end. */
+size_t rm_txn_class_count(void);
+const rm_class_migration *rm_txn_class(size_t i);
+
 /* What rm_migrate_instances did, and where it stopped on failure. */
 typedef struct rm_migration {
-    size_t migrated;        /* instances moved to a new field layout */
+    size_t migrated;        /* instances on a new field layout */
     size_t hooks_run;       /* class __reload__ calls that returned */
-    size_t failed_instance; /* on failure: index in the walk's instance list */
-    size_t failed_pair;     /* on failure: which pair */
+    size_t initialized;     /* field initializer calls that returned */
+    size_t failed_class;    /* on failure: rm_txn_class index */
+    size_t failed_instance; /* on failure: which of that class's instances */
+    const char *failed_step; /* on failure: "move", "field initializer", "__reload__" */
 } rm_migration;
 
-/* For each instance the walk listed whose class is news[i]: moves its
-   fields from olds[i]'s layout to the new one (defaults for added fields),
-   then calls the new class's __reload__ on it with no argument or with two
-   (the tuples of field names added and removed). Every change is journaled.
-   Returns 0, or -1 with the error set and the place in *result. */
-int rm_migrate_instances(const rm_remap_report *report, rm_object *const *olds, rm_object *const *news, size_t n,
-                         rm_migration *result);
+/* After rm_txn_remap, which migrated the instances that had room: moves
+   the others (fields past their room go to the attribute dict), runs the
+   field initializers, then each new class's __reload__ (see module.h), for
+   every instance the walk retyped. Every change is journaled. Returns 0,
+   or -1 with the error set and the place in *result. */
+int rm_migrate_instances(rm_migration *result);
 
 /* ---- New code, run under the crash guard (guard.h) ----
 ** A crash (SIGSEGV, SIGBUS, SIGFPE, SIGILL, abort) in the code these run
@@ -80,8 +99,7 @@ int rm_migrate_instances(const rm_remap_report *report, rm_object *const *olds, 
 int rm_guarded_init(rm_module *m, rm_module_init_fn init, int *crashed);
 rm_object *rm_guarded_call(rm_object *callable, rm_object *const *args, size_t nargs, const char *point,
                            int *crashed);
-int rm_guarded_migrate(const rm_remap_report *report, rm_object *const *olds, rm_object *const *news, size_t n,
-                       rm_migration *result, int *crashed);
+int rm_guarded_migrate(rm_migration *result, int *crashed);
 
 /* Hands a dlopen handle of a module library to the runtime, which closes
    it once no live object can run its code or read its data, [lo, hi) being

@@ -1,0 +1,286 @@
+/*
+** layout.c: plans for migrating instances between field layouts, the
+** walk's in-place migration, and its undo and commit (see layout.h).
+**
+** Migrating in the walk costs nothing the walk does not already pay: the
+** instance's cache line is loaded to rewrite its class slot. A migration
+** after the walk would read every instance again, and one that allocates
+** per instance (a dict for the fields past the slots) cost ~1 us each.
+*/
+#include "layout.h"
+
+#include <stdlib.h>
+
+/* ---- Plans ---- */
+
+static bool same_fields(rm_type *o, rm_type *n) {
+    size_t count = rm_tuple_size(n->cls_fields);
+    if (count != rm_tuple_size(o->cls_fields)) return false;
+    for (size_t i = 0; i < count; i++) {
+        if (rm_equal(rm_tuple_get(n->cls_fields, i), rm_tuple_get(o->cls_fields, i)) != 1) return false;
+        if (rm_equal(rm_tuple_get(n->cls_defaults, i), rm_tuple_get(o->cls_defaults, i)) != 1) return false;
+    }
+    return true;
+}
+
+static void *alloc_array(size_t n, size_t size, bool atomic) {
+    void *p = atomic ? rm_gc_alloc_atomic((n ? n : 1) * size) : rm_gc_alloc((n ? n : 1) * size);
+    if (p && atomic) memset(p, 0, (n ? n : 1) * size);
+    return p;
+}
+
+/* The names of `fields` at `indices` (or where `marks` is -1), as a tuple. */
+static rm_object *names_where(rm_object *fields, const int32_t *marks, size_t n) {
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) count += marks[i] < 0;
+    rm_object *names = rm_tuple_new(count);
+    if (!names) return NULL;
+    for (size_t i = 0, k = 0; i < n; i++)
+        if (marks[i] < 0) rm_tuple_set(names, k++, rm_tuple_get(fields, i));
+    return names;
+}
+
+/*
+** Which old field each new field takes: the one with its name, or the one
+** a rename rule names (the rule of the new class or a base). A rule naming
+** a field the old class lacks, or one another field already takes, is an
+** error: the reload is refused before anything changes.
+*/
+static int match_fields(rm_plan *p, rm_type *o, rm_type *n) {
+    for (size_t i = 0; i < p->nold; i++) p->inverse[i] = -1;
+    for (size_t j = 0; j < p->nnew; j++) {
+        rm_object *name = rm_tuple_get(n->cls_fields, j);
+        rm_object *rule = rm_class_reload_rule((rm_object *)n, name);
+        rm_object *from = rule && RM_IS(rule, rm_str_type) ? rule : name;
+        rm_object *at = rm_dict_get(o->cls_index, from);
+        if (!at && from != name) at = rm_dict_get(o->cls_index, name); /* renamed already */
+        int32_t i = at ? (int32_t)rm_int_value(at) : -1;
+        if (i >= 0 && p->inverse[i] >= 0) {
+            rm_error_set(RM_ERR_RELOAD, "class %s: fields %s and %s both take old field %s", rm_type_name(n),
+                         rm_str_cstr(rm_tuple_get(n->cls_fields, (size_t)p->inverse[i])), rm_str_cstr(name),
+                         rm_str_cstr(from));
+            return -1;
+        }
+        p->src[j] = i;
+        if (i >= 0) p->inverse[i] = (int32_t)j;
+        p->lazy[j] = i >= 0 && rm_equal(rm_tuple_get(o->cls_fields, (size_t)i), name) == 1 &&
+                     rm_equal(rm_tuple_get(o->cls_defaults, (size_t)i), rm_tuple_get(n->cls_defaults, j)) == 1;
+        if (i < 0 && rule && RM_IS(rule, rm_function_type)) {
+            p->inits[j] = rule;
+            p->init_end = j + 1;
+        }
+    }
+    return 0;
+}
+
+static int build_plan(rm_plan *p, rm_object *old_cls, rm_object *new_cls, rm_object *hook_name) {
+    rm_type *o = (rm_type *)old_cls, *n = (rm_type *)new_cls;
+    p->old_cls = old_cls;
+    p->new_cls = new_cls;
+    p->stats.old_cls = old_cls;
+    p->stats.new_cls = new_cls;
+    p->nold = rm_tuple_size(o->cls_fields);
+    p->nnew = rm_tuple_size(n->cls_fields);
+    rm_object *hook = rm_class_lookup(new_cls, hook_name);
+    p->hook = hook && rm_is_function(hook) ? hook : NULL;
+    p->layout = !same_fields(o, n);
+    if (!(p->src = alloc_array(p->nnew, sizeof *p->src, true)) ||
+        !(p->lazy = alloc_array(p->nnew, sizeof *p->lazy, true)) ||
+        !(p->inverse = alloc_array(p->nold, sizeof *p->inverse, true)) ||
+        !(p->inits = alloc_array(p->nnew, sizeof *p->inits, false)))
+        return -1;
+    memset(p->inits, 0, (p->nnew ? p->nnew : 1) * sizeof *p->inits);
+    if (match_fields(p, o, n) < 0) return -1;
+    if (!(p->removed = alloc_array(p->nold, sizeof *p->removed, true))) return -1;
+    for (size_t i = 0; i < p->nold; i++)
+        if (p->inverse[i] < 0) p->removed[p->nremoved++] = (int32_t)i;
+    if (p->hook) {
+        int64_t arity = rm_function_arity(p->hook);
+        p->hook_nargs = arity == 2 || arity == 3 ? (size_t)arity : 0;
+        if (p->hook_nargs && (!(p->hook_args[0] = names_where(n->cls_fields, p->src, p->nnew)) ||
+                              !(p->hook_args[1] = names_where(o->cls_fields, p->inverse, p->nold))))
+            return -1;
+    }
+    p->listed = p->layout || p->hook;
+    return 0;
+}
+
+int rm_plans_build(const rm_mapping *m, rm_plans *plans) {
+    memset(plans, 0, sizeof *plans);
+    plans->by_old.lo = UINTPTR_MAX;
+    size_t pairs = 0;
+    for (size_t i = 0; i < m->count; i++) pairs += rm_is_class(m->olds[i]) && rm_is_class(m->news[i]);
+    rm_object *hook_name = rm_str("__reload__");
+    if (!hook_name) return -1;
+    plans->items = GC_MALLOC_UNCOLLECTABLE((pairs ? pairs : 1) * sizeof *plans->items);
+    if (!plans->items || rm_probe_init(&plans->by_old, pairs) < 0) goto out_of_memory;
+    memset(plans->items, 0, (pairs ? pairs : 1) * sizeof *plans->items);
+    for (size_t i = 0; i < m->count; i++) {
+        if (!rm_is_class(m->olds[i]) || !rm_is_class(m->news[i])) continue;
+        rm_plan *p = &plans->items[plans->count];
+        if (build_plan(p, m->olds[i], m->news[i], hook_name) < 0) return -1;
+        if (!p->listed) {
+            memset(p, 0, sizeof *p);
+            continue;
+        }
+        if (p->nold + p->nnew > plans->max_fields) plans->max_fields = p->nold + p->nnew;
+        plans->count++;
+        rm_probe_put(&plans->by_old, p->old_cls, (rm_object *)(uintptr_t)plans->count);
+    }
+    if (!(plans->scratch = alloc_array(plans->max_fields, sizeof *plans->scratch, false))) return -1;
+    return 0;
+
+out_of_memory:
+    rm_error_set(RM_ERR_MEMORY, "out of memory preparing instance migration");
+    return -1;
+}
+
+void rm_plans_free(rm_plans *plans) {
+    if (plans->block) {
+        GC_remove_roots(plans->block, plans->block + plans->nentries);
+        free(plans->block);
+    }
+    GC_FREE(plans->items);
+    rm_probe_free(&plans->by_old);
+    memset(plans, 0, sizeof *plans);
+    plans->by_old.lo = UINTPTR_MAX;
+}
+
+/* ---- The walk's part ---- */
+
+/* Inline slots an instance's allocation holds. */
+static size_t capacity(rm_instance_object *inst) {
+    return (GC_size(inst) - sizeof(rm_instance_object)) / sizeof(rm_object *);
+}
+
+/* Whether `stored` fields and `stash` stashed values fit: slots first,
+   then the dict word (only for a field, and only if it is free). */
+static bool fits(size_t stored, size_t stash, size_t cap, bool word_free) {
+    if (stored <= cap) return stored + stash <= cap;
+    return stored == cap + 1 && word_free && stash == 0;
+}
+
+/*
+** Steps: (1) how many fields the new layout must store: up to the last one
+** whose old value is stored; the fields before it that were not stored
+** need a value the walk cannot read (an attribute dict is another object)
+** unless they are new, and a new field cannot shadow a same-named
+** attribute; (2) whether that, the removed values and the initialized new
+** fields after it fit; (3) gather, then write. Any "no" leaves the instance
+** untouched for migrate.c.
+*/
+uint32_t rm_layout_migrate(rm_instance_object *inst, const rm_plan *p, const rm_probe_view *pv,
+                           rm_object **scratch) {
+    size_t k = inst->ob_aux;
+    bool word = (inst->ob_flags & RM_FLAG_WORD_FIELD) != 0;
+    size_t stored = k + word;
+    uint32_t shape = (uint32_t)k | (word ? RM_SHAPE_WORD : 0);
+    if (!p->layout) return shape;
+    bool has_attrs = !word && inst->dict;
+    const int32_t *src = p->src;
+
+    /* 1. */
+    size_t need = 0;
+    for (size_t j = 0; j < p->nnew; j++)
+        if (src[j] >= 0 && (size_t)src[j] < stored) need = j + 1;
+    for (size_t j = 0; j < need; j++)
+        if (src[j] >= (int32_t)stored || (src[j] < 0 && has_attrs)) return shape | RM_SHAPE_MOVE;
+    for (size_t j = need; j < p->nnew; j++)
+        if (src[j] >= 0 && !p->lazy[j]) return shape | RM_SHAPE_MOVE;
+
+    /* 2. */
+    size_t stash = 0;
+    while (stash < p->nremoved && p->removed[stash] < (int32_t)stored) stash++;
+    size_t cap = capacity(inst);
+    if (!fits(need, stash, cap, !has_attrs)) return shape | RM_SHAPE_MOVE;
+    size_t keep = need;
+    while (keep < p->init_end && src[keep] < 0 && !has_attrs && fits(keep + 1, stash, cap, true)) keep++;
+
+    /* 3. */
+    rm_object **old = scratch, **out = scratch + stored;
+    for (size_t i = 0; i < stored; i++) old[i] = i < k ? inst->slots[i] : inst->dict;
+    rm_object *const *defaults = ((rm_tuple_object *)((rm_type *)p->new_cls)->cls_defaults)->items;
+    for (size_t j = 0; j < keep; j++) {
+        if (src[j] >= 0) {
+            out[j] = old[src[j]];
+            continue;
+        }
+        /* A default is an object of the new version, or one the mapping
+           replaces like any slot. */
+        rm_object *d = defaults[j], *mapped = rm_probe_view_get(pv, d);
+        out[j] = mapped ? (rm_object *)((uintptr_t)mapped & ~RM_TAG_LOG) : d;
+    }
+    size_t aux = keep <= cap ? keep : cap;
+    for (size_t j = 0; j < aux; j++) inst->slots[j] = out[j];
+    for (size_t t = 0; t < stash; t++) inst->slots[aux + t] = old[p->removed[t]];
+    for (size_t x = aux + stash; x < k; x++) inst->slots[x] = NULL;
+    if (keep > cap) {
+        inst->dict = out[cap];
+        inst->ob_flags |= RM_FLAG_WORD_FIELD;
+    } else if (word) {
+        inst->dict = NULL;
+        inst->ob_flags &= ~RM_FLAG_WORD_FIELD;
+    }
+    inst->ob_aux = (uint16_t)aux;
+    return shape;
+}
+
+/* ---- Undo and commit ---- */
+
+/* Stashed values of an entry: the removed fields the old layout stored. */
+static size_t stashed(const rm_plan *p, uint32_t shape) {
+    size_t stored = RM_SHAPE_AUX(shape) + ((shape & RM_SHAPE_WORD) != 0), n = 0;
+    while (n < p->nremoved && p->removed[n] < (int32_t)stored) n++;
+    return n;
+}
+
+/*
+** The inverse of rm_layout_migrate, for an instance it migrated: each old
+** stored field is read from its new place (a kept field is stored in the
+** new layout: the walk stored every kept value it had) or from the stash,
+** then written back; what the migration wrote past the old slots is
+** cleared.
+*/
+static void unmigrate(rm_instance_object *inst, const rm_plan *p, uint32_t shape, rm_object **scratch) {
+    size_t k = RM_SHAPE_AUX(shape), aux = inst->ob_aux;
+    bool word = (shape & RM_SHAPE_WORD) != 0, now_word = (inst->ob_flags & RM_FLAG_WORD_FIELD) != 0;
+    size_t stored = k + word, stash = stashed(p, shape), t = 0;
+    for (size_t i = 0; i < stored; i++) {
+        int32_t j = p->inverse[i];
+        if (j >= 0) scratch[i] = (size_t)j < aux ? inst->slots[j] : inst->dict;
+        else scratch[i] = inst->slots[aux + t++];
+    }
+    size_t written = aux + stash > k ? aux + stash : k;
+    for (size_t i = 0; i < k; i++) inst->slots[i] = scratch[i];
+    for (size_t x = k; x < written; x++) inst->slots[x] = NULL;
+    if (word) inst->dict = scratch[k];
+    else if (now_word) inst->dict = NULL;
+    inst->ob_flags = (uint16_t)(word ? inst->ob_flags | RM_FLAG_WORD_FIELD : inst->ob_flags & ~RM_FLAG_WORD_FIELD);
+    inst->ob_aux = (uint16_t)k;
+}
+
+void rm_plan_undo_entries(const rm_plan *p, const rm_plan_entry *entries, size_t n, rm_object **scratch) {
+    if (!p->layout) return;
+    for (size_t e = 0; e < n; e++)
+        if (!(entries[e].shape & RM_SHAPE_MOVE))
+            unmigrate((rm_instance_object *)entries[e].inst, p, entries[e].shape, scratch);
+}
+
+void rm_plans_undo(rm_plans *plans) {
+    for (size_t i = 0; i < plans->count; i++)
+        rm_plan_undo_entries(&plans->items[i], plans->items[i].entries, plans->items[i].count, plans->scratch);
+}
+
+void rm_plans_commit(rm_plans *plans) {
+    for (size_t i = 0; i < plans->count; i++) {
+        rm_plan *p = &plans->items[i];
+        if (!p->layout || !p->nremoved) continue;
+        for (size_t e = 0; e < p->count; e++) {
+            uint32_t shape = p->entries[e].shape;
+            if (shape & RM_SHAPE_MOVE) continue;
+            rm_instance_object *inst = (rm_instance_object *)p->entries[e].inst;
+            size_t n = stashed(p, shape);
+            for (size_t t = 0; t < n; t++) inst->slots[inst->ob_aux + t] = NULL;
+        }
+    }
+}

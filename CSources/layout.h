@@ -1,0 +1,98 @@
+/*
+** layout.h: moving instances between field layouts during a reload. Shared
+** by layout.c (plans, the walk's part, undo and commit), remap.c (the walk
+** migrates as it goes), migrate.c (what runs after the walk) and txn.c.
+**
+** An instance stores fields [0, ob_aux) in inline slots, and field ob_aux
+** in its dict word when RM_FLAG_WORD_FIELD says so; a field it does not
+** store is in its attribute dict (by name) or has the class's default.
+** When a reload replaces a class with one whose fields differ, each old
+** instance is migrated in place during the remap walk if its allocation
+** has room (Boehm rounds sizes up to 16 bytes; the dict word is free when
+** there is no attribute dict): kept fields are moved to their new slots,
+** added ones get their default or are left to it, and the values of
+** removed fields are stashed past the new slots until the transaction ends
+** (the undo and the hooks read them there). An instance without room is
+** listed and moved after the walk (migrate.c), journaled like any change.
+*/
+#ifndef REMAP_LAYOUT_H
+#define REMAP_LAYOUT_H
+
+#include "mapping.h"
+
+/* One instance the walk retyped, and its layout before (the shape). */
+typedef struct rm_plan_entry {
+    rm_object *inst;
+    uint32_t shape;
+} rm_plan_entry;
+
+#define RM_SHAPE_AUX(s) ((s) & 0xffffu) /* ob_aux before */
+#define RM_SHAPE_WORD 0x10000u           /* the dict word held a field */
+#define RM_SHAPE_MOVE 0x20000u           /* no room: migrate.c moves it */
+
+/*
+** What a reload does to the instances of one replaced class. Built before
+** the walk, kept until the transaction ends. Lives in an uncollectable
+** block (the pointers in it are scanned); its arrays are GC blocks.
+*/
+typedef struct rm_plan {
+    rm_object *old_cls, *new_cls;
+    size_t nold, nnew;
+    bool layout;       /* the fields or their defaults differ */
+    bool listed;       /* instances are listed for the phase after the walk */
+    int32_t *src;      /* [nnew]: the old field each new one takes, or -1 */
+    uint8_t *lazy;     /* [nnew]: may stay unstored (same name, same default) */
+    int32_t *inverse;  /* [nold]: the new field each old one goes to, or -1 */
+    int32_t *removed;  /* the old fields no new one takes, ascending */
+    size_t nremoved;
+    size_t init_end;   /* 1 + the last field with an initializer, or 0 */
+    rm_object **inits; /* [nnew]: initializer of an added field, or NULL */
+    rm_object *hook;   /* the new class's __reload__, or NULL */
+    rm_object *hook_args[2]; /* added, removed: tuples of names */
+    size_t hook_nargs;
+    rm_plan_entry *entries; /* joined after the walk, in one block for all */
+    size_t count;
+    rm_class_migration stats;
+} rm_plan;
+
+/* The plans of a transaction and what the walk needs to find them. */
+typedef struct rm_plans {
+    rm_plan *items; /* uncollectable */
+    size_t count;
+    rm_probe by_old;         /* old class -> plan index + 1 */
+    size_t max_fields;       /* largest nold + nnew: the scratch a migration needs */
+    rm_object **scratch;     /* max_fields slots for the undo, which must not allocate */
+    rm_plan_entry *block;    /* every plan's entries; a root */
+    size_t nentries;
+} rm_plans;
+
+/* Builds a plan for every class -> class pair of the mapping. Plans that
+   change nothing (same fields and defaults, no hook) are left out. -1 out
+   of memory or a bad rule, with the error set. */
+int rm_plans_build(const rm_mapping *m, rm_plans *plans);
+void rm_plans_free(rm_plans *plans);
+
+/* The walk's part, for one instance whose class slot was just rewritten
+   from p->old_cls (its slots already remapped): migrates it in place if
+   its allocation has room, else leaves it. Never fails, never allocates;
+   `scratch` holds p->nold + p->nnew objects. Returns the shape to list. */
+uint32_t rm_layout_migrate(rm_instance_object *inst, const rm_plan *p, const rm_probe_view *pv,
+                           rm_object **scratch);
+
+/* Rollback: puts every instance the walk migrated back in its old layout
+   (its slots hold what the walk left; the inverse walk then undoes those
+   rewrites). Never allocates. */
+void rm_plans_undo(rm_plans *plans);
+void rm_plan_undo_entries(const rm_plan *p, const rm_plan_entry *entries, size_t n, rm_object **scratch);
+/* Commit: clears the stashed values of removed fields. */
+void rm_plans_commit(rm_plans *plans);
+
+/* The plans of the active transaction (txn.c), or NULL. */
+rm_plans *rm_txn_plans(void);
+
+/* The old-instance view given to initializers and 3-argument hooks
+   (migrate.c): a name -> value reader of the old fields. */
+extern rm_type rm_oldview_type;
+rm_object *rm_oldview_getattr(rm_object *view, rm_object *name);
+
+#endif
