@@ -31,6 +31,9 @@ _Static_assert(sizeof(void *) == 8, "Remap assumes 64-bit pointers");
    an attribute dict: a migration that adds a field to a full instance uses
    the word while the instance has no attribute dict (layout.c). */
 #define RM_FLAG_WORD_FIELD 0x0010u
+/* An instance whose dict word holds the value of a removed field until the
+   reload that removed it ends (layout.c): it has no attribute dict. */
+#define RM_FLAG_WORD_STASH 0x0020u
 
 /* ---- Objects with a variable part ---- */
 typedef struct rm_int_object {
@@ -119,7 +122,7 @@ static inline rm_object **rm_field_slot(rm_instance_object *inst, size_t i) {
 
 /* The attribute dict, or NULL. */
 static inline rm_object *rm_attr_dict(const rm_instance_object *inst) {
-    return (inst->ob_flags & RM_FLAG_WORD_FIELD) ? NULL : inst->dict;
+    return (inst->ob_flags & (RM_FLAG_WORD_FIELD | RM_FLAG_WORD_STASH)) ? NULL : inst->dict;
 }
 
 typedef struct rm_module_obj {

@@ -148,15 +148,10 @@ void rm_plans_free(rm_plans *plans) {
 
 /* ---- The walk's part ---- */
 
-/* Inline slots an instance's allocation holds. */
-static size_t capacity(rm_instance_object *inst) {
-    return (GC_size(inst) - sizeof(rm_instance_object)) / sizeof(rm_object *);
-}
-
 /* Whether `stored` fields and `stash` stashed values fit: slots first,
-   then the dict word (only for a field, and only if it is free). */
+   then the dict word if it is free (a field, or one stashed value). */
 static bool fits(size_t stored, size_t stash, size_t cap, bool word_free) {
-    if (stored <= cap) return stored + stash <= cap;
+    if (stored <= cap) return stash <= cap - stored + word_free;
     return stored == cap + 1 && word_free && stash == 0;
 }
 
@@ -191,7 +186,7 @@ uint32_t rm_layout_migrate(rm_instance_object *inst, const rm_plan *p, const rm_
     /* 2. */
     size_t stash = 0;
     while (stash < p->nremoved && p->removed[stash] < (int32_t)stored) stash++;
-    size_t cap = capacity(inst);
+    size_t cap = rm_instance_capacity(inst);
     if (!fits(need, stash, cap, !has_attrs)) return shape | RM_SHAPE_MOVE;
     size_t keep = need;
     while (keep < p->init_end && src[keep] < 0 && !has_attrs && fits(keep + 1, stash, cap, true)) keep++;
@@ -210,16 +205,19 @@ uint32_t rm_layout_migrate(rm_instance_object *inst, const rm_plan *p, const rm_
         rm_object *d = defaults[j], *mapped = rm_probe_view_get(pv, d);
         out[j] = mapped ? (rm_object *)((uintptr_t)mapped & ~RM_TAG_LOG) : d;
     }
-    size_t aux = keep <= cap ? keep : cap;
+    size_t aux = keep <= cap ? keep : cap, in_slots = stash < cap - aux ? stash : cap - aux;
     for (size_t j = 0; j < aux; j++) inst->slots[j] = out[j];
-    for (size_t t = 0; t < stash; t++) inst->slots[aux + t] = old[p->removed[t]];
-    for (size_t x = aux + stash; x < k; x++) inst->slots[x] = NULL;
+    for (size_t t = 0; t < in_slots; t++) inst->slots[aux + t] = old[p->removed[t]];
+    for (size_t x = aux + in_slots; x < k; x++) inst->slots[x] = NULL;
+    inst->ob_flags &= ~RM_FLAG_WORD_FIELD;
     if (keep > cap) {
         inst->dict = out[cap];
         inst->ob_flags |= RM_FLAG_WORD_FIELD;
+    } else if (stash > in_slots) {
+        inst->dict = old[p->removed[in_slots]];
+        inst->ob_flags |= RM_FLAG_WORD_STASH;
     } else if (word) {
         inst->dict = NULL;
-        inst->ob_flags &= ~RM_FLAG_WORD_FIELD;
     }
     inst->ob_aux = (uint16_t)aux;
     return shape;
@@ -242,20 +240,23 @@ static size_t stashed(const rm_plan *p, uint32_t shape) {
 ** cleared.
 */
 static void unmigrate(rm_instance_object *inst, const rm_plan *p, uint32_t shape, rm_object **scratch) {
-    size_t k = RM_SHAPE_AUX(shape), aux = inst->ob_aux;
-    bool word = (shape & RM_SHAPE_WORD) != 0, now_word = (inst->ob_flags & RM_FLAG_WORD_FIELD) != 0;
+    size_t k = RM_SHAPE_AUX(shape), aux = inst->ob_aux, cap = rm_instance_capacity(inst);
+    bool word = (shape & RM_SHAPE_WORD) != 0;
+    bool word_used = (inst->ob_flags & (RM_FLAG_WORD_FIELD | RM_FLAG_WORD_STASH)) != 0;
     size_t stored = k + word, stash = stashed(p, shape), t = 0;
     for (size_t i = 0; i < stored; i++) {
         int32_t j = p->inverse[i];
         if (j >= 0) scratch[i] = (size_t)j < aux ? inst->slots[j] : inst->dict;
-        else scratch[i] = inst->slots[aux + t++];
+        else scratch[i] = *rm_stash_slot(inst, cap, t++);
     }
-    size_t written = aux + stash > k ? aux + stash : k;
+    size_t in_slots = stash < cap - aux ? stash : cap - aux;
+    size_t written = aux + in_slots > k ? aux + in_slots : k;
     for (size_t i = 0; i < k; i++) inst->slots[i] = scratch[i];
     for (size_t x = k; x < written; x++) inst->slots[x] = NULL;
     if (word) inst->dict = scratch[k];
-    else if (now_word) inst->dict = NULL;
-    inst->ob_flags = (uint16_t)(word ? inst->ob_flags | RM_FLAG_WORD_FIELD : inst->ob_flags & ~RM_FLAG_WORD_FIELD);
+    else if (word_used) inst->dict = NULL;
+    inst->ob_flags &= ~(RM_FLAG_WORD_FIELD | RM_FLAG_WORD_STASH);
+    if (word) inst->ob_flags |= RM_FLAG_WORD_FIELD;
     inst->ob_aux = (uint16_t)k;
 }
 
@@ -279,8 +280,13 @@ void rm_plans_commit(rm_plans *plans) {
             uint32_t shape = p->entries[e].shape;
             if (shape & RM_SHAPE_MOVE) continue;
             rm_instance_object *inst = (rm_instance_object *)p->entries[e].inst;
-            size_t n = stashed(p, shape);
-            for (size_t t = 0; t < n; t++) inst->slots[inst->ob_aux + t] = NULL;
+            size_t n = stashed(p, shape), cap = rm_instance_capacity(inst);
+            for (size_t t = 0; t < n && inst->ob_aux + t < cap; t++) inst->slots[inst->ob_aux + t] = NULL;
+            /* The word, unless a change since gave the instance a dict. */
+            if (inst->ob_flags & RM_FLAG_WORD_STASH) {
+                inst->dict = NULL;
+                inst->ob_flags &= ~RM_FLAG_WORD_STASH;
+            }
         }
     }
 }

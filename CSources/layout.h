@@ -12,7 +12,8 @@
 ** there is no attribute dict): kept fields are moved to their new slots,
 ** added ones get their default or are left to it, and the values of
 ** removed fields are stashed past the new slots until the transaction ends
-** (the undo and the hooks read them there). An instance without room is
+** (the undo and the hooks read them there; the dict word takes one if the
+** slots are full, under RM_FLAG_WORD_STASH). An instance without room is
 ** listed and moved after the walk (migrate.c), journaled like any change.
 */
 #ifndef REMAP_LAYOUT_H
@@ -54,6 +55,17 @@ typedef struct rm_plan {
     size_t count;
     rm_class_migration stats;
 } rm_plan;
+
+/* Inline slots an instance's allocation holds. */
+static inline size_t rm_instance_capacity(rm_instance_object *inst) {
+    return (GC_size(inst) - sizeof(rm_instance_object)) / sizeof(rm_object *);
+}
+
+/* Where the t-th stashed value of a migrated instance is: the slots past
+   its fields, then the dict word. */
+static inline rm_object **rm_stash_slot(rm_instance_object *inst, size_t cap, size_t t) {
+    return inst->ob_aux + t < cap ? &inst->slots[inst->ob_aux + t] : &inst->dict;
+}
 
 /* The plans of a transaction and what the walk needs to find them. */
 typedef struct rm_plans {

@@ -94,7 +94,7 @@ static rm_object *migrated_field(rm_instance_object *inst, const rm_plan *p, uin
         rm_object **slot = rm_field_slot(inst, (size_t)j);
         return slot ? stored_or_none(slot) : unstored(inst, o, i);
     }
-    if (i < stored) return stored_or_none(&inst->slots[inst->ob_aux + (*nth)++]);
+    if (i < stored) return stored_or_none(rm_stash_slot(inst, rm_instance_capacity(inst), (*nth)++));
     return unstored(inst, o, i);
 }
 
@@ -120,8 +120,7 @@ static int move_one(rm_instance_object *inst, const rm_plan *p, rm_object *value
     for (size_t j = 0; j < p->nnew; j++)
         rm_tuple_set(values, j, p->src[j] >= 0 ? old_layout_field(inst, o, (size_t)p->src[j])
                                               : rm_tuple_get(n->cls_defaults, j));
-    size_t cap = (GC_size(inst) - sizeof(rm_instance_object)) / sizeof(rm_object *);
-    size_t aux = p->nnew < cap ? p->nnew : cap;
+    size_t cap = rm_instance_capacity(inst), aux = p->nnew < cap ? p->nnew : cap;
     rm_object *attrs = rm_attr_dict(inst), *dict = NULL;
     if (attrs || p->nnew > aux) {
         if (!(dict = attrs ? rm_dict_copy(attrs) : rm_dict_new())) return -1;
@@ -137,7 +136,7 @@ static int move_one(rm_instance_object *inst, const rm_plan *p, rm_object *value
     size_t old_aux = inst->ob_aux;
     for (size_t j = 0; j < aux; j++) inst->slots[j] = rm_tuple_get(values, j);
     for (size_t x = aux; x < old_aux; x++) inst->slots[x] = NULL;
-    inst->ob_flags &= ~RM_FLAG_WORD_FIELD;
+    inst->ob_flags &= ~(RM_FLAG_WORD_FIELD | RM_FLAG_WORD_STASH);
     inst->dict = dict;
     inst->ob_aux = (uint16_t)aux;
     return 0;

@@ -142,7 +142,7 @@ static rm_object *instance_make_dict(rm_instance_object *inst) {
         if (inst->dict && rm_dict_set(dict, name, inst->dict) < 0) return NULL;
     }
     if (rm_journal((rm_object *)inst) < 0) return NULL;
-    inst->ob_flags &= ~RM_FLAG_WORD_FIELD;
+    inst->ob_flags &= ~(RM_FLAG_WORD_FIELD | RM_FLAG_WORD_STASH);
     inst->dict = dict;
     return dict;
 }
