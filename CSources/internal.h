@@ -34,6 +34,9 @@ _Static_assert(sizeof(void *) == 8, "Remap assumes 64-bit pointers");
 /* An instance whose dict word holds the value of a removed field until the
    reload that removed it ends (layout.c): it has no attribute dict. */
 #define RM_FLAG_WORD_STASH 0x0020u
+/* An instance the walk migrated without listing it (layout.c): only
+   meaningful while its class is a target of the active transaction. */
+#define RM_FLAG_MIGRATED 0x0040u
 
 /* ---- Objects with a variable part ---- */
 typedef struct rm_int_object {

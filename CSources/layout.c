@@ -73,6 +73,24 @@ static int match_fields(rm_plan *p, rm_type *o, rm_type *n) {
     return 0;
 }
 
+/* The rule for instances that store `stored` fields (see rm_layout_migrate). */
+static void make_rule(rm_plan *p, size_t stored) {
+    rm_shape_rule *r = &p->rules[stored];
+    const int32_t *src = p->src;
+    size_t need = 0, stash = 0;
+    for (size_t j = 0; j < p->nnew; j++)
+        if (src[j] >= 0 && (size_t)src[j] < stored) need = j + 1;
+    bool feasible = true, adds = false, same = need == stored;
+    for (size_t j = 0; j < need; j++) {
+        feasible &= src[j] < (int32_t)stored;
+        adds |= src[j] < 0;
+        same &= src[j] == (int32_t)j;
+    }
+    for (size_t j = need; j < p->nnew; j++) feasible &= src[j] < 0 || p->lazy[j];
+    while (stash < p->nremoved && p->removed[stash] < (int32_t)stored) stash++;
+    *r = (rm_shape_rule){(uint16_t)need, (uint16_t)stash, feasible, adds, same && stash == 0};
+}
+
 static int build_plan(rm_plan *p, rm_object *old_cls, rm_object *new_cls, rm_object *hook_name) {
     rm_type *o = (rm_type *)old_cls, *n = (rm_type *)new_cls;
     p->old_cls = old_cls;
@@ -101,6 +119,10 @@ static int build_plan(rm_plan *p, rm_object *old_cls, rm_object *new_cls, rm_obj
                               !(p->hook_args[1] = names_where(o->cls_fields, p->inverse, p->nold))))
             return -1;
     }
+    if (!(p->rules = alloc_array(p->nold + 1, sizeof *p->rules, true))) return -1;
+    for (size_t stored = 0; stored <= p->nold; stored++) make_rule(p, stored);
+    p->post = p->hook || p->init_end;
+    p->fresh = rm_is_heap_object(new_cls) && (new_cls->ob_flags & RM_FLAG_TXN_NEW);
     p->listed = p->layout || p->hook;
     return 0;
 }
@@ -112,8 +134,10 @@ int rm_plans_build(const rm_mapping *m, rm_plans *plans) {
     for (size_t i = 0; i < m->count; i++) pairs += rm_is_class(m->olds[i]) && rm_is_class(m->news[i]);
     rm_object *hook_name = rm_str("__reload__");
     if (!hook_name) return -1;
+    plans->by_new.lo = UINTPTR_MAX;
     plans->items = GC_MALLOC_UNCOLLECTABLE((pairs ? pairs : 1) * sizeof *plans->items);
-    if (!plans->items || rm_probe_init(&plans->by_old, pairs) < 0) goto out_of_memory;
+    if (!plans->items || rm_probe_init(&plans->by_old, pairs) < 0 || rm_probe_init(&plans->by_new, pairs) < 0)
+        goto out_of_memory;
     memset(plans->items, 0, (pairs ? pairs : 1) * sizeof *plans->items);
     for (size_t i = 0; i < m->count; i++) {
         if (!rm_is_class(m->olds[i]) || !rm_is_class(m->news[i])) continue;
@@ -126,8 +150,13 @@ int rm_plans_build(const rm_mapping *m, rm_plans *plans) {
         if (p->nold + p->nnew > plans->max_fields) plans->max_fields = p->nold + p->nnew;
         plans->count++;
         rm_probe_put(&plans->by_old, p->old_cls, (rm_object *)(uintptr_t)plans->count);
+        /* Two old classes may share a new one: the undo walk only needs a
+           plan that is fresh, whose unlisted instances all came from it. */
+        if (p->fresh && !rm_probe_get(&plans->by_new, p->new_cls))
+            rm_probe_put(&plans->by_new, p->new_cls, (rm_object *)(uintptr_t)plans->count);
     }
-    if (!(plans->scratch = alloc_array(plans->max_fields, sizeof *plans->scratch, false))) return -1;
+    size_t scratch = (plans->max_fields ? plans->max_fields : 1) * RM_UNDO_WALKERS;
+    if (!(plans->scratch = alloc_array(scratch, sizeof *plans->scratch, false))) return -1;
     return 0;
 
 out_of_memory:
@@ -142,8 +171,9 @@ void rm_plans_free(rm_plans *plans) {
     }
     GC_FREE(plans->items);
     rm_probe_free(&plans->by_old);
+    rm_probe_free(&plans->by_new);
     memset(plans, 0, sizeof *plans);
-    plans->by_old.lo = UINTPTR_MAX;
+    plans->by_old.lo = plans->by_new.lo = UINTPTR_MAX;
 }
 
 /* ---- The walk's part ---- */
@@ -156,13 +186,15 @@ static bool fits(size_t stored, size_t stash, size_t cap, bool word_free) {
 }
 
 /*
-** Steps: (1) how many fields the new layout must store: up to the last one
-** whose old value is stored; the fields before it that were not stored
-** need a value the walk cannot read (an attribute dict is another object)
-** unless they are new, and a new field cannot shadow a same-named
-** attribute; (2) whether that, the removed values and the initialized new
-** fields after it fit; (3) gather, then write. Any "no" leaves the instance
-** untouched for migrate.c.
+** Steps: (1) how many fields the new layout must store (the rule for the
+** instance's stored count, see make_rule): up to the last one whose old
+** value is stored; the fields before it that were not stored need a value
+** the walk cannot read (an attribute dict is another object) unless they
+** are new, and a new field cannot shadow a same-named attribute; an
+** instance whose fields stay where they are is done; (2) whether the
+** fields, the removed values and the initialized new fields after them
+** fit; (3) gather, then write. Any "no" leaves the instance untouched for
+** migrate.c.
 */
 uint32_t rm_layout_migrate(rm_instance_object *inst, const rm_plan *p, const rm_probe_view *pv,
                            rm_object **scratch) {
@@ -170,23 +202,22 @@ uint32_t rm_layout_migrate(rm_instance_object *inst, const rm_plan *p, const rm_
     bool word = (inst->ob_flags & RM_FLAG_WORD_FIELD) != 0;
     size_t stored = k + word;
     uint32_t shape = (uint32_t)k | (word ? RM_SHAPE_WORD : 0);
-    if (!p->layout) return shape;
+    if (!p->layout) return shape | RM_SHAPE_SAME;
     bool has_attrs = !word && inst->dict;
     const int32_t *src = p->src;
 
     /* 1. */
-    size_t need = 0;
-    for (size_t j = 0; j < p->nnew; j++)
-        if (src[j] >= 0 && (size_t)src[j] < stored) need = j + 1;
-    for (size_t j = 0; j < need; j++)
-        if (src[j] >= (int32_t)stored || (src[j] < 0 && has_attrs)) return shape | RM_SHAPE_MOVE;
-    for (size_t j = need; j < p->nnew; j++)
-        if (src[j] >= 0 && !p->lazy[j]) return shape | RM_SHAPE_MOVE;
+    const rm_shape_rule *rule = &p->rules[stored];
+    if (!rule->feasible || (rule->adds && has_attrs)) return shape | RM_SHAPE_MOVE;
+    size_t need = rule->need, stash = rule->stash;
+    if (rule->same && p->init_end <= need) return shape | RM_SHAPE_SAME;
 
     /* 2. */
-    size_t stash = 0;
-    while (stash < p->nremoved && p->removed[stash] < (int32_t)stored) stash++;
-    size_t cap = rm_instance_capacity(inst);
+    size_t cap = rm_capacity_floor(k);
+    if (!fits(need, stash, cap, !has_attrs) || p->init_end > need) {
+        cap = rm_instance_capacity(inst);
+        shape |= RM_SHAPE_EXACT;
+    }
     if (!fits(need, stash, cap, !has_attrs)) return shape | RM_SHAPE_MOVE;
     size_t keep = need;
     while (keep < p->init_end && src[keep] < 0 && !has_attrs && fits(keep + 1, stash, cap, true)) keep++;
@@ -240,7 +271,7 @@ static size_t stashed(const rm_plan *p, uint32_t shape) {
 ** cleared.
 */
 static void unmigrate(rm_instance_object *inst, const rm_plan *p, uint32_t shape, rm_object **scratch) {
-    size_t k = RM_SHAPE_AUX(shape), aux = inst->ob_aux, cap = rm_instance_capacity(inst);
+    size_t k = RM_SHAPE_AUX(shape), aux = inst->ob_aux, cap = rm_shape_capacity(inst, shape);
     bool word = (shape & RM_SHAPE_WORD) != 0;
     bool word_used = (inst->ob_flags & (RM_FLAG_WORD_FIELD | RM_FLAG_WORD_STASH)) != 0;
     size_t stored = k + word, stash = stashed(p, shape), t = 0;
@@ -263,8 +294,18 @@ static void unmigrate(rm_instance_object *inst, const rm_plan *p, uint32_t shape
 void rm_plan_undo_entries(const rm_plan *p, const rm_plan_entry *entries, size_t n, rm_object **scratch) {
     if (!p->layout) return;
     for (size_t e = 0; e < n; e++)
-        if (!(entries[e].shape & RM_SHAPE_MOVE))
+        if (!(entries[e].shape & (RM_SHAPE_MOVE | RM_SHAPE_SAME)))
             unmigrate((rm_instance_object *)entries[e].inst, p, entries[e].shape, scratch);
+}
+
+bool rm_layout_unlisted(const rm_plan *p, uint32_t shape) {
+    return p->fresh && !p->post && !(shape & (RM_SHAPE_MOVE | RM_SHAPE_SAME | RM_SHAPE_WORD | RM_SHAPE_EXACT)) &&
+           RM_SHAPE_AUX(shape) == p->nold && p->rules[p->nold].stash == 0;
+}
+
+void rm_layout_unmigrate_unlisted(rm_instance_object *inst, const rm_plan *p, rm_object **scratch) {
+    unmigrate(inst, p, (uint32_t)p->nold, scratch);
+    inst->ob_flags &= ~RM_FLAG_MIGRATED;
 }
 
 void rm_plans_undo(rm_plans *plans) {
@@ -278,9 +319,9 @@ void rm_plans_commit(rm_plans *plans) {
         if (!p->layout || !p->nremoved) continue;
         for (size_t e = 0; e < p->count; e++) {
             uint32_t shape = p->entries[e].shape;
-            if (shape & RM_SHAPE_MOVE) continue;
+            if (shape & (RM_SHAPE_MOVE | RM_SHAPE_SAME)) continue;
             rm_instance_object *inst = (rm_instance_object *)p->entries[e].inst;
-            size_t n = stashed(p, shape), cap = rm_instance_capacity(inst);
+            size_t n = stashed(p, shape), cap = rm_shape_capacity(inst, shape);
             for (size_t t = 0; t < n && inst->ob_aux + t < cap; t++) inst->slots[inst->ob_aux + t] = NULL;
             /* The word, unless a change since gave the instance a dict. */
             if (inst->ob_flags & RM_FLAG_WORD_STASH) {

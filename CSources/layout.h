@@ -30,6 +30,18 @@ typedef struct rm_plan_entry {
 #define RM_SHAPE_AUX(s) ((s) & 0xffffu) /* ob_aux before */
 #define RM_SHAPE_WORD 0x10000u           /* the dict word held a field */
 #define RM_SHAPE_MOVE 0x20000u           /* no room: migrate.c moves it */
+#define RM_SHAPE_SAME 0x40000u           /* the layout did not change */
+#define RM_SHAPE_EXACT 0x80000u          /* capacity from GC_size, not the floor */
+
+/* What a plan does to an instance that stores `s` fields (rules[s]), so
+   the walk decides in a few loads. */
+typedef struct rm_shape_rule {
+    uint16_t need;    /* the new layout stores fields [0, need) at least */
+    uint16_t stash;   /* removed values it must keep */
+    bool feasible;    /* without reading the attribute dict */
+    bool adds;        /* a new field before `need` gets its default */
+    bool same;        /* nothing moves: the instance stays as it is */
+} rm_shape_rule;
 
 /*
 ** What a reload does to the instances of one replaced class. Built before
@@ -47,6 +59,9 @@ typedef struct rm_plan {
     int32_t *removed;  /* the old fields no new one takes, ascending */
     size_t nremoved;
     size_t init_end;   /* 1 + the last field with an initializer, or 0 */
+    rm_shape_rule *rules; /* [nold + 1] */
+    bool post;         /* initializers or a hook run after the walk */
+    bool fresh;        /* new_cls was made in this transaction */
     rm_object **inits; /* [nnew]: initializer of an added field, or NULL */
     rm_object *hook;   /* the new class's __reload__, or NULL */
     rm_object *hook_args[2]; /* added, removed: tuples of names */
@@ -61,6 +76,20 @@ static inline size_t rm_instance_capacity(rm_instance_object *inst) {
     return (GC_size(inst) - sizeof(rm_instance_object)) / sizeof(rm_object *);
 }
 
+/* At least the inline slots it holds, without asking Boehm (whose block
+   headers are a cache miss per instance on a large heap): its size when
+   allocated was at least the header and its slots, rounded up to Boehm's
+   16-byte granule. */
+static inline size_t rm_capacity_floor(size_t slots) {
+    size_t bytes = (sizeof(rm_instance_object) + slots * sizeof(rm_object *) + 15) & ~(size_t)15;
+    return (bytes - sizeof(rm_instance_object)) / sizeof(rm_object *);
+}
+
+/* The capacity a migration used (stashed values are placed by it). */
+static inline size_t rm_shape_capacity(rm_instance_object *inst, uint32_t shape) {
+    return (shape & RM_SHAPE_EXACT) ? rm_instance_capacity(inst) : rm_capacity_floor(RM_SHAPE_AUX(shape));
+}
+
 /* Where the t-th stashed value of a migrated instance is: the slots past
    its fields, then the dict word. */
 static inline rm_object **rm_stash_slot(rm_instance_object *inst, size_t cap, size_t t) {
@@ -72,8 +101,10 @@ typedef struct rm_plans {
     rm_plan *items; /* uncollectable */
     size_t count;
     rm_probe by_old;         /* old class -> plan index + 1 */
+    rm_probe by_new;         /* new class -> plan index + 1, for the undo walk */
     size_t max_fields;       /* largest nold + nnew: the scratch a migration needs */
-    rm_object **scratch;     /* max_fields slots for the undo, which must not allocate */
+    rm_object **scratch;     /* max_fields slots for the undo, which must not allocate,
+                                per undo walker (RM_UNDO_WALKERS of them) */
     rm_plan_entry *block;    /* every plan's entries; a root */
     size_t nentries;
 } rm_plans;
@@ -83,6 +114,8 @@ typedef struct rm_plans {
    of memory or a bad rule, with the error set. */
 int rm_plans_build(const rm_mapping *m, rm_plans *plans);
 void rm_plans_free(rm_plans *plans);
+
+#define RM_UNDO_WALKERS 8
 
 /* The walk's part, for one instance whose class slot was just rewritten
    from p->old_cls (its slots already remapped): migrates it in place if
@@ -96,6 +129,14 @@ uint32_t rm_layout_migrate(rm_instance_object *inst, const rm_plan *p, const rm_
    rewrites). Never allocates. */
 void rm_plans_undo(rm_plans *plans);
 void rm_plan_undo_entries(const rm_plan *p, const rm_plan_entry *entries, size_t n, rm_object **scratch);
+/* Whether the walk may leave a migrated instance out of the plan's list:
+   nothing runs on it after the walk, and the undo walk can undo it from
+   its class alone (it stored all the old fields, nothing is stashed, its
+   class is new). It then carries RM_FLAG_MIGRATED. */
+bool rm_layout_unlisted(const rm_plan *p, uint32_t shape);
+/* The undo walk's part: an instance carrying RM_FLAG_MIGRATED whose class
+   is planned goes back to its old layout. */
+void rm_layout_unmigrate_unlisted(rm_instance_object *inst, const rm_plan *p, rm_object **scratch);
 /* Commit: clears the stashed values of removed fields. */
 void rm_plans_commit(rm_plans *plans);
 

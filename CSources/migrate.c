@@ -94,7 +94,7 @@ static rm_object *migrated_field(rm_instance_object *inst, const rm_plan *p, uin
         rm_object **slot = rm_field_slot(inst, (size_t)j);
         return slot ? stored_or_none(slot) : unstored(inst, o, i);
     }
-    if (i < stored) return stored_or_none(rm_stash_slot(inst, rm_instance_capacity(inst), (*nth)++));
+    if (i < stored) return stored_or_none(rm_stash_slot(inst, rm_shape_capacity(inst, shape), (*nth)++));
     return unstored(inst, o, i);
 }
 
@@ -173,7 +173,8 @@ static double now_seconds(void) {
 
 static int migrate_class(rm_plan *p, rm_migration *result) {
     bool needs_view = p->init_end || p->hook_nargs == 3;
-    bool moves = p->stats.in_place < p->count && p->layout;
+    bool moves = p->layout && p->stats.in_place < p->stats.instances;
+    if (!moves && !p->post) return 0;
     rm_object *view = needs_view ? oldview_new(p->old_cls, p->nold) : NULL;
     rm_object *values = moves ? rm_tuple_new(p->nnew) : NULL;
     if ((needs_view && !view) || (moves && !values)) return -1;

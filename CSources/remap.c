@@ -25,6 +25,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
+#include <stdio.h>
 
 /* A growable array of objects in malloc memory. Safe only while
    collections are disabled: Boehm does not see it. */
@@ -53,6 +54,7 @@ static void objvec_push(objvec *v, rm_object *o) {
 typedef struct entvec {
     rm_plan_entry *items;
     size_t count, capacity;
+    size_t unlisted; /* migrated with nothing to undo or run after the walk */
 } entvec;
 
 static bool entvec_room(entvec *v) {
@@ -96,6 +98,7 @@ typedef struct walker {
     objvec composite; /* tables with tuple keys, checked after the walk */
     objvec instances; /* instances whose class was rewritten */
     const rm_plans *plans; /* a transaction's: instances are migrated */
+    const rm_plans *undo_plans; /* an undo walk's: unlisted ones go back */
     entvec *lists;         /* [plans->count] */
     rm_object **scratch;   /* plans->max_fields */
     bool lists_failed;
@@ -226,8 +229,25 @@ static void plan_instance(walker *w, const rm_probe_view *pv, rm_object *old_cls
         w->lists_failed = true;
         return;
     }
-    uint32_t shape = rm_layout_migrate(inst, &w->plans->items[at - 1], pv, w->scratch);
-    list->items[list->count++] = (rm_plan_entry){(rm_object *)inst, shape};
+    const rm_plan *p = &w->plans->items[at - 1];
+    uint32_t shape = rm_layout_migrate(inst, p, pv, w->scratch);
+    inst->ob_flags &= ~RM_FLAG_MIGRATED;
+    if (rm_layout_unlisted(p, shape)) {
+        inst->ob_flags |= RM_FLAG_MIGRATED;
+        list->unlisted++;
+    } else if ((shape & RM_SHAPE_SAME) && !p->post) {
+        list->unlisted++;
+    } else {
+        list->items[list->count++] = (rm_plan_entry){(rm_object *)inst, shape};
+    }
+}
+
+/* In an undo walk, before the instance's slots are put back: its layout
+   first, since the forward walk remapped them in the old layout. `cls` is
+   its class before the undo walk rewrote the class slot. */
+static void unmigrate_unlisted(walker *w, rm_type *cls, rm_instance_object *inst) {
+    uintptr_t at = (uintptr_t)rm_probe_get(&w->undo_plans->by_new, (rm_object *)cls);
+    if (at) rm_layout_unmigrate_unlisted(inst, &w->undo_plans->items[at - 1], w->scratch);
 }
 
 /* The hot loop keeps the probe (an rm_probe_view) and the counters in
@@ -282,6 +302,7 @@ static void *walk(void *arg) {
             switch (t->tp_layout) {
             case RM_LAYOUT_INSTANCE: {
                 rm_instance_object *inst = (rm_instance_object *)o;
+                if ((inst->ob_flags & RM_FLAG_MIGRATED) && w->undo_plans) unmigrate_unlisted(w, t, inst);
                 size_t k = inst->ob_aux;
                 REMAP_SLOT(&inst->dict, AT_OFFSET(&inst->dict));
                 for (size_t j = 0; j < k; j++) REMAP_SLOT(&inst->slots[j], AT_OFFSET(&inst->slots[j]));
@@ -467,7 +488,10 @@ static bool join_plan_lists(walker *ws, unsigned nw, rm_plans *plans) {
             at += v->count;
         }
         p->count = (size_t)(block + at - p->entries);
-        p->stats.instances = p->count;
+        size_t unlisted = 0;
+        for (unsigned k = 0; k < nw; k++) unlisted += ws[k].lists[i].unlisted;
+        p->stats.instances = p->count + unlisted;
+        p->stats.in_place = p->layout ? unlisted : 0;
         for (size_t e = 0; e < p->count; e++) p->stats.in_place += p->layout && !(p->entries[e].shape & RM_SHAPE_MOVE);
     }
     if (block) GC_add_roots(block, block + total);
@@ -502,7 +526,7 @@ int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) 
 }
 
 /* Walkers of an undo walk live on the stack: it must not allocate. */
-#define UNDO_WALKERS 8
+#define UNDO_WALKERS RM_UNDO_WALKERS
 
 /*
 ** The walk behind rm_remap_ex, rm_txn_remap and the transaction's undo.
@@ -511,7 +535,8 @@ int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) 
 ** RM_REMAP_UNDO_WALK: no report lists, no hash hand-over, nothing
 ** allocated; the report gets the counts only. `plans` (a transaction's
 ** forward walk): instances of planned classes are migrated and listed in
-** their plans instead of the report.
+** their plans instead of the report; in an undo walk, the instances the
+** forward walk migrated without listing them go back to their layouts.
 */
 int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, rm_remap_report *report,
                  rm_undo_log *logs, rm_plans *plans) {
@@ -548,10 +573,15 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
         if (nw > UNDO_WALKERS) nw = UNDO_WALKERS;
         memset(local, 0, nw * sizeof *local);
         ws = local;
+        for (unsigned k = 0; plans && k < nw; k++) {
+            ws[k].undo_plans = plans;
+            ws[k].scratch = plans->scratch + k * (plans->max_fields ? plans->max_fields : 1);
+        }
     } else if (!(ws = calloc(nw, sizeof *ws))) {
         goto out_of_memory;
     }
-    if (plans && plans->count && !undo && alloc_plan_lists(ws, nw, plans) < 0) {
+    if (plans && !plans->count) plans = NULL;
+    if (plans && !undo && alloc_plan_lists(ws, nw, plans) < 0) {
         free_plan_lists(ws, nw, plans->count);
         free(ws);
         goto out_of_memory;
@@ -587,6 +617,7 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
     }
     walk(&ws[0]); /* also takes the chunks of helpers that did not start */
     for (unsigned k = 1; k < started; k++) pthread_join(ws[k].thread, NULL);
+    double tw = now_seconds();
 
     /* 3. Handles, dependent tables, hashes, results. */
     walker *w0 = &ws[0];
@@ -626,7 +657,9 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
         failed |= !report_list(instances, nw, &report->instances, &report->ninstances, &report->capacity_instances);
         ws[0].tables.items = tables[0].items;
         ws[0].instances = instances[0];
+        double tj = now_seconds();
         if (ws[0].lists) failed |= !join_plan_lists(ws, nw, plans);
+        if (getenv("REMAP_TIME")) fprintf(stderr, "walk %.2f ms, to join %.2f, join %.2f ms\n", (tw - t0) * 1e3, (tj - tw) * 1e3, (now_seconds() - tj) * 1e3);
     }
     GC_enable();
     if (!undo && ws[0].lists) free_plan_lists(ws, nw, plans->count);

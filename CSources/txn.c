@@ -321,7 +321,7 @@ void rm_txn_rollback(void) {
     rm_plans_undo(&txn.plans);
     if (txn.walked) {
         rm_remap_report ignored;
-        rm_remap_run(NULL, &txn.inverse, RM_REMAP_UNDO_WALK, &ignored, NULL, NULL);
+        rm_remap_run(NULL, &txn.inverse, RM_REMAP_UNDO_WALK, &ignored, NULL, &txn.plans);
         for (size_t k = RM_MAX_WALKERS; k-- > 0;)
             for (size_t i = txn.logs[k].count; i-- > 0;) undo_entry(&txn.logs[k].items[i]);
     }

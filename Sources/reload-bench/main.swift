@@ -1,42 +1,82 @@
 // reload-bench: end-to-end reload time of a native module with 20 classes and
 // 100 functions while 1,000,000 instances of those classes are alive.
 //
-//   swift run -c release reload-bench [--instances N] [--reloads R]
+//   swift run -c release reload-bench [--instances N] [--reloads R] [--scenario NAME]
 //
-// Prints one JSON line: the median of each phase over R reloads (v1 and v2
-// of the module alternate, as successive saves of a file would).
+// Each scenario alternates two versions of the module, A and B, as an edit
+// and its undo would: the A -> B reloads are the scenario's change, the
+// B -> A ones its inverse. One JSON line per scenario: the median of each
+// phase over the R forward reloads (after one warm-up pair), the median of
+// the backward ones, the peak memory a reload added, and the target.
 import CRemap
 import Foundation
 import Reload
 
-func option(_ name: String, _ fallback: Int) -> Int {
+func option(_ name: String, _ fallback: String) -> String {
     let args = CommandLine.arguments
-    guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return fallback }
-    return v
+    guard let i = args.firstIndex(of: name), i + 1 < args.count else { return fallback }
+    return args[i + 1]
 }
 
-let instances = option("--instances", 1_000_000)
-let reloads = option("--reloads", 11)
+let instances = Int(option("--instances", "1000000")) ?? 1_000_000
+let reloads = max(1, Int(option("--reloads", "11")) ?? 11)
+let only = option("--scenario", "all")
+let classCount = 20, functionCount = 100
 
-/// The module: 20 classes with 3 fields and 2 methods, 100 functions.
-func moduleSource(version: Int) -> String {
+/// A class's fields in one version: name, default (a C expression), the old
+/// name it was renamed from, whether an initializer computes it.
+struct Field {
+    var name: String
+    var value = "rm_get_none()"
+    var renamedFrom: String? = nil
+    var initialized = false
+}
+
+struct Scenario {
+    var name: String
+    var a: [Field]
+    var b: [Field]
+    var targetMs: Double
+}
+
+let abc = [Field(name: "a"), Field(name: "b"), Field(name: "c")]
+let scenarios = [
+    Scenario(name: "same-layout", a: abc, b: abc, targetMs: 15),
+    Scenario(name: "add-field", a: abc, b: abc + [Field(name: "d", value: "rm_int(7)")], targetMs: 25),
+    Scenario(name: "remove-field", a: abc, b: [abc[0], abc[2]], targetMs: 25),
+    Scenario(name: "reorder-fields", a: abc, b: [abc[2], abc[0], abc[1]], targetMs: 25),
+    Scenario(name: "rename-field", a: [abc[0], abc[1], Field(name: "c", renamedFrom: "z")],
+             b: [abc[0], abc[1], Field(name: "z", renamedFrom: "c")], targetMs: 25),
+    Scenario(name: "add-field-init", a: abc, b: abc + [Field(name: "d", initialized: true)], targetMs: 40),
+]
+
+/// The module's C source: 20 classes with `fields` and 2 methods, 100
+/// functions, all answering `version`. The initializer reads the old
+/// instance's field b (a module function) through a name made once.
+func moduleSource(_ fields: [Field], version: Int) -> String {
     var body = ""
-    for c in 0..<20 {
-        body += """
-            { rm_object *c = rm_def_class(m, "C\(c)", NULL);
-              if (!c || rm_def_field(c, "a", NULL) < 0 || rm_def_field(c, "b", NULL) < 0 || rm_def_field(c, "c", NULL) < 0) return -1;
-              if (rm_def_method(c, "get", answer, 0) < 0 || rm_def_method(c, "put", answer, 0) < 0) return -1; }
-
-            """
+    for c in 0..<classCount {
+        body += "    { rm_object *c = rm_def_class(m, \"C\(c)\", NULL);\n      if (!c) return -1;\n"
+        for f in fields {
+            body += "      if (rm_def_field(c, \"\(f.name)\", \(f.value)) < 0) return -1;\n"
+            if let from = f.renamedFrom { body += "      if (rm_def_field_renamed(c, \"\(f.name)\", \"\(from)\") < 0) return -1;\n" }
+            if f.initialized { body += "      if (rm_def_field_init(c, \"\(f.name)\", from_b) < 0) return -1;\n" }
+        }
+        body += "      if (rm_def_method(c, \"get\", answer, 0) < 0 || rm_def_method(c, \"put\", answer, 0) < 0) return -1; }\n"
     }
-    for f in 0..<100 {
+    for f in 0..<functionCount {
         body += "    if (!rm_def_function(m, \"f\(f)\", answer, 0)) return -1;\n"
     }
     return """
         #include <remap/module.h>
         RM_MODULE_ABI;
+        static rm_handle name_b;
         static rm_object *answer(rm_object *self, rm_object *const *args, size_t nargs) { return rm_int(\(version)); }
+        static rm_object *from_b(rm_object *self, rm_object *const *args, size_t nargs) {
+            return rm_getattr_obj(args[0], rm_handle_get(name_b));
+        }
         int rm_module_init(rm_module *m) {
+            if (!name_b && !(name_b = rm_handle_new(rm_str("b")))) return -1;
         \(body)    return 0;
         }
         """
@@ -59,69 +99,109 @@ func median(_ values: [Double]) -> Double {
     return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
 }
 
+func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+
+/// Kilobytes of one /proc/self/status line (VmRSS, VmHWM).
+func statusKB(_ key: String) -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in text.split(separator: "\n") where line.hasPrefix(key + ":") {
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0
+    }
+    return 0
+}
+
+/// Resets the peak-RSS mark (Linux: "5" to clear_refs), so VmHWM after a
+/// reload is that reload's peak.
+func resetPeak() { try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8) }
+
 let dir = NSTemporaryDirectory() + "reload-bench-\(getpid())"
 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: dir) }
-try build(moduleSource(version: 1), into: dir + "/v1.so")
-try build(moduleSource(version: 2), into: dir + "/v2.so")
-let live = dir + "/bench.so"
-try FileManager.default.copyItem(atPath: dir + "/v1.so", toPath: live)
-
 let runtime = Runtime.shared
-let loader = ModuleLoader()
-loader.addSearchPath(dir)
-var reports: [ReloadReport] = []
-try runtime.withLock {
-    try loader.load("bench")
-    // Instances of the 20 classes, each holding another instance, a module
-    // function and None: what a program's live state looks like.
-    let all = try Ref(rm_list_new(instances)!)
-    let classes = try (0..<20).map { try loader.resolve("bench.C\($0)") }
-    let functions = try (0..<100).map { try loader.resolve("bench.f\($0)") }
-    var rng = SystemRandomNumberGenerator()
-    for i in 0..<instances {
-        let inst = rm_instance_alloc(classes[i % 20])!
-        rm_instance_set_slot(inst, 1, functions[Int.random(in: 0..<100, using: &rng)])
-        if i > 0 { rm_instance_set_slot(inst, 0, rm_list_get(all.object, Int.random(in: 0..<i, using: &rng))) }
-        _ = rm_list_append(all.object, inst)
-    }
-    runtime.collect()
-    for n in 0...reloads {
-        try? FileManager.default.removeItem(atPath: live)
-        try FileManager.default.copyItem(atPath: dir + (n % 2 == 0 ? "/v2.so" : "/v1.so"), toPath: live)
-        let report = try loader.reload(["bench"])
-        if n > 0 { reports.append(report) } // the first one warms up
-        let expected = n % 2 == 0 ? 2 : 1
-        let sample = rm_list_get(all.object, n)!
-        guard try Objects.intValue(Objects.callMethod(sample, "get")) == expected else {
-            fatalError("reload \(n): an old instance does not run the new code")
+
+for (number, scenario) in scenarios.enumerated() where only == "all" || only == scenario.name {
+    let module = "bench\(number)"
+    try build(moduleSource(scenario.a, version: 1), into: "\(dir)/\(module)-a.so")
+    try build(moduleSource(scenario.b, version: 2), into: "\(dir)/\(module)-b.so")
+    let live = "\(dir)/\(module).so"
+    try? FileManager.default.removeItem(atPath: live)
+    try FileManager.default.copyItem(atPath: "\(dir)/\(module)-a.so", toPath: live)
+    let loader = ModuleLoader()
+    loader.addSearchPath(dir)
+    var forward: [ReloadReport] = [], backward: [ReloadReport] = []
+    var peakKB: [Int] = []
+    try runtime.withLock {
+        try loader.load(module)
+        // Instances of the 20 classes, each holding another instance, a
+        // module function and None: what a program's live state looks like.
+        let all = try Ref(rm_list_new(instances)!)
+        let classes = try (0..<classCount).map { try loader.resolve("\(module).C\($0)") }
+        let functions = try (0..<functionCount).map { try loader.resolve("\(module).f\($0)") }
+        var rng = SystemRandomNumberGenerator()
+        for i in 0..<instances {
+            let inst = rm_instance_alloc(classes[i % classCount])!
+            rm_instance_set_slot(inst, 1, functions[Int.random(in: 0..<functionCount, using: &rng)])
+            if i > 0 { rm_instance_set_slot(inst, 0, rm_list_get(all.object, Int.random(in: 0..<i, using: &rng))) }
+            _ = rm_list_append(all.object, inst)
         }
+        runtime.collect()
+        for n in 0..<(2 * (reloads + 1)) {
+            let toB = n % 2 == 0
+            try? FileManager.default.removeItem(atPath: live)
+            try FileManager.default.copyItem(atPath: "\(dir)/\(module)-\(toB ? "b" : "a").so", toPath: live)
+            let rssBefore = statusKB("VmRSS")
+            resetPeak()
+            let report = try loader.reload([module])
+            let peak = statusKB("VmHWM") - rssBefore
+            if n >= 2 { // the first pair warms up
+                if toB { forward.append(report); peakKB.append(peak) } else { backward.append(report) }
+            }
+            let sample = rm_list_get(all.object, n)!
+            guard try Objects.intValue(Objects.callMethod(sample, "get")) == (toB ? 2 : 1) else {
+                fatalError("\(scenario.name) reload \(n): an old instance does not run the new code")
+            }
+            if scenario.name == "add-field-init" && toB {
+                guard try Objects.getAttribute(sample, "d") == Objects.getAttribute(sample, "b") else {
+                    fatalError("add-field-init: the initializer's value is not there")
+                }
+            }
+        }
+        // This scenario's instances go before the next one makes its own.
+        all.object = Objects.none
+        runtime.collect()
     }
-}
 
-let measured = reports
-func phase(_ key: KeyPath<ReloadReport.Phases, Double>) -> Double {
-    (median(measured.map { $0.phases[keyPath: key] }) * 1000).rounded() / 1000
+    func phase(_ reports: [ReloadReport], _ key: KeyPath<ReloadReport.Phases, Double>) -> Double {
+        rounded(median(reports.map { $0.phases[keyPath: key] }))
+    }
+    let last = forward.last!
+    let perClass = last.classes
+    let line: [String: Any] = [
+        "scenario": scenario.name,
+        "instances": instances,
+        "reloads": forward.count,
+        "classes": classCount,
+        "functions": functionCount,
+        "reload_ms": phase(forward, \.total),
+        "back_reload_ms": phase(backward, \.total),
+        "close_libraries_ms": phase(forward, \.closeLibraries),
+        "load_ms": phase(forward, \.load),
+        "match_ms": phase(forward, \.match),
+        "module_hooks_ms": phase(forward, \.moduleHooks),
+        "remap_ms": phase(forward, \.remap),
+        "rehash_ms": phase(forward, \.rehash),
+        "instances_ms": phase(forward, \.instances),
+        "publish_ms": phase(forward, \.publish),
+        "peak_extra_mb": rounded(median(peakKB.map(Double.init)) / 1024),
+        "objects_visited": last.objectsVisited,
+        "instances_migrated": last.instancesMigrated,
+        "in_place": perClass.reduce(0) { $0 + $1.inPlace },
+        "moved": perClass.reduce(0) { $0 + $1.moved },
+        "initialized": last.fieldsInitialized,
+        "walk_threads": last.walkThreads,
+        "target_ms": scenario.targetMs,
+    ]
+    let json = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
+    print(String(decoding: json, as: UTF8.self))
+    fflush(nil)
 }
-
-let line: [String: Any] = [
-    "instances": instances,
-    "reloads": measured.count,
-    "classes": 20,
-    "functions": 100,
-    "reload_ms": phase(\.total),
-    "close_libraries_ms": phase(\.closeLibraries),
-    "load_ms": phase(\.load),
-    "match_ms": phase(\.match),
-    "module_hooks_ms": phase(\.moduleHooks),
-    "remap_ms": phase(\.remap),
-    "rehash_ms": phase(\.rehash),
-    "instances_ms": phase(\.instances),
-    "publish_ms": phase(\.publish),
-    "slots_rewritten": measured.last?.slotsRewritten ?? 0,
-    "objects_visited": measured.last?.objectsVisited ?? 0,
-    "walk_threads": measured.last?.walkThreads ?? 0,
-    "target_ms": 25,
-]
-let json = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
-print(String(decoding: json, as: UTF8.self))

@@ -12,6 +12,8 @@
 **     attribute note = "migrated" that is not a field, and appends to log;
 **     area() = x*x*2; version() = 2; LIMIT = 20; a module hook that changes
 **     kept state and an old instance.
+** Point (fields x = 0, y = 0, no hook) becomes (y, x, w = 5) in v2: its
+** instances are migrated by the walk alone, with nothing listed to undo.
 ** Every call's result is checked: the fault tests fail allocations here.
 */
 #include <remap/module.h>
@@ -77,6 +79,14 @@ int rm_module_init(rm_module *m) {
     if (!shape || rm_def_field(shape, "x", rm_int(0)) < 0 || rm_def_method(shape, "area", area, 0) < 0 ||
         rm_def_method(shape, "describe", describe, 0) < 0)
         return -1;
+    rm_object *point = rm_def_class(m, "Point", NULL);
+#if VERSION == 1
+    if (!point || rm_def_field(point, "x", rm_int(0)) < 0 || rm_def_field(point, "y", rm_int(0)) < 0) return -1;
+#else
+    if (!point || rm_def_field(point, "y", rm_int(0)) < 0 || rm_def_field(point, "x", rm_int(0)) < 0 ||
+        rm_def_field(point, "w", rm_int(5)) < 0)
+        return -1;
+#endif
     if (!rm_def_function(m, "version", version, 0) || rm_def_value(m, "LIMIT", rm_int(10 * VERSION)) < 0) return -1;
     if (!rm_def_state(m, "registry", rm_list_new(0)) || !rm_def_state(m, "index", rm_dict_new()) ||
         !rm_def_state(m, "seen", rm_set_new()) || !rm_def_state(m, "log", rm_list_new(0)))

@@ -126,7 +126,12 @@ final class FaultInjectionTests: XCTestCase {
             XCTAssertEqual(try Objects.intValue(Objects.getAttribute(square, "kind")), 10 * (1 % 5), "a moved instance's initializer")
             XCTAssertEqual(try Objects.intValue(Objects.getAttribute(square, "side")), 1 % 5, "a moved instance keeps its value")
             XCTAssertEqual(try Objects.stringValue(Objects.getAttribute(square, "tag")), "sq")
+            let point = rm_list_get(registry, world.instances + 7)!
+            XCTAssertEqual(try Objects.intValue(Objects.getAttribute(point, "x")), 7, "a reordered field keeps its value")
+            XCTAssertEqual(try Objects.intValue(Objects.getAttribute(point, "y")), -7)
+            XCTAssertEqual(try Objects.intValue(Objects.getAttribute(point, "w")), 5)
             let lines = Dictionary(uniqueKeysWithValues: report.classes.map { ($0.name, $0) })
+            XCTAssertEqual(lines["gbase.Point"]?.inPlace, world.instances / 5, "\(report.classes)")
             XCTAssertEqual(lines["gmid.Square"]?.moved, lines["gmid.Square"]?.instances, "\(report.classes)")
             XCTAssertEqual(lines["gbase.Shape"]?.moved, 0, "\(report.classes)")
             XCTAssertGreaterThan(lines["gbase.Shape"]?.inPlace ?? 0, 300, "\(report.classes)")

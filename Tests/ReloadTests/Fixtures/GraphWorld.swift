@@ -44,6 +44,12 @@ final class GraphWorld {
                 }
                 try check(rm_list_append(registry, made))
             }
+            // Points, whose reload changes their layout and runs nothing.
+            let point = try loader.resolve("gbase.Point")
+            for i in 0..<(instances / 5) {
+                let made = try Objects.call(point, [try Objects.int(i), try Objects.int(-i)])
+                try check(rm_list_append(registry, made))
+            }
             let version = try loader.resolve("gbase.version")
             let index = try loader.resolve("gbase.index"), seen = try loader.resolve("gbase.seen")
             for (n, key) in [shape, square, circle, version].enumerated() {
