@@ -127,8 +127,17 @@ static int build_plan(rm_plan *p, rm_object *old_cls, rm_object *new_cls, rm_obj
     return 0;
 }
 
+/* Entry blocks kept from one reload to the next, one per walker: a reload
+   of 10^6 instances lists 16 MB, and fresh malloc memory costs a page
+   fault per 4 KiB every time. Used only under the runtime lock. */
+static rm_plan_part spare_parts[RM_MAX_WALKERS];
+
 int rm_plans_build(const rm_mapping *m, rm_plans *plans) {
     memset(plans, 0, sizeof *plans);
+    for (unsigned k = 0; k < RM_MAX_WALKERS; k++) {
+        plans->parts[k] = spare_parts[k];
+        spare_parts[k] = (rm_plan_part){0};
+    }
     plans->by_old.lo = UINTPTR_MAX;
     size_t pairs = 0;
     for (size_t i = 0; i < m->count; i++) pairs += rm_is_class(m->olds[i]) && rm_is_class(m->news[i]);
@@ -164,10 +173,29 @@ out_of_memory:
     return -1;
 }
 
+bool rm_part_room(rm_plan_part *part) {
+    if (part->count < part->capacity) return true;
+    size_t cap = part->capacity ? part->capacity * 2 : 1024;
+    rm_plan_entry *items = realloc(part->items, cap * sizeof *items);
+    if (!items) return false;
+    part->items = items;
+    part->capacity = cap;
+    return true;
+}
+
+void rm_plans_walked(rm_plans *plans, unsigned nparts) {
+    plans->nparts = nparts;
+    for (unsigned k = 0; k < nparts; k++)
+        if (plans->parts[k].count) GC_add_roots(plans->parts[k].items, plans->parts[k].items + plans->parts[k].count);
+}
+
 void rm_plans_free(rm_plans *plans) {
-    if (plans->block) {
-        GC_remove_roots(plans->block, plans->block + plans->nentries);
-        free(plans->block);
+    for (unsigned k = 0; k < RM_MAX_WALKERS; k++) {
+        rm_plan_part *part = &plans->parts[k];
+        if (k < plans->nparts && part->count) GC_remove_roots(part->items, part->items + part->count);
+        if (!part->items) continue;
+        if (!spare_parts[k].items) spare_parts[k] = (rm_plan_part){part->items, 0, part->capacity};
+        else free(part->items);
     }
     GC_FREE(plans->items);
     rm_probe_free(&plans->by_old);
@@ -183,6 +211,14 @@ void rm_plans_free(rm_plans *plans) {
 static bool fits(size_t stored, size_t stash, size_t cap, bool word_free) {
     if (stored <= cap) return stash <= cap - stored + word_free;
     return stored == cap + 1 && word_free && stash == 0;
+}
+
+/* How many fields to store: `need`, and the new fields after it up to the
+   last initialized one while they fit, so initializers write in place. */
+static size_t extend(const rm_plan *p, size_t need, size_t stash, size_t cap, bool has_attrs) {
+    size_t keep = need;
+    while (keep < p->init_end && p->src[keep] < 0 && !has_attrs && fits(keep + 1, stash, cap, true)) keep++;
+    return keep;
 }
 
 /*
@@ -212,15 +248,19 @@ uint32_t rm_layout_migrate(rm_instance_object *inst, const rm_plan *p, const rm_
     size_t need = rule->need, stash = rule->stash;
     if (rule->same && p->init_end <= need) return shape | RM_SHAPE_SAME;
 
-    /* 2. */
+    /* 2. The floor first: Boehm's block header, which knows the real
+       capacity, is a cache miss per instance. */
     size_t cap = rm_capacity_floor(k);
-    if (!fits(need, stash, cap, !has_attrs) || p->init_end > need) {
-        cap = rm_instance_capacity(inst);
-        shape |= RM_SHAPE_EXACT;
-    }
+    bool exact = !fits(need, stash, cap, !has_attrs);
+    if (exact) cap = rm_instance_capacity(inst);
     if (!fits(need, stash, cap, !has_attrs)) return shape | RM_SHAPE_MOVE;
-    size_t keep = need;
-    while (keep < p->init_end && src[keep] < 0 && !has_attrs && fits(keep + 1, stash, cap, true)) keep++;
+    size_t keep = extend(p, need, stash, cap, has_attrs);
+    if (!exact && keep < p->init_end && src[keep] < 0 && !has_attrs) {
+        exact = true;
+        cap = rm_instance_capacity(inst);
+        keep = extend(p, need, stash, cap, has_attrs);
+    }
+    if (exact) shape |= RM_SHAPE_EXACT;
 
     /* 3. */
     rm_object **old = scratch, **out = scratch + stored;
@@ -291,13 +331,6 @@ static void unmigrate(rm_instance_object *inst, const rm_plan *p, uint32_t shape
     inst->ob_aux = (uint16_t)k;
 }
 
-void rm_plan_undo_entries(const rm_plan *p, const rm_plan_entry *entries, size_t n, rm_object **scratch) {
-    if (!p->layout) return;
-    for (size_t e = 0; e < n; e++)
-        if (!(entries[e].shape & (RM_SHAPE_MOVE | RM_SHAPE_SAME)))
-            unmigrate((rm_instance_object *)entries[e].inst, p, entries[e].shape, scratch);
-}
-
 bool rm_layout_unlisted(const rm_plan *p, uint32_t shape) {
     return p->fresh && !p->post && !(shape & (RM_SHAPE_MOVE | RM_SHAPE_SAME | RM_SHAPE_WORD | RM_SHAPE_EXACT)) &&
            RM_SHAPE_AUX(shape) == p->nold && p->rules[p->nold].stash == 0;
@@ -309,18 +342,26 @@ void rm_layout_unmigrate_unlisted(rm_instance_object *inst, const rm_plan *p, rm
 }
 
 void rm_plans_undo(rm_plans *plans) {
-    for (size_t i = 0; i < plans->count; i++)
-        rm_plan_undo_entries(&plans->items[i], plans->items[i].entries, plans->items[i].count, plans->scratch);
+    for (unsigned k = 0; k < plans->nparts; k++) {
+        const rm_plan_part *part = &plans->parts[k];
+        for (size_t e = 0; e < part->count; e++) {
+            const rm_plan_entry *entry = &part->items[e];
+            const rm_plan *p = &plans->items[entry->plan];
+            if (p->layout && !(entry->shape & (RM_SHAPE_MOVE | RM_SHAPE_SAME)))
+                unmigrate((rm_instance_object *)entry->inst, p, entry->shape, plans->scratch);
+        }
+    }
 }
 
 void rm_plans_commit(rm_plans *plans) {
-    for (size_t i = 0; i < plans->count; i++) {
-        rm_plan *p = &plans->items[i];
-        if (!p->layout || !p->nremoved) continue;
-        for (size_t e = 0; e < p->count; e++) {
-            uint32_t shape = p->entries[e].shape;
-            if (shape & (RM_SHAPE_MOVE | RM_SHAPE_SAME)) continue;
-            rm_instance_object *inst = (rm_instance_object *)p->entries[e].inst;
+    for (unsigned k = 0; k < plans->nparts; k++) {
+        const rm_plan_part *part = &plans->parts[k];
+        for (size_t e = 0; e < part->count; e++) {
+            const rm_plan_entry *entry = &part->items[e];
+            const rm_plan *p = &plans->items[entry->plan];
+            uint32_t shape = entry->shape;
+            if (!p->layout || !p->nremoved || (shape & (RM_SHAPE_MOVE | RM_SHAPE_SAME))) continue;
+            rm_instance_object *inst = (rm_instance_object *)entry->inst;
             size_t n = stashed(p, shape), cap = rm_shape_capacity(inst, shape);
             for (size_t t = 0; t < n && inst->ob_aux + t < cap; t++) inst->slots[inst->ob_aux + t] = NULL;
             /* The word, unless a change since gave the instance a dict. */

@@ -21,11 +21,24 @@
 
 #include "mapping.h"
 
-/* One instance the walk retyped, and its layout before (the shape). */
+/* One instance the walk retyped, its layout before (the shape) and its
+   plan (an index in rm_plans.items). */
 typedef struct rm_plan_entry {
     rm_object *inst;
     uint32_t shape;
+    uint32_t plan;
 } rm_plan_entry;
+
+/* One walker's entries, in the order it visited them (which is allocation
+   order, so memory is read forward). malloc memory; a root once the walk
+   is over, so the instances in it stay alive. */
+typedef struct rm_plan_part {
+    rm_plan_entry *items;
+    size_t count, capacity;
+} rm_plan_part;
+
+/* Makes room for one more entry; false if out of memory. */
+bool rm_part_room(rm_plan_part *part);
 
 #define RM_SHAPE_AUX(s) ((s) & 0xffffu) /* ob_aux before */
 #define RM_SHAPE_WORD 0x10000u           /* the dict word held a field */
@@ -66,8 +79,7 @@ typedef struct rm_plan {
     rm_object *hook;   /* the new class's __reload__, or NULL */
     rm_object *hook_args[2]; /* added, removed: tuples of names */
     size_t hook_nargs;
-    rm_plan_entry *entries; /* joined after the walk, in one block for all */
-    size_t count;
+    size_t done;       /* entries handled after the walk so far */
     rm_class_migration stats;
 } rm_plan;
 
@@ -105,8 +117,8 @@ typedef struct rm_plans {
     size_t max_fields;       /* largest nold + nnew: the scratch a migration needs */
     rm_object **scratch;     /* max_fields slots for the undo, which must not allocate,
                                 per undo walker (RM_UNDO_WALKERS of them) */
-    rm_plan_entry *block;    /* every plan's entries; a root */
-    size_t nentries;
+    rm_plan_part parts[RM_MAX_WALKERS]; /* the walkers' entries */
+    unsigned nparts;
 } rm_plans;
 
 /* Builds a plan for every class -> class pair of the mapping. Plans that
@@ -128,7 +140,8 @@ uint32_t rm_layout_migrate(rm_instance_object *inst, const rm_plan *p, const rm_
    (its slots hold what the walk left; the inverse walk then undoes those
    rewrites). Never allocates. */
 void rm_plans_undo(rm_plans *plans);
-void rm_plan_undo_entries(const rm_plan *p, const rm_plan_entry *entries, size_t n, rm_object **scratch);
+/* After the walk: the parts become roots. */
+void rm_plans_walked(rm_plans *plans, unsigned nparts);
 /* Whether the walk may leave a migrated instance out of the plan's list:
    nothing runs on it after the walk, and the undo walk can undo it from
    its class alone (it stored all the old fields, nothing is stashed, its

@@ -49,24 +49,6 @@ static void objvec_push(objvec *v, rm_object *o) {
     v->items[v->count++] = o;
 }
 
-/* A walker's instances of one plan (layout.h), in malloc memory like
-   objvec. */
-typedef struct entvec {
-    rm_plan_entry *items;
-    size_t count, capacity;
-    size_t unlisted; /* migrated with nothing to undo or run after the walk */
-} entvec;
-
-static bool entvec_room(entvec *v) {
-    if (v->count < v->capacity) return true;
-    size_t cap = v->capacity ? v->capacity * 2 : 256;
-    rm_plan_entry *items = realloc(v->items, cap * sizeof *items);
-    if (!items) return false;
-    v->items = items;
-    v->capacity = cap;
-    return true;
-}
-
 /* Instance-list buffers kept from one remap to the next, one per walker:
    a reload of a class with 10^6 instances lists 8 MB of pointers, and fresh
    malloc memory costs a page fault per 4 KiB on every remap. Used and
@@ -99,7 +81,8 @@ typedef struct walker {
     objvec instances; /* instances whose class was rewritten */
     const rm_plans *plans; /* a transaction's: instances are migrated */
     const rm_plans *undo_plans; /* an undo walk's: unlisted ones go back */
-    entvec *lists;         /* [plans->count] */
+    rm_plan_part *part;    /* where this walker lists instances */
+    size_t *counts;        /* per plan: instances retyped, migrated in place */
     rm_object **scratch;   /* plans->max_fields */
     bool lists_failed;
     pthread_t thread;
@@ -224,21 +207,20 @@ static size_t remap_traverse(walker *w, rm_object *o) {
 static void plan_instance(walker *w, const rm_probe_view *pv, rm_object *old_cls, rm_instance_object *inst) {
     uintptr_t at = (uintptr_t)rm_probe_get(&w->plans->by_old, old_cls);
     if (!at) return;
-    entvec *list = &w->lists[at - 1];
-    if (!entvec_room(list)) {
+    if (!rm_part_room(w->part)) {
         w->lists_failed = true;
         return;
     }
     const rm_plan *p = &w->plans->items[at - 1];
     uint32_t shape = rm_layout_migrate(inst, p, pv, w->scratch);
+    size_t *counts = &w->counts[2 * (at - 1)];
+    counts[0]++;
+    counts[1] += p->layout && !(shape & RM_SHAPE_MOVE);
     inst->ob_flags &= ~RM_FLAG_MIGRATED;
     if (rm_layout_unlisted(p, shape)) {
         inst->ob_flags |= RM_FLAG_MIGRATED;
-        list->unlisted++;
-    } else if ((shape & RM_SHAPE_SAME) && !p->post) {
-        list->unlisted++;
-    } else {
-        list->items[list->count++] = (rm_plan_entry){(rm_object *)inst, shape};
+    } else if (!(shape & RM_SHAPE_SAME) || p->post) {
+        w->part->items[w->part->count++] = (rm_plan_entry){(rm_object *)inst, shape, (uint32_t)(at - 1)};
     }
 }
 
@@ -440,64 +422,31 @@ static bool report_list(objvec *parts, size_t nparts, rm_object ***list, size_t 
     return true;
 }
 
-/* Per-walker, per-plan lists, and their scratch, made before the walk. */
-static int alloc_plan_lists(walker *ws, unsigned nw, const rm_plans *plans) {
+/* Per-walker counts and scratch, made before the walk. */
+static int alloc_plan_work(walker *ws, unsigned nw, rm_plans *plans) {
     for (unsigned k = 0; k < nw; k++) {
-        ws[k].lists = calloc(plans->count, sizeof *ws[k].lists);
+        ws[k].part = &plans->parts[k];
+        ws[k].part->count = 0;
+        ws[k].counts = calloc(2 * plans->count, sizeof *ws[k].counts);
         ws[k].scratch = malloc((plans->max_fields ? plans->max_fields : 1) * sizeof *ws[k].scratch);
-        if (!ws[k].lists || !ws[k].scratch) return -1;
+        if (!ws[k].counts || !ws[k].scratch) return -1;
     }
     return 0;
 }
 
-static void free_plan_lists(walker *ws, unsigned nw, size_t nplans) {
+/* Adds the walkers' counts to the plans' reports, then frees them. */
+static void end_plan_work(walker *ws, unsigned nw, rm_plans *plans, bool walked) {
     for (unsigned k = 0; k < nw; k++) {
-        if (ws[k].lists)
-            for (size_t i = 0; i < nplans; i++) free(ws[k].lists[i].items);
-        free(ws[k].lists);
+        for (size_t i = 0; walked && ws[k].counts && i < plans->count; i++) {
+            plans->items[i].stats.instances += ws[k].counts[2 * i];
+            plans->items[i].stats.in_place += ws[k].counts[2 * i + 1];
+        }
+        free(ws[k].counts);
         free(ws[k].scratch);
-        ws[k].lists = NULL;
+        ws[k].counts = NULL;
         ws[k].scratch = NULL;
     }
-}
-
-/*
-** Joins every walker's lists into one block, each plan's entries together,
-** and makes the block a root (the listed instances stay alive). If the
-** block cannot be had, the migrations are undone here from the walkers'
-** lists, the only record of them, and the caller reports the failure.
-*/
-static bool join_plan_lists(walker *ws, unsigned nw, rm_plans *plans) {
-    size_t total = 0;
-    for (unsigned k = 0; k < nw; k++)
-        for (size_t i = 0; i < plans->count; i++) total += ws[k].lists[i].count;
-    rm_plan_entry *block = total ? malloc(total * sizeof *block) : NULL;
-    if (total && !block) {
-        for (unsigned k = 0; k < nw; k++)
-            for (size_t i = 0; i < plans->count; i++)
-                rm_plan_undo_entries(&plans->items[i], ws[k].lists[i].items, ws[k].lists[i].count, ws[0].scratch);
-        return false;
-    }
-    size_t at = 0;
-    for (size_t i = 0; i < plans->count; i++) {
-        rm_plan *p = &plans->items[i];
-        p->entries = block + at;
-        for (unsigned k = 0; k < nw; k++) {
-            entvec *v = &ws[k].lists[i];
-            if (v->count) memcpy(block + at, v->items, v->count * sizeof *block);
-            at += v->count;
-        }
-        p->count = (size_t)(block + at - p->entries);
-        size_t unlisted = 0;
-        for (unsigned k = 0; k < nw; k++) unlisted += ws[k].lists[i].unlisted;
-        p->stats.instances = p->count + unlisted;
-        p->stats.in_place = p->layout ? unlisted : 0;
-        for (size_t e = 0; e < p->count; e++) p->stats.in_place += p->layout && !(p->entries[e].shape & RM_SHAPE_MOVE);
-    }
-    if (block) GC_add_roots(block, block + total);
-    plans->block = block;
-    plans->nentries = total;
-    return true;
+    if (walked) rm_plans_walked(plans, nw);
 }
 
 static void merge_types(rm_remap_report *r, walker *ws, unsigned nw) {
@@ -581,8 +530,8 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
         goto out_of_memory;
     }
     if (plans && !plans->count) plans = NULL;
-    if (plans && !undo && alloc_plan_lists(ws, nw, plans) < 0) {
-        free_plan_lists(ws, nw, plans->count);
+    if (plans && !undo && alloc_plan_work(ws, nw, plans) < 0) {
+        end_plan_work(ws, nw, plans, false);
         free(ws);
         goto out_of_memory;
     }
@@ -608,7 +557,7 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
         ws[k].list_instances = !(options & RM_REMAP_NO_INSTANCES);
         ws[k].list_tables = !undo;
         ws[k].log = logs ? &logs[k] : NULL;
-        ws[k].plans = ws[k].lists ? plans : NULL;
+        ws[k].plans = ws[k].part ? plans : NULL;
     }
     unsigned started = 1;
     for (unsigned k = 1; k < nw; k++) {
@@ -657,12 +606,10 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
         failed |= !report_list(instances, nw, &report->instances, &report->ninstances, &report->capacity_instances);
         ws[0].tables.items = tables[0].items;
         ws[0].instances = instances[0];
-        double tj = now_seconds();
-        if (ws[0].lists) failed |= !join_plan_lists(ws, nw, plans);
-        if (getenv("REMAP_TIME")) fprintf(stderr, "walk %.2f ms, to join %.2f, join %.2f ms\n", (tw - t0) * 1e3, (tj - tw) * 1e3, (now_seconds() - tj) * 1e3);
+        if (getenv("REMAP_TIME")) fprintf(stderr, "walk %.2f ms\n", (tw - t0) * 1e3);
+        if (ws[0].part) end_plan_work(ws, nw, plans, true);
     }
     GC_enable();
-    if (!undo && ws[0].lists) free_plan_lists(ws, nw, plans->count);
 
     for (unsigned k = 0; k < nw && !undo; k++) {
         free(ws[k].tables.items);

@@ -55,6 +55,12 @@ enum Output {
         lines.append(changes)
         lines.append("  \(r["slots_rewritten"] ?? 0) slots rewritten in \(r["objects_visited"] ?? 0) objects (\(r["walk_threads"] ?? 1) threads); \(r["tables_rehashed"] ?? 0) tables rehashed, \(r["key_collisions"] ?? 0) key collisions")
         lines.append("  \(r["instances_migrated"] ?? 0) instances migrated, \(r["instance_hooks_run"] ?? 0) instance hooks, \(r["module_hooks_run"] ?? 0) module hooks; \(r["libraries_closed"] ?? 0) old libraries closed")
+        for line in r["classes"] as? [[String: Any]] ?? [] {
+            var text = "  class \(line["name"] ?? "?"): \(line["instances"] ?? 0) instances, \(line["in_place"] ?? 0) in place, \(line["moved"] ?? 0) moved"
+            if let n = line["initialized"] as? Int, n > 0 { text += ", \(n) initialized" }
+            if let n = line["hooks_run"] as? Int, n > 0 { text += ", \(n) hooks" }
+            lines.append(text + " (\(ms(line["milliseconds"])) after the walk)")
+        }
         let order = ["close_libraries", "load", "match", "module_hooks", "remap", "rehash", "instances", "publish"]
         lines.append("  phases: " + order.map { "\($0) \(ms(phases[$0]))" }.joined(separator: ", "))
         return lines.joined(separator: "\n")

@@ -63,12 +63,40 @@ final class GuideTests: XCTestCase {
         let loader = ModuleLoader()
         loader.addSearchPath(folder.path)
         try Runtime.shared.withLock {
-            for name in names {
+            for name in Set(names) {
                 XCTAssertNoThrow(try loader.load(name), "docs/modules.md: module \(name) does not load")
             }
             XCTAssertEqual(try Objects.stringValue(loader.call("greeter.hello", [try Objects.string("guide")])), "hello, guide")
             XCTAssertEqual(try Objects.intValue(loader.call("report.twice")), 2)
             XCTAssertEqual(try Objects.intValue(Objects.callMethod(Objects.call(loader.resolve("shapes.Square"), [try Objects.int(3)]), "area")), 9)
+        }
+    }
+
+    /// The worked example of "Changing fields": version 1's accounts,
+    /// reloaded with version 2, read what the guide says they read.
+    func testFieldMigrationExampleReloads() throws {
+        let blocks = try Self.blocks()
+        func source(_ version: Int) throws -> String {
+            let block = blocks.first { $0.text.hasPrefix("/* accounts.c, version \(version)") }
+            return try XCTUnwrap(block, "docs/modules.md has accounts.c, version \(version)").text
+        }
+        let folder = try FixtureFolder()
+        let loader = ModuleLoader()
+        loader.addSearchPath(folder.path)
+        try folder.buildC("accounts", try source(1))
+        try Runtime.shared.withLock {
+            try loader.load("accounts")
+            let account = try Ref(try Objects.call(loader.resolve("accounts.Account"), [
+                try Objects.string("ada"), try Objects.int(1250), try Objects.string("vip"),
+            ]))
+            try folder.buildC("accounts", try source(2))
+            let report = try loader.reload(["accounts"])
+            XCTAssertEqual(try Objects.stringValue(Objects.getAttribute(account.object, "holder")), "ada")
+            XCTAssertEqual(try Objects.intValue(Objects.getAttribute(account.object, "euros")), 12)
+            XCTAssertEqual(try Objects.stringValue(Objects.getAttribute(account.object, "memo")), "vip")
+            XCTAssertEqual(report.fieldsInitialized, 1)
+            let fresh = try Objects.call(loader.resolve("accounts.Account"), [])
+            XCTAssertEqual(try Objects.intValue(Objects.getAttribute(fresh, "euros")), 0, "initializers run on migration only")
         }
     }
 
