@@ -41,31 +41,49 @@ static rm_object *names_where(rm_object *fields, const int32_t *marks, size_t n)
 }
 
 /*
-** Which old field each new field takes: the one with its name, or the one
-** a rename rule names (the rule of the new class or a base). A rule naming
-** a field the old class lacks, or one another field already takes, is an
+** Which old field each new field takes: the one a rename rule names (the
+** rule of the new class or a base), else the one with its name; a field
+** with neither is added. Two fields renamed from one old field are an
 ** error: the reload is refused before anything changes.
 */
 static int match_fields(rm_plan *p, rm_type *o, rm_type *n) {
     for (size_t i = 0; i < p->nold; i++) p->inverse[i] = -1;
+    for (size_t j = 0; j < p->nnew; j++) p->src[j] = -1;
+    /* 1. Renames, when the old class has the old name and not the new one
+       (so a version reloaded twice does not rename again, and a rename
+       wins over a new field that reuses the old name). */
     for (size_t j = 0; j < p->nnew; j++) {
         rm_object *name = rm_tuple_get(n->cls_fields, j);
         rm_object *rule = rm_class_reload_rule((rm_object *)n, name);
-        rm_object *from = rule && RM_IS(rule, rm_str_type) ? rule : name;
-        rm_object *at = rm_dict_get(o->cls_index, from);
-        if (!at && from != name) at = rm_dict_get(o->cls_index, name); /* renamed already */
-        int32_t i = at ? (int32_t)rm_int_value(at) : -1;
-        if (i >= 0 && p->inverse[i] >= 0) {
+        if (!rule || !RM_IS(rule, rm_str_type) || rm_dict_get(o->cls_index, name)) continue;
+        rm_object *at = rm_dict_get(o->cls_index, rule);
+        if (!at) continue;
+        int32_t i = (int32_t)rm_int_value(at);
+        if (p->inverse[i] >= 0) {
             rm_error_set(RM_ERR_RELOAD, "class %s: fields %s and %s both take old field %s", rm_type_name(n),
                          rm_str_cstr(rm_tuple_get(n->cls_fields, (size_t)p->inverse[i])), rm_str_cstr(name),
-                         rm_str_cstr(from));
+                         rm_str_cstr(rule));
             return -1;
         }
         p->src[j] = i;
-        if (i >= 0) p->inverse[i] = (int32_t)j;
+        p->inverse[i] = (int32_t)j;
+    }
+    /* 2. Same names; the rest are added, maybe with an initializer. */
+    for (size_t j = 0; j < p->nnew; j++) {
+        rm_object *name = rm_tuple_get(n->cls_fields, j);
+        if (p->src[j] < 0) {
+            rm_object *at = rm_dict_get(o->cls_index, name);
+            int32_t i = at ? (int32_t)rm_int_value(at) : -1;
+            if (i >= 0 && p->inverse[i] < 0) {
+                p->src[j] = i;
+                p->inverse[i] = (int32_t)j;
+            }
+        }
+        int32_t i = p->src[j];
         p->lazy[j] = i >= 0 && rm_equal(rm_tuple_get(o->cls_fields, (size_t)i), name) == 1 &&
                      rm_equal(rm_tuple_get(o->cls_defaults, (size_t)i), rm_tuple_get(n->cls_defaults, j)) == 1;
-        if (i < 0 && rule && RM_IS(rule, rm_function_type)) {
+        rm_object *rule = i < 0 ? rm_class_reload_rule((rm_object *)n, name) : NULL;
+        if (rule && RM_IS(rule, rm_function_type)) {
             p->inits[j] = rule;
             p->init_end = j + 1;
         }
@@ -226,8 +244,9 @@ static size_t extend(const rm_plan *p, size_t need, size_t stash, size_t cap, bo
 ** instance's stored count, see make_rule): up to the last one whose old
 ** value is stored; the fields before it that were not stored need a value
 ** the walk cannot read (an attribute dict is another object) unless they
-** are new, and a new field cannot shadow a same-named attribute; an
-** instance whose fields stay where they are is done; (2) whether the
+** are new, and a new field cannot shadow a same-named attribute; a removed
+** field cannot be left in the attribute dict; an instance whose fields
+** stay where they are is done; (2) whether the
 ** fields, the removed values and the initialized new fields after them
 ** fit; (3) gather, then write. Any "no" leaves the instance untouched for
 ** migrate.c.
@@ -246,6 +265,9 @@ uint32_t rm_layout_migrate(rm_instance_object *inst, const rm_plan *p, const rm_
     const rm_shape_rule *rule = &p->rules[stored];
     if (!rule->feasible || (rule->adds && has_attrs)) return shape | RM_SHAPE_MOVE;
     size_t need = rule->need, stash = rule->stash;
+    /* A removed field the instance does not store may be in its attribute
+       dict (an earlier move put it there): only a move deletes it. */
+    if (has_attrs && stash < p->nremoved) return shape | RM_SHAPE_MOVE;
     if (rule->same && p->init_end <= need) return shape | RM_SHAPE_SAME;
 
     /* 2. The floor first: Boehm's block header, which knows the real

@@ -112,22 +112,23 @@ static void fill_view(rm_object *view, rm_instance_object *inst, const rm_plan *
 
 /*
 ** Builds the new values and the new attribute dict (the old one without
-** the old fields' names, plus the new fields past the slots), journals the
-** instance, then writes. `values` is a scratch tuple of nnew items. On
-** failure the instance is unchanged.
+** the old and new fields' names, plus the new fields past the slots),
+** journals the instance, then writes. `values` is a scratch tuple of nnew
+** items. On failure the instance is unchanged.
 */
 static int move_one(rm_instance_object *inst, const rm_plan *p, rm_object *values) {
     if (rm_fault_at(RM_FAULT_MIGRATE)) return -1;
     rm_type *o = (rm_type *)p->old_cls, *n = (rm_type *)p->new_cls;
-    for (size_t j = 0; j < p->nnew; j++)
-        rm_tuple_set(values, j, p->src[j] >= 0 ? old_layout_field(inst, o, (size_t)p->src[j])
-                                              : rm_tuple_get(n->cls_defaults, j));
-    size_t cap = rm_instance_capacity(inst), aux = p->nnew < cap ? p->nnew : cap;
     rm_object *attrs = rm_attr_dict(inst), *dict = NULL;
+    /* A new field takes the value of an attribute of its name, as it would
+       if it stayed unstored (see unstored). */
+    for (size_t j = 0; j < p->nnew; j++)
+        rm_tuple_set(values, j, p->src[j] >= 0 ? old_layout_field(inst, o, (size_t)p->src[j]) : unstored(inst, n, j));
+    size_t cap = rm_instance_capacity(inst), aux = p->nnew < cap ? p->nnew : cap;
     if (attrs || p->nnew > aux) {
         if (!(dict = attrs ? rm_dict_copy(attrs) : rm_dict_new())) return -1;
-        for (size_t i = 0; i < p->nold; i++) {
-            rm_object *name = rm_tuple_get(o->cls_fields, i);
+        for (size_t i = 0; i < p->nold + p->nnew; i++) {
+            rm_object *name = i < p->nold ? rm_tuple_get(o->cls_fields, i) : rm_tuple_get(n->cls_fields, i - p->nold);
             if (rm_dict_get(dict, name) && rm_dict_del(dict, name) < 0) return -1;
         }
         for (size_t j = aux; j < p->nnew; j++)

@@ -334,10 +334,15 @@ extension ModuleLoader {
         let failed = rm_txn_class(result.failed_class)?.pointee
         let change = classes.first { $0.old == failed?.old_cls } ?? classes.first
         let module = change?.module ?? "?", name = change?.name ?? "?"
+        let step = result.failed_step.map { String(cString: $0) } ?? "migration"
         if crashed != 0 {
-            let step = result.failed_step.map { String(cString: $0) } ?? "migration"
             throw ReloadError.crashed(module: module, phase: "\(name).\(step) (instance \(result.failed_instance))",
                                       cause: cause)
+        }
+        // Only a failed hook is a hook failure: a failed initializer or move
+        // is named as such, not as "__reload__ failed".
+        guard step == "__reload__" else {
+            throw ReloadError.runtime(module: module, cause: "\(name): the \(step) failed on instance \(result.failed_instance): \(cause); the reload was rolled back")
         }
         throw ReloadError.instanceHookFailed(module: module, className: name, instance: result.failed_instance,
                                              cause: cause)
