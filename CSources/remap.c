@@ -25,7 +25,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
-#include <stdio.h>
 
 /* A growable array of objects in malloc memory. Safe only while
    collections are disabled: Boehm does not see it. */
@@ -566,7 +565,6 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
     }
     walk(&ws[0]); /* also takes the chunks of helpers that did not start */
     for (unsigned k = 1; k < started; k++) pthread_join(ws[k].thread, NULL);
-    double tw = now_seconds();
 
     /* 3. Handles, dependent tables, hashes, results. */
     walker *w0 = &ws[0];
@@ -606,7 +604,6 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
         failed |= !report_list(instances, nw, &report->instances, &report->ninstances, &report->capacity_instances);
         ws[0].tables.items = tables[0].items;
         ws[0].instances = instances[0];
-        if (getenv("REMAP_TIME")) fprintf(stderr, "walk %.2f ms\n", (tw - t0) * 1e3);
         if (ws[0].part) end_plan_work(ws, nw, plans, true);
     }
     GC_enable();

@@ -18,6 +18,7 @@
 **   SHUFFLE      Pair(a, n=42, b), hook() Triple(n=42, a, b, c), hook(added, removed)
 **                  -DSHUFFLE_ORDER=2:       Triple(n=42, a, c, b)
 **   TWO_RENAMES  Pair(a, b1<-b, b2<-b)    (a bad rule: refused by the reload)
+**   RENAME_REUSE Pair(a, b=5, bee<-b)     (the rename wins: b is a new field)
 **   BAD_INIT     an initializer for field "nope", which Pair lacks (init fails)
 **
 ** New fields go first (ADD, RENAME) so that the instances must store them:
@@ -196,6 +197,9 @@ static int define_pair(rm_object *pair) {
 #elif defined(SHUFFLE)
     static const int64_t pair_defaults[] = {1, 42, 2};
     return FIELDS(pair, "a", "n", "b") || rm_def_method(pair, "__reload__", pair_hook, 0);
+#elif defined(RENAME_REUSE)
+    static const int64_t pair_defaults[] = {1, 5, 2};
+    return FIELDS(pair, "a", "b", "bee") || rm_def_field_renamed(pair, "bee", "b");
 #elif defined(TWO_RENAMES)
     static const int64_t pair_defaults[] = {1, 2, 2};
     return FIELDS(pair, "a", "b1", "b2") || rm_def_field_renamed(pair, "b1", "b") ||
