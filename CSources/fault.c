@@ -69,7 +69,7 @@ void rm_fault_reset_counts(void) {
    counted inside a transaction, so code outside reloads never fails. The
    armed point fires once, then disarms. */
 int rm_fault_at(rm_fault_point point) {
-    if (!rm_txn_active()) return 0;
+    if (!rm_txn_on) return 0;
     size_t n = ++counts[point];
     if ((int)point != armed || n != armed_at) return 0;
     armed = -1;

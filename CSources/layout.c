@@ -138,6 +138,9 @@ static int build_plan(rm_plan *p, rm_object *old_cls, rm_object *new_cls, rm_obj
             return -1;
     }
     if (!(p->rules = alloc_array(p->nold + 1, sizeof *p->rules, true))) return -1;
+    if (!(p->init_fields = alloc_array(p->nnew, sizeof *p->init_fields, true))) return -1;
+    for (size_t j = 0; j < p->nnew; j++)
+        if (p->inits[j]) p->init_fields[p->ninits++] = (uint16_t)j;
     for (size_t stored = 0; stored <= p->nold; stored++) make_rule(p, stored);
     p->post = p->hook || p->init_end;
     p->fresh = rm_is_heap_object(new_cls) && (new_cls->ob_flags & RM_FLAG_TXN_NEW);
@@ -191,8 +194,7 @@ out_of_memory:
     return -1;
 }
 
-bool rm_part_room(rm_plan_part *part) {
-    if (part->count < part->capacity) return true;
+bool rm_part_grow(rm_plan_part *part) {
     size_t cap = part->capacity ? part->capacity * 2 : 1024;
     rm_plan_entry *items = realloc(part->items, cap * sizeof *items);
     if (!items) return false;

@@ -38,7 +38,10 @@ typedef struct rm_plan_part {
 } rm_plan_part;
 
 /* Makes room for one more entry; false if out of memory. */
-bool rm_part_room(rm_plan_part *part);
+bool rm_part_grow(rm_plan_part *part);
+static inline bool rm_part_room(rm_plan_part *part) {
+    return part->count < part->capacity || rm_part_grow(part);
+}
 
 #define RM_SHAPE_AUX(s) ((s) & 0xffffu) /* ob_aux before */
 #define RM_SHAPE_WORD 0x10000u           /* the dict word held a field */
@@ -76,6 +79,8 @@ typedef struct rm_plan {
     bool post;         /* initializers or a hook run after the walk */
     bool fresh;        /* new_cls was made in this transaction */
     rm_object **inits; /* [nnew]: initializer of an added field, or NULL */
+    uint16_t *init_fields; /* the fields with an initializer, in order */
+    size_t ninits;
     rm_object *hook;   /* the new class's __reload__, or NULL */
     rm_object *hook_args[2]; /* added, removed: tuples of names */
     size_t hook_nargs;

@@ -66,7 +66,8 @@ typedef struct rm_class_migration {
     size_t moved;       /* no room: fields moved to the attribute dict after it */
     size_t initialized; /* field initializer calls that returned */
     size_t hooks_run;   /* __reload__ calls that returned */
-    double seconds;     /* after the walk: moves, initializers and hooks */
+    double seconds;     /* after the walk: moves, initializers and hooks
+                           (estimated: one instance in 32 is timed) */
 } rm_class_migration;
 
 /* The replaced classes of the active transaction's remap, in mapping order
