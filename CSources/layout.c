@@ -180,6 +180,9 @@ int rm_plans_build(const rm_mapping *m, rm_plans *plans) {
         if (p->nold + p->nnew > plans->max_fields) plans->max_fields = p->nold + p->nnew;
         plans->count++;
         rm_probe_put(&plans->by_old, p->old_cls, (rm_object *)(uintptr_t)plans->count);
+        /* And in the old class's header (unused in a class), which the walk
+           reads anyway: no probe per instance. */
+        p->old_cls->ob_aux = plans->count < RM_PLAN_IN_PROBE ? (uint16_t)plans->count : RM_PLAN_IN_PROBE;
         /* Two old classes may share a new one: the undo walk only needs a
            plan that is fresh, whose unlisted instances all came from it. */
         if (p->fresh && !rm_probe_get(&plans->by_new, p->new_cls))
@@ -210,6 +213,7 @@ void rm_plans_walked(rm_plans *plans, unsigned nparts) {
 }
 
 void rm_plans_free(rm_plans *plans) {
+    for (size_t i = 0; plans->items && i < plans->count; i++) plans->items[i].old_cls->ob_aux = 0;
     for (unsigned k = 0; k < RM_MAX_WALKERS; k++) {
         rm_plan_part *part = &plans->parts[k];
         if (k < plans->nparts && part->count) GC_remove_roots(part->items, part->items + part->count);
@@ -355,10 +359,6 @@ static void unmigrate(rm_instance_object *inst, const rm_plan *p, uint32_t shape
     inst->ob_aux = (uint16_t)k;
 }
 
-bool rm_layout_unlisted(const rm_plan *p, uint32_t shape) {
-    return p->fresh && !p->post && !(shape & (RM_SHAPE_MOVE | RM_SHAPE_SAME | RM_SHAPE_WORD | RM_SHAPE_EXACT)) &&
-           RM_SHAPE_AUX(shape) == p->nold && p->rules[p->nold].stash == 0;
-}
 
 void rm_layout_unmigrate_unlisted(rm_instance_object *inst, const rm_plan *p, rm_object **scratch) {
     unmigrate(inst, p, (uint32_t)p->nold, scratch);

@@ -117,7 +117,8 @@ static inline rm_object **rm_stash_slot(rm_instance_object *inst, size_t cap, si
 typedef struct rm_plans {
     rm_plan *items; /* uncollectable */
     size_t count;
-    rm_probe by_old;         /* old class -> plan index + 1 */
+    rm_probe by_old;         /* old class -> plan index + 1; the old class's
+                                ob_aux holds it too, or RM_PLAN_IN_PROBE */
     rm_probe by_new;         /* new class -> plan index + 1, for the undo walk */
     size_t max_fields;       /* largest nold + nnew: the scratch a migration needs */
     rm_object **scratch;     /* max_fields slots for the undo, which must not allocate,
@@ -133,6 +134,20 @@ int rm_plans_build(const rm_mapping *m, rm_plans *plans);
 void rm_plans_free(rm_plans *plans);
 
 #define RM_UNDO_WALKERS 8
+#define RM_PLAN_IN_PROBE 0xffffu
+
+/* The walk's common case without a call: an instance whose fields stay
+   where they are (a field added at the end, a rename). Returns its shape
+   with RM_SHAPE_SAME, or 0: then rm_layout_migrate decides. */
+static inline uint32_t rm_layout_same(const rm_instance_object *inst, const rm_plan *p) {
+    bool word = (inst->ob_flags & RM_FLAG_WORD_FIELD) != 0;
+    uint32_t shape = (uint32_t)inst->ob_aux | (word ? RM_SHAPE_WORD : 0) | RM_SHAPE_SAME;
+    if (!p->layout) return shape;
+    const rm_shape_rule *rule = &p->rules[inst->ob_aux + word];
+    bool has_attrs = !word && inst->dict;
+    if (!rule->feasible || !rule->same || p->init_end > rule->need || has_attrs) return 0;
+    return shape;
+}
 
 /* The walk's part, for one instance whose class slot was just rewritten
    from p->old_cls (its slots already remapped): migrates it in place if
@@ -151,7 +166,10 @@ void rm_plans_walked(rm_plans *plans, unsigned nparts);
    nothing runs on it after the walk, and the undo walk can undo it from
    its class alone (it stored all the old fields, nothing is stashed, its
    class is new). It then carries RM_FLAG_MIGRATED. */
-bool rm_layout_unlisted(const rm_plan *p, uint32_t shape);
+static inline bool rm_layout_unlisted(const rm_plan *p, uint32_t shape) {
+    return p->fresh && !p->post && !(shape & (RM_SHAPE_MOVE | RM_SHAPE_SAME | RM_SHAPE_WORD | RM_SHAPE_EXACT)) &&
+           RM_SHAPE_AUX(shape) == p->nold && p->rules[p->nold].stash == 0;
+}
 /* The undo walk's part: an instance carrying RM_FLAG_MIGRATED whose class
    is planned goes back to its old layout. */
 void rm_layout_unmigrate_unlisted(rm_instance_object *inst, const rm_plan *p, rm_object **scratch);

@@ -204,14 +204,16 @@ static size_t remap_traverse(walker *w, rm_object *o) {
 ** rollback undo a migration.
 */
 static void plan_instance(walker *w, const rm_probe_view *pv, rm_object *old_cls, rm_instance_object *inst) {
-    uintptr_t at = (uintptr_t)rm_probe_get(&w->plans->by_old, old_cls);
+    uintptr_t at = old_cls->ob_aux;
+    if (at == RM_PLAN_IN_PROBE) at = (uintptr_t)rm_probe_get(&w->plans->by_old, old_cls);
     if (!at) return;
     if (!rm_part_room(w->part)) {
         w->lists_failed = true;
         return;
     }
     const rm_plan *p = &w->plans->items[at - 1];
-    uint32_t shape = rm_layout_migrate(inst, p, pv, w->scratch);
+    uint32_t shape = rm_layout_same(inst, p);
+    if (!shape) shape = rm_layout_migrate(inst, p, pv, w->scratch);
     size_t *counts = &w->counts[2 * (at - 1)];
     counts[0]++;
     counts[1] += p->layout && !(shape & RM_SHAPE_MOVE);
