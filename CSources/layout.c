@@ -185,8 +185,14 @@ int rm_plans_build(const rm_mapping *m, rm_plans *plans) {
         p->old_cls->ob_aux = plans->count < RM_PLAN_IN_PROBE ? (uint16_t)plans->count : RM_PLAN_IN_PROBE;
         /* Two old classes may share a new one: the undo walk only needs a
            plan that is fresh, whose unlisted instances all came from it. */
-        if (p->fresh && !rm_probe_get(&plans->by_new, p->new_cls))
+        if (p->fresh && !rm_probe_get(&plans->by_new, p->new_cls)) {
             rm_probe_put(&plans->by_new, p->new_cls, (rm_object *)(uintptr_t)plans->count);
+            /* Entries of its instances may leave the plan out (rm_part_read). */
+            if (plans->count < RM_PLAN_IN_PROBE) {
+                p->new_cls->ob_aux = (uint16_t)plans->count;
+                p->implied = true;
+            }
+        }
     }
     size_t scratch = (plans->max_fields ? plans->max_fields : 1) * RM_UNDO_WALKERS;
     if (!(plans->scratch = alloc_array(scratch, sizeof *plans->scratch, false))) return -1;
@@ -198,8 +204,8 @@ out_of_memory:
 }
 
 bool rm_part_grow(rm_plan_part *part) {
-    size_t cap = part->capacity ? part->capacity * 2 : 1024;
-    rm_plan_entry *items = realloc(part->items, cap * sizeof *items);
+    size_t cap = part->capacity ? part->capacity * 2 : 2048;
+    uintptr_t *items = realloc(part->items, cap * sizeof *items);
     if (!items) return false;
     part->items = items;
     part->capacity = cap;
@@ -213,7 +219,10 @@ void rm_plans_walked(rm_plans *plans, unsigned nparts) {
 }
 
 void rm_plans_free(rm_plans *plans) {
-    for (size_t i = 0; plans->items && i < plans->count; i++) plans->items[i].old_cls->ob_aux = 0;
+    for (size_t i = 0; plans->items && i < plans->count; i++) {
+        plans->items[i].old_cls->ob_aux = 0;
+        if (plans->items[i].implied) plans->items[i].new_cls->ob_aux = 0;
+    }
     for (unsigned k = 0; k < RM_MAX_WALKERS; k++) {
         rm_plan_part *part = &plans->parts[k];
         if (k < plans->nparts && part->count) GC_remove_roots(part->items, part->items + part->count);
@@ -368,11 +377,11 @@ void rm_layout_unmigrate_unlisted(rm_instance_object *inst, const rm_plan *p, rm
 void rm_plans_undo(rm_plans *plans) {
     for (unsigned k = 0; k < plans->nparts; k++) {
         const rm_plan_part *part = &plans->parts[k];
-        for (size_t e = 0; e < part->count; e++) {
-            const rm_plan_entry *entry = &part->items[e];
-            const rm_plan *p = &plans->items[entry->plan];
-            if (p->layout && !(entry->shape & (RM_SHAPE_MOVE | RM_SHAPE_SAME)))
-                unmigrate((rm_instance_object *)entry->inst, p, entry->shape, plans->scratch);
+        for (size_t pos = 0; pos < part->count;) {
+            rm_plan_entry entry = rm_part_read(plans, part, &pos);
+            const rm_plan *p = &plans->items[entry.plan];
+            if (p->layout && !(entry.shape & (RM_SHAPE_MOVE | RM_SHAPE_SAME)))
+                unmigrate((rm_instance_object *)entry.inst, p, entry.shape, plans->scratch);
         }
     }
 }
@@ -380,12 +389,12 @@ void rm_plans_undo(rm_plans *plans) {
 void rm_plans_commit(rm_plans *plans) {
     for (unsigned k = 0; k < plans->nparts; k++) {
         const rm_plan_part *part = &plans->parts[k];
-        for (size_t e = 0; e < part->count; e++) {
-            const rm_plan_entry *entry = &part->items[e];
-            const rm_plan *p = &plans->items[entry->plan];
-            uint32_t shape = entry->shape;
+        for (size_t pos = 0; pos < part->count;) {
+            rm_plan_entry entry = rm_part_read(plans, part, &pos);
+            const rm_plan *p = &plans->items[entry.plan];
+            uint32_t shape = entry.shape;
             if (!p->layout || !p->nremoved || (shape & (RM_SHAPE_MOVE | RM_SHAPE_SAME))) continue;
-            rm_instance_object *inst = (rm_instance_object *)entry->inst;
+            rm_instance_object *inst = (rm_instance_object *)entry.inst;
             size_t n = stashed(p, shape), cap = rm_shape_capacity(inst, shape);
             for (size_t t = 0; t < n && inst->ob_aux + t < cap; t++) inst->slots[inst->ob_aux + t] = NULL;
             /* The word, unless a change since gave the instance a dict. */

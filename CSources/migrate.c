@@ -272,9 +272,12 @@ static bool sample_next(sampler *s) {
 
 static int migrate_part(rm_plans *plans, class_state *states, sampler *smp, const rm_plan_part *part,
                         rm_migration *result) {
-    for (size_t e = 0; e < part->count; e++) {
-        if (e + PREFETCH_AHEAD < part->count) __builtin_prefetch(part->items[e + PREFETCH_AHEAD].inst, 1);
-        const rm_plan_entry *entry = &part->items[e];
+    for (size_t pos = 0; pos < part->count;) {
+        /* A word ahead that is an address (not a tagged one) is prefetched. */
+        if (pos + PREFETCH_AHEAD < part->count && !(part->items[pos + PREFETCH_AHEAD] & 1))
+            __builtin_prefetch((void *)part->items[pos + PREFETCH_AHEAD], 1);
+        rm_plan_entry read = rm_part_read(plans, part, &pos);
+        const rm_plan_entry *entry = &read;
         rm_plan *p = &plans->items[entry->plan];
         class_state *c = &states[entry->plan];
         if (!has_work(p)) continue; /* listed for the undo and the commit only */

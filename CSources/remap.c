@@ -221,7 +221,7 @@ static void plan_instance(walker *w, const rm_probe_view *pv, rm_object *old_cls
     if (rm_layout_unlisted(p, shape)) {
         inst->ob_flags |= RM_FLAG_MIGRATED;
     } else if (!(shape & RM_SHAPE_SAME) || p->post) {
-        w->part->items[w->part->count++] = (rm_plan_entry){(rm_object *)inst, shape, (uint32_t)(at - 1)};
+        rm_part_push(w->part, p, at - 1, (rm_object *)inst, shape);
     }
 }
 
