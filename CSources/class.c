@@ -92,6 +92,9 @@ rm_object *rm_class_new(const char *name, rm_object *base, rm_object *module) {
     c->cls_base = base;
     c->cls_dict = dict;
     c->cls_index = index;
+    c->ob_flags |= RM_FLAG_LOOKUP;
+    dict->ob_flags |= RM_FLAG_LOOKUP;
+    index->ob_flags |= RM_FLAG_LOOKUP;
     c->cls_module = module;
     if (base) {
         rm_type *b = (rm_type *)base;

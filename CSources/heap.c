@@ -94,7 +94,10 @@ static void on_collection_event(GC_EventType event) {
     prune(&rm_live);
     prune(&leaves);
     rm_library_count_end();
+    size_t classes = rm_classes.count;
     prune(&rm_classes);
+    /* A dead class's address may be reused: the lookup cache keys on it. */
+    if (rm_classes.count != classes) rm_lookup_invalidate();
     collections++;
 }
 

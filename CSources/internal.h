@@ -37,6 +37,9 @@ _Static_assert(sizeof(void *) == 8, "Remap assumes 64-bit pointers");
 /* An instance the walk migrated without listing it (layout.c): only
    meaningful while its class is a target of the active transaction. */
 #define RM_FLAG_MIGRATED 0x0040u
+/* A class, or its method dict or field index: a change to it invalidates
+   the attribute lookup cache (lookup.c). */
+#define RM_FLAG_LOOKUP 0x0080u
 
 /* ---- Objects with a variable part ---- */
 typedef struct rm_int_object {
@@ -195,9 +198,11 @@ int rm_hashable(rm_object *key);
 ** it copies the object into the journal. Returns -1 (out of memory) when the
 ** copy cannot be made: the change must then not happen. */
 extern bool rm_txn_on;
+extern uint32_t rm_lookup_epoch; /* lookup.c */
 int rm_journal_object(rm_object *o);
 int rm_journal_handle(rm_object **slot);
 static inline int rm_journal(rm_object *o) {
+    if (__builtin_expect(o->ob_flags & RM_FLAG_LOOKUP, 0)) rm_lookup_epoch++;
     if (__builtin_expect(!rm_txn_on, 1)) return 0;
     if (o->ob_flags & (RM_FLAG_JOURNALED | RM_FLAG_TXN_NEW | RM_FLAG_IMMORTAL)) return 0;
     return rm_journal_object(o);
@@ -293,5 +298,17 @@ uint32_t rm_hash_mix(uint64_t x);
 
 /* ---- class.c ---- */
 rm_object *rm_class_reload_rule(rm_object *cls, rm_object *name);
+
+/* ---- lookup.c ----
+** What `name` is on instances of `cls`: its field index (or -1) and the
+** class attribute found through the bases (or NULL), from a cache that any
+** change to a class, a remap or a class's death invalidates. */
+void rm_lookup(rm_type *cls, rm_object *name, int32_t *field, rm_object **attr);
+/* The interned name for a C string, from a cache keyed by its address (a
+   literal's address is stable; the text is compared too). NULL: out of
+   memory. */
+rm_object *rm_cname(const char *cstr);
+void rm_lookup_invalidate(void);
+void rm_small_ints_init(void);
 
 #endif

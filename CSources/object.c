@@ -104,22 +104,23 @@ static bool is_instance(rm_object *o) {
 static rm_object *instance_getattr(rm_object *obj, rm_object *name) {
     rm_instance_object *inst = (rm_instance_object *)obj;
     rm_type *cls = obj->ob_type;
-    rm_object *index = cls->cls_index ? rm_dict_get(cls->cls_index, name) : NULL;
-    if (index) {
-        rm_object **slot = rm_field_slot(inst, (size_t)rm_int_value(index));
+    int32_t field;
+    rm_object *v;
+    rm_lookup(cls, name, &field, &v);
+    if (field >= 0) {
+        rm_object **slot = rm_field_slot(inst, (size_t)field);
         if (slot) return *slot ? *slot : rm_none;
     }
     rm_object *attrs = rm_attr_dict(inst);
     if (attrs) {
-        rm_object *v = rm_dict_get(attrs, name);
-        if (v) return v;
+        rm_object *own = rm_dict_get(attrs, name);
+        if (own) return own;
     }
-    rm_object *v = rm_class_lookup((rm_object *)cls, name);
     if (v) {
         if (RM_IS(v, rm_function_type)) return rm_method_new(v, obj);
         return v;
     }
-    if (index) return rm_tuple_get(cls->cls_defaults, (size_t)rm_int_value(index));
+    if (field >= 0) return rm_tuple_get(cls->cls_defaults, (size_t)field);
     rm_error_set(RM_ERR_ATTRIBUTE, "'%s' object has no attribute '%s'", rm_type_name(cls), rm_str_cstr(name));
     return NULL;
 }
@@ -149,9 +150,10 @@ static rm_object *instance_make_dict(rm_instance_object *inst) {
 
 static int instance_setattr(rm_object *obj, rm_object *name, rm_object *value) {
     rm_instance_object *inst = (rm_instance_object *)obj;
-    rm_type *cls = obj->ob_type;
-    rm_object *index = cls->cls_index ? rm_dict_get(cls->cls_index, name) : NULL;
-    rm_object **slot = index ? rm_field_slot(inst, (size_t)rm_int_value(index)) : NULL;
+    int32_t field;
+    rm_object *attr;
+    rm_lookup(obj->ob_type, name, &field, &attr);
+    rm_object **slot = field >= 0 ? rm_field_slot(inst, (size_t)field) : NULL;
     if (slot) {
         if (rm_journal(obj) < 0) return -1;
         *slot = value;
@@ -182,7 +184,7 @@ rm_object *rm_getattr_obj(rm_object *obj, rm_object *name) {
 }
 
 rm_object *rm_getattr(rm_object *obj, const char *name) {
-    rm_object *key = rm_str(name);
+    rm_object *key = rm_cname(name);
     return key ? rm_getattr_obj(obj, key) : NULL;
 }
 
@@ -201,7 +203,7 @@ int rm_setattr_obj(rm_object *obj, rm_object *name, rm_object *value) {
 }
 
 int rm_setattr(rm_object *obj, const char *name, rm_object *value) {
-    rm_object *key = rm_str(name);
+    rm_object *key = rm_cname(name);
     return key ? rm_setattr_obj(obj, key, value) : -1;
 }
 
@@ -219,20 +221,30 @@ rm_object *rm_call(rm_object *callable, rm_object *const *args, size_t nargs) {
 }
 
 /* Calls obj.name(args) without allocating a bound method when the attribute
-   is a function found on the class. */
-rm_object *rm_call_method(rm_object *obj, const char *name, rm_object *const *args, size_t nargs) {
-    rm_object *key = rm_str(name);
-    if (!key) return NULL;
+   is a function found on the class (not shadowed by a stored field or an
+   attribute of the instance). */
+rm_object *rm_call_method_name(rm_object *obj, rm_object *name, rm_object *const *args, size_t nargs) {
+    if (rm_missing(name, "rm_call_method")) return NULL;
     if (is_instance(obj)) {
         rm_instance_object *inst = (rm_instance_object *)obj;
+        int32_t field;
+        rm_object *f;
+        rm_lookup(obj->ob_type, name, &field, &f);
         rm_object *attrs = rm_attr_dict(inst);
-        rm_object *own = attrs ? rm_dict_get(attrs, key) : NULL;
-        rm_object *f = own ? NULL : rm_class_lookup((rm_object *)obj->ob_type, key);
-        if (f && RM_IS(f, rm_function_type)) return rm_function_invoke(f, obj, args, nargs);
+        bool shadowed = (field >= 0 && rm_field_slot(inst, (size_t)field)) || (attrs && rm_dict_get(attrs, name));
+        if (!shadowed && f && RM_IS(f, rm_function_type)) return rm_function_invoke(f, obj, args, nargs);
     }
-    rm_object *attr = rm_getattr_obj(obj, key);
+    rm_object *attr = rm_getattr_obj(obj, name);
     return attr ? rm_call(attr, args, nargs) : NULL;
 }
+
+rm_object *rm_call_method(rm_object *obj, const char *name, rm_object *const *args, size_t nargs) {
+    return rm_call_method_name(obj, rm_cname(name), args, nargs);
+}
+
+rm_object *rm_getattr_name(rm_object *obj, rm_object *name) { return rm_getattr_obj(obj, name); }
+
+int rm_setattr_name(rm_object *obj, rm_object *name, rm_object *value) { return rm_setattr_obj(obj, name, value); }
 
 /* ---- repr ---- */
 

@@ -621,6 +621,8 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
     rm_probe_free(&news);
     report->threads = nw;
     report->seconds = now_seconds() - t0;
+    /* Class slots and method dicts were rewritten in place. */
+    rm_lookup_invalidate();
     if (failed) {
         /* The slots are rewritten (or, where the undo log could not grow,
            left as they were); the lists are incomplete. */

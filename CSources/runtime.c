@@ -41,6 +41,7 @@ int rm_init(void) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     rm_walk_threads = cores < 1 ? 1 : cores > 8 ? 8 : (unsigned)cores;
     rm_heap_init();
+    rm_small_ints_init();
     initialized = true;
     return 0;
 }

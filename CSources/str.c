@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 /* FNV-1a, then mixed: fast on short names, which is what dict keys are. */
 static uint32_t hash_bytes(const char *p, size_t n) {
@@ -66,6 +67,62 @@ rm_object *rm_str_format(const char *fmt, ...) {
     va_end(ap);
     return rm_str_n(big, (size_t)n);
 }
+
+/* ---- Interned names ----
+** One immortal str per distinct text, in malloc memory, found by content
+** in an open-addressing table (Lua interns short strings the same way).
+** Names are never freed: intern identifiers, not data. */
+static rm_str_object **names;
+static size_t nnames, names_mask;
+
+static bool names_grow(void) {
+    size_t cap = names_mask ? 2 * (names_mask + 1) : 256;
+    rm_str_object **grown = calloc(cap, sizeof *grown);
+    if (!grown) return false;
+    for (size_t i = 0; names_mask && i <= names_mask; i++) {
+        rm_str_object *s = names[i];
+        if (!s) continue;
+        size_t j = s->ob_hash & (cap - 1);
+        while (grown[j]) j = (j + 1) & (cap - 1);
+        grown[j] = s;
+    }
+    free(names);
+    names = grown;
+    names_mask = cap - 1;
+    return true;
+}
+
+rm_object *rm_name_n(const char *bytes, size_t len) {
+    rm_debug_check_lock();
+    uint32_t hash = hash_bytes(bytes, len);
+    size_t i = names_mask ? hash & names_mask : 0;
+    for (; names_mask && names[i]; i = (i + 1) & names_mask) {
+        rm_str_object *s = names[i];
+        if (s->ob_hash == hash && s->len == len && memcmp(s->data, bytes, len) == 0) return (rm_object *)s;
+    }
+    if ((nnames + 1) * 4 > (names_mask + 1) * 3) {
+        if (!names_grow()) goto out_of_memory;
+        for (i = hash & names_mask; names[i]; i = (i + 1) & names_mask) {}
+    }
+    rm_str_object *s = malloc(sizeof(rm_str_object) + len + 1);
+    if (!s) goto out_of_memory;
+    s->ob_type = &rm_str_type;
+    s->ob_hash = hash;
+    s->ob_flags = RM_FLAG_IMMORTAL;
+    s->ob_aux = 0;
+    s->len = len;
+    memcpy(s->data, bytes, len);
+    s->data[len] = '\0';
+    names[i] = s;
+    nnames++;
+    return (rm_object *)s;
+
+out_of_memory:
+    rm_error_set(RM_ERR_MEMORY, "out of memory interning a name");
+    return NULL;
+}
+
+rm_object *rm_name(const char *cstr) { return cstr ? rm_name_n(cstr, strlen(cstr)) : NULL; }
 
 const char *rm_str_cstr(rm_object *s) { return ((rm_str_object *)s)->data; }
 

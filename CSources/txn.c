@@ -327,5 +327,6 @@ void rm_txn_rollback(void) {
     }
     for (size_t i = txn.nhashes; i-- > 0;) txn.hashes[i].object->ob_hash = txn.hashes[i].hash;
     for (size_t i = txn.walk_mark < txn.count ? txn.walk_mark : txn.count; i-- > 0;) restore(&txn.records[i]);
+    rm_lookup_invalidate(); /* classes and their dicts were put back */
     end();
 }

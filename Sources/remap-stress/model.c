@@ -309,12 +309,16 @@ static ref_t new_str(model *m, cluster *c, uint32_t cid) {
 
 /* A str the runtime made (a class, function or module name, a key). */
 static ref_t adopt_str(model *m, rm_object *s, uint32_t cid) {
-    ref_t id = model_add(m, s, K_STR, RF_ADOPTED);
+    /* A key rm_setattr made from a C string is an interned name: immortal,
+       shared, never mapped. */
+    ref_t id = model_add(m, s, K_STR, RF_ADOPTED | (rm_is_heap_object(s) ? 0 : RF_NOMAP));
     m->recs[id].v.cid = cid;
     return id;
 }
 
-static int64_t random_small_int(rng *r) { return (int64_t)rng_below(r, 41) - 20; }
+/* Few distinct values, so keys collide by content; past the small-int
+   cache (immortal, shared objects the model cannot map). */
+static int64_t random_small_int(rng *r) { return (int64_t)rng_below(r, 41) - 20 + 1000000; }
 
 static double random_float(rng *r) {
     static const double pool[] = {0.0, -0.0, 1.5, -2.25, 1e300, 3.0};

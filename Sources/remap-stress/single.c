@@ -993,7 +993,8 @@ static bool remap_step(plan *p, rm_mapping *map, const char *label) {
     }
     for (size_t i = 0; i < M.nrecs; i++) {
         record *rec = &M.recs[i];
-        if ((rec->flags & RF_LIVE) && !(rec->flags & RF_SEEN)) {
+        /* Interned names are immortal, outside the heap. */
+        if ((rec->flags & RF_LIVE) && !(rec->flags & RF_SEEN) && rm_is_heap_object(rec->ptr)) {
             faults++;
             check_fail("live %s was not visited by rm_heap_each after the remap", describe(&M, (ref_t)i));
         }

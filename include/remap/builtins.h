@@ -71,6 +71,11 @@ double rm_float_value(rm_object *o);
 /* ---- str (immutable, UTF-8 bytes, content hash cached in the header) ---- */
 rm_object *rm_str(const char *cstr);
 rm_object *rm_str_n(const char *bytes, size_t len);
+/* An interned name: one immortal str per distinct text, never freed, safe
+   to keep in a C static across collections and reloads. Attribute and
+   method lookups by an interned name compare it by address. */
+rm_object *rm_name(const char *cstr);
+rm_object *rm_name_n(const char *bytes, size_t len);
 rm_object *rm_str_format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *rm_str_cstr(rm_object *s); /* NUL-terminated */
 size_t rm_str_len(rm_object *s);
@@ -191,6 +196,11 @@ int rm_setattr_obj(rm_object *obj, rm_object *name, rm_object *value);
 int rm_is_callable(rm_object *obj);
 rm_object *rm_call(rm_object *callable, rm_object *const *args, size_t nargs);
 rm_object *rm_call_method(rm_object *obj, const char *name, rm_object *const *args, size_t nargs);
+/* The same with an interned name (rm_name) kept by the caller: no lookup
+   of the C string. */
+rm_object *rm_getattr_name(rm_object *obj, rm_object *name);
+int rm_setattr_name(rm_object *obj, rm_object *name, rm_object *value);
+rm_object *rm_call_method_name(rm_object *obj, rm_object *name, rm_object *const *args, size_t nargs);
 
 /* A short printable description, for messages ("<instance of Point>"). */
 rm_object *rm_repr(rm_object *obj);
