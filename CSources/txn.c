@@ -106,10 +106,12 @@ static int push_record(const record *r) {
     return 0;
 }
 
-/* The bytes of an object that its changes can touch. */
+/* The bytes of an object that its changes can touch. For an instance, its
+   whole allocation: a move (migrate.c) may store fields in the room past
+   its slots, which the rollback must clear again. */
 static size_t body_size(rm_object *o) {
     rm_type *t = o->ob_type;
-    if (t->tp_layout == RM_LAYOUT_INSTANCE) return sizeof(rm_instance_object) + o->ob_aux * sizeof(rm_object *);
+    if (t->tp_layout == RM_LAYOUT_INSTANCE) return GC_size(o);
     if (t->tp_layout == RM_LAYOUT_TUPLE) return sizeof(rm_tuple_object) + ((rm_tuple_object *)o)->size * sizeof(rm_object *);
     return t->tp_basicsize;
 }
