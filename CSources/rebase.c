@@ -13,8 +13,10 @@
 
 /*
 ** A copy of `c` on `new_base`: same name, module and attributes; fields are
-** the new base's, then c's own ones (those past its old base's), with c's
+** the new base's, then c's own ones (those its old base lacks), with c's
 ** defaults; an inherited field whose default c overrode keeps c's default.
+** Own and inherited fields are told apart by name, not by position: a base
+** that gained a field after c was made has more fields than c inherited.
 ** Returns the copy or NULL with the error set.
 */
 static rm_object *rebase(rm_type *c, rm_object *new_base) {
@@ -26,11 +28,10 @@ static rm_object *rebase(rm_type *c, rm_object *new_base) {
     rm_object *key, *value;
     while (rm_dict_next(c->cls_dict, &pos, &key, &value))
         if (rm_dict_set(n->cls_dict, key, value) < 0) return NULL;
-    size_t inherited = rm_tuple_size(old_base->cls_fields);
     for (size_t i = 0; i < rm_tuple_size(c->cls_fields); i++) {
         rm_object *name = rm_tuple_get(c->cls_fields, i), *def = rm_tuple_get(c->cls_defaults, i);
-        bool own = i >= inherited;
-        if (!own && def == rm_tuple_get(old_base->cls_defaults, i)) continue;
+        rm_object *at = rm_dict_get(old_base->cls_index, name);
+        if (at && def == rm_tuple_get(old_base->cls_defaults, (size_t)rm_int_value(at))) continue;
         if (rm_class_add_field(copy, rm_str_cstr(name), def) < 0) return NULL;
     }
     /* An own __call__ set c's call; otherwise it was inherited. */
