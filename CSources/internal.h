@@ -40,6 +40,11 @@ _Static_assert(sizeof(void *) == 8, "Remap assumes 64-bit pointers");
 /* A class, or its method dict or field index: a change to it invalidates
    the attribute lookup cache (lookup.c). */
 #define RM_FLAG_LOOKUP 0x0080u
+/* A class a committed reload replaced: every reference the heap held was
+   rewritten, so it is dead or held from outside; rm_mapping_add_subclasses
+   no longer rebases it (its base slot names the new base, its fields are
+   stale). */
+#define RM_FLAG_REPLACED 0x0100u
 
 /* ---- Objects with a variable part ---- */
 typedef struct rm_int_object {

@@ -46,7 +46,7 @@ static long rebase_pass(rm_mapping *m, rm_object *pairs) {
     size_t count = rm_classes.count; /* classes made by this pass come after */
     for (size_t i = 0; i < count; i++) {
         rm_type *c = (rm_type *)RM_REVEAL(rm_classes.items[i]);
-        if (!c->cls_base || rm_mapping_lookup(m, (rm_object *)c)) continue;
+        if (!c->cls_base || (c->ob_flags & RM_FLAG_REPLACED) || rm_mapping_lookup(m, (rm_object *)c)) continue;
         rm_object *new_base = rm_mapping_lookup(m, c->cls_base);
         if (!new_base || !rm_is_class(new_base)) continue;
         rm_object *copy = rebase(c, new_base);

@@ -62,6 +62,8 @@ static struct {
     saved_hash *hashes;
     size_t nhashes;
     rm_plans plans; /* instance migration (layout.h) */
+    rm_object **replaced; /* the mapping's old classes (uncollectable) */
+    size_t nreplaced;
 } txn;
 
 int rm_txn_active(void) { return txn.active; }
@@ -270,6 +272,15 @@ int rm_txn_remap(const rm_mapping *m, rm_remap_report *report) {
     }
     /* Plans first: a bad rename rule refuses the reload before the walk. */
     if (rm_plans_build(m, &txn.plans) < 0) return -1;
+    /* The classes a commit marks replaced (see RM_FLAG_REPLACED). */
+    size_t classes = 0;
+    for (size_t i = 0; i < m->count; i++) classes += rm_is_class(m->olds[i]);
+    if (classes && !(txn.replaced = GC_MALLOC_UNCOLLECTABLE(classes * sizeof *txn.replaced))) {
+        rm_error_set(RM_ERR_MEMORY, "out of memory before the remap; nothing was rewritten");
+        return -1;
+    }
+    for (size_t i = 0; i < m->count; i++)
+        if (rm_is_class(m->olds[i])) txn.replaced[txn.nreplaced++] = m->olds[i];
     rm_probe tagged = {.lo = UINTPTR_MAX};
     if (prepare(m, &tagged) < 0) {
         rm_probe_free(&tagged);
@@ -302,6 +313,7 @@ static void end(void) {
     }
     if (txn.have_inverse) rm_probe_free(&txn.inverse);
     rm_plans_free(&txn.plans);
+    GC_FREE(txn.replaced);
     free(txn.hashes);
     GC_FREE(txn.records);
     memset(&txn, 0, sizeof txn);
@@ -311,6 +323,7 @@ static void end(void) {
 void rm_txn_commit(void) {
     if (!txn.active) return;
     rm_plans_commit(&txn.plans);
+    for (size_t i = 0; i < txn.nreplaced; i++) txn.replaced[i]->ob_flags |= RM_FLAG_REPLACED;
     end();
 }
 
