@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "RemapHost", type: .dynamic, targets: ["Reload"]),
         .executable(name: "reloadctl", targets: ["reloadctl"]),
         .executable(name: "remap-stress", targets: ["remap-stress"]),
+        .executable(name: "layout-stress", targets: ["layout-stress"]),
         .executable(name: "remap-bench", targets: ["remap-bench"]),
         .executable(name: "reload-bench", targets: ["reload-bench"]),
     ],
@@ -50,11 +51,12 @@ let package = Package(
             linkerSettings: exportDynamic
         ),
         .executableTarget(name: "remap-stress", dependencies: ["CRemap", "CBoehm"]),
+        .executableTarget(name: "layout-stress", dependencies: ["CRemap", "CBoehm"]),
         .executableTarget(name: "reload-bench", dependencies: ["Reload", "CRemap"], linkerSettings: exportDynamic),
         .executableTarget(name: "remap-bench", dependencies: ["CRemap", "CBoehm"]),
         .testTarget(
             name: "ReloadTests",
-            dependencies: ["Reload", "CRemap", "remap-stress", "reloadctl"],
+            dependencies: ["Reload", "CRemap", "remap-stress", "layout-stress", "reloadctl"],
             swiftSettings: [.swiftLanguageMode(.v5)],
             linkerSettings: exportDynamic
         ),

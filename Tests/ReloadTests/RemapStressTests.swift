@@ -9,24 +9,24 @@ import XCTest
 /// remapping thread. Small sizes here; the full size is
 /// `swift run -c release remap-stress --objects 2000000 --rounds 50`.
 final class RemapStressTests: XCTestCase {
-    /// Where SwiftPM put the executable: beside the test bundle (the
+    /// Where SwiftPM put a stress executable: beside the test bundle (the
     /// products directory), else the package's own .build/debug.
-    static func stressExecutable() -> URL? {
+    static func stressExecutable(named name: String = "remap-stress") -> URL? {
         var candidates: [URL] = []
         for bundle in [Bundle.main] + Bundle.allBundles + Bundle.allFrameworks {
             let url = bundle.bundleURL
-            candidates.append(url.appendingPathComponent("remap-stress"))
-            candidates.append(url.deletingLastPathComponent().appendingPathComponent("remap-stress"))
+            candidates.append(url.appendingPathComponent(name))
+            candidates.append(url.deletingLastPathComponent().appendingPathComponent(name))
         }
         if let argv0 = CommandLine.arguments.first {
             let runner = URL(fileURLWithPath: argv0).resolvingSymlinksInPath()
-            candidates.append(runner.deletingLastPathComponent().appendingPathComponent("remap-stress"))
+            candidates.append(runner.deletingLastPathComponent().appendingPathComponent(name))
         }
         // Tests/ReloadTests/RemapStressTests.swift -> the package root.
         let root = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        candidates.append(root.appendingPathComponent(".build/debug/remap-stress"))
-        candidates.append(root.appendingPathComponent(".build/release/remap-stress"))
+        candidates.append(root.appendingPathComponent(".build/debug/\(name)"))
+        candidates.append(root.appendingPathComponent(".build/release/\(name)"))
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }
 
