@@ -28,8 +28,10 @@ static const char *const names[RM_FAULT_NPOINTS] = {
     [RM_FAULT_ALLOC] = "alloc",
 };
 
-static size_t counts[RM_FAULT_NPOINTS];
-static int armed = -1;
+size_t rm_fault_counts[RM_FAULT_NPOINTS];
+int rm_fault_armed = -1;
+#define counts rm_fault_counts
+#define armed rm_fault_armed
 static size_t armed_at;
 static rm_fault_mode armed_mode;
 
@@ -68,9 +70,7 @@ void rm_fault_reset_counts(void) {
 /* Counts one occurrence; fails it if it is the armed one. Points are only
    counted inside a transaction, so code outside reloads never fails. The
    armed point fires once, then disarms. */
-int rm_fault_at(rm_fault_point point) {
-    if (!rm_txn_on) return 0;
-    size_t n = ++counts[point];
+int rm_fault_fire(rm_fault_point point, size_t n) {
     if ((int)point != armed || n != armed_at) return 0;
     armed = -1;
     /* For whoever hunts the code that swallowed an injected failure. */

@@ -35,7 +35,9 @@ _Static_assert(sizeof(void *) == 8, "Remap assumes 64-bit pointers");
    reload that removed it ends (layout.c): it has no attribute dict. */
 #define RM_FLAG_WORD_STASH 0x0020u
 /* An instance the walk migrated without listing it (layout.c): only
-   meaningful while its class is a target of the active transaction. */
+   meaningful while its class is a target of the active transaction (every
+   walk clears it on the instances it retypes; neither a commit nor a
+   rollback clears it: it says nothing outside a transaction). */
 #define RM_FLAG_MIGRATED 0x0040u
 /* A class, or its method dict or field index: a change to it invalidates
    the attribute lookup cache (lookup.c). */
@@ -237,7 +239,16 @@ typedef enum rm_fault_point {
     RM_FAULT_ALLOC,
     RM_FAULT_NPOINTS
 } rm_fault_point;
-int rm_fault_at(rm_fault_point point);
+/* Counts one occurrence of `point` inside a transaction and fails it if it
+   is the armed one. Inline: points sit on per-instance paths. */
+extern size_t rm_fault_counts[RM_FAULT_NPOINTS];
+extern int rm_fault_armed;
+int rm_fault_fire(rm_fault_point point, size_t n);
+static inline int rm_fault_at(rm_fault_point point) {
+    if (__builtin_expect(!rm_txn_on, 1)) return 0;
+    size_t n = ++rm_fault_counts[point];
+    return __builtin_expect((int)point == rm_fault_armed, 0) ? rm_fault_fire(point, n) : 0;
+}
 
 /* ---- remap.c, for txn.c ----
 ** Rewrites whose undo the transaction cannot derive from the mapping are

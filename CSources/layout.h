@@ -84,6 +84,8 @@ typedef struct rm_plan {
     size_t init_end;   /* 1 + the last field with an initializer, or 0 */
     rm_shape_rule *rules; /* [nold + 1] */
     bool post;         /* initializers or a hook run after the walk */
+    bool same_names;   /* every field keeps its name: an attribute dict
+                          cannot hold a name whose meaning changes */
     bool fresh;        /* new_cls was made in this transaction */
     bool implied;      /* new_cls's header names this plan (see rm_plan_part) */
     rm_object **inits; /* [nnew]: initializer of an added field, or NULL */
@@ -156,7 +158,7 @@ static inline rm_plan_entry rm_part_read(const rm_plans *plans, const rm_plan_pa
     rm_object *inst = (rm_object *)part->items[(*pos)++];
     if (*pos < part->count && (part->items[*pos] & 1)) {
         uintptr_t meta = part->items[(*pos)++];
-        return (rm_plan_entry){inst, (uint32_t)(meta >> 1), (uint32_t)(meta >> 32)};
+        return (rm_plan_entry){inst, (uint32_t)((meta >> 1) & 0x7fffffffu), (uint32_t)(meta >> 32)};
     }
     uint32_t plan = (uint32_t)inst->ob_type->ob_aux - 1;
     return (rm_plan_entry){inst, (uint32_t)plans->items[plan].nold, plan};
@@ -171,7 +173,7 @@ static inline uint32_t rm_layout_same(const rm_instance_object *inst, const rm_p
     if (!p->layout) return shape;
     const rm_shape_rule *rule = &p->rules[inst->ob_aux + word];
     bool has_attrs = !word && inst->dict;
-    if (!rule->feasible || !rule->same || p->init_end > rule->need || has_attrs) return 0;
+    if (!rule->feasible || !rule->same || p->init_end > rule->need || (has_attrs && !p->same_names)) return 0;
     return shape;
 }
 

@@ -43,8 +43,14 @@ static rm_object *migrated_field(rm_instance_object *inst, const rm_plan *p, uin
     int32_t j = p->inverse[i];
     size_t stored = RM_SHAPE_AUX(shape) + ((shape & RM_SHAPE_WORD) != 0);
     if (j >= 0) {
+        /* Kept: stored, or an attribute under its new name (an
+           initializer's setattr may have moved it from the dict word into
+           a new dict), or the default, which the walk kept the same. */
         rm_object **slot = rm_field_slot(inst, (size_t)j);
-        return slot ? stored_or_none(slot) : unstored(inst, o, i);
+        if (slot) return stored_or_none(slot);
+        rm_object *attrs = rm_attr_dict(inst);
+        rm_object *v = attrs ? rm_dict_get(attrs, rm_tuple_get(((rm_type *)p->new_cls)->cls_fields, (size_t)j)) : NULL;
+        return v ? v : rm_tuple_get(o->cls_defaults, i);
     }
     if (i >= stored) return unstored(inst, o, i);
     size_t nth = 0;
@@ -124,14 +130,20 @@ static rm_object *oldview_new(rm_plan *p) {
     return (rm_object *)v;
 }
 
-/* Points the view at the next instance; copies it if it is to be moved. */
+/* Points the view at the next instance. Copies it if it is to be moved,
+   or if a removed value is stashed in its dict word, which the first
+   attribute an initializer or hook sets on it replaces with a dict. */
 static void view_instance(rm_object *view, rm_instance_object *inst, uint32_t shape) {
     oldview_object *v = (oldview_object *)view;
     v->inst = (rm_object *)inst;
     v->shape = shape;
-    v->copied = (shape & RM_SHAPE_MOVE) != 0;
-    for (size_t i = 0; v->copied && i < v->plan->nold; i++)
-        rm_tuple_set(v->values, i, old_layout_field(inst, (rm_type *)v->plan->old_cls, i));
+    v->copied = false;
+    bool moving = (shape & RM_SHAPE_MOVE) != 0;
+    if (!moving && !(inst->ob_flags & RM_FLAG_WORD_STASH)) return;
+    for (size_t i = 0; i < v->plan->nold; i++)
+        rm_tuple_set(v->values, i, moving ? old_layout_field(inst, (rm_type *)v->plan->old_cls, i)
+                                          : migrated_field(inst, v->plan, shape, i));
+    v->copied = true;
 }
 
 static void view_empty(rm_object *view) {
@@ -151,10 +163,11 @@ static int move_one(rm_instance_object *inst, const rm_plan *p, rm_object *value
     if (rm_fault_at(RM_FAULT_MIGRATE)) return -1;
     rm_type *o = (rm_type *)p->old_cls, *n = (rm_type *)p->new_cls;
     rm_object *attrs = rm_attr_dict(inst), *dict = NULL;
-    /* A new field takes the value of an attribute of its name, as it would
-       if it stayed unstored (see unstored). */
+    /* A new field gets its default: an attribute of its name is shadowed
+       (and dropped from the dict below). */
     for (size_t j = 0; j < p->nnew; j++)
-        rm_tuple_set(values, j, p->src[j] >= 0 ? old_layout_field(inst, o, (size_t)p->src[j]) : unstored(inst, n, j));
+        rm_tuple_set(values, j, p->src[j] >= 0 ? old_layout_field(inst, o, (size_t)p->src[j])
+                                              : rm_tuple_get(n->cls_defaults, j));
     size_t cap = rm_instance_capacity(inst), aux = p->nnew < cap ? p->nnew : cap;
     if (attrs || p->nnew > aux) {
         if (!(dict = attrs ? rm_dict_copy(attrs) : rm_dict_new())) return -1;
@@ -252,7 +265,7 @@ static int migrate_one(rm_plan *p, class_state *c, const rm_plan_entry *entry, r
 #define SAMPLE_EVERY 32
 /* How far ahead to prefetch instances: a few hundred ns of work ahead, as
    many misses in flight as a core keeps. */
-#define PREFETCH_AHEAD 8
+#define PREFETCH_AHEAD 24
 
 /* Whether a plan leaves anything for this pass. */
 static bool has_work(const rm_plan *p) { return p->post || (p->layout && p->stats.in_place < p->stats.instances); }

@@ -80,7 +80,10 @@ typedef struct walker {
     objvec instances; /* instances whose class was rewritten */
     const rm_plans *plans; /* a transaction's: instances are migrated */
     const rm_plans *undo_plans; /* an undo walk's: unlisted ones go back */
-    rm_plan_part *part;    /* where this walker lists instances */
+    rm_plan_part part;     /* where this walker lists instances: a copy of
+                              its rm_plans part during the walk (the parts
+                              share cache lines; the walkers must not) */
+    bool listing;
     size_t *counts;        /* per plan: instances retyped, migrated in place */
     rm_object **scratch;   /* plans->max_fields */
     bool lists_failed;
@@ -204,10 +207,13 @@ static size_t remap_traverse(walker *w, rm_object *o) {
 ** rollback undo a migration.
 */
 static void plan_instance(walker *w, const rm_probe_view *pv, rm_object *old_cls, rm_instance_object *inst) {
+    /* Every retyped instance: a stale mark from an earlier walk must not
+       reach this transaction's undo walk (see RM_FLAG_MIGRATED). */
+    inst->ob_flags &= ~RM_FLAG_MIGRATED;
     uintptr_t at = old_cls->ob_aux;
     if (at == RM_PLAN_IN_PROBE) at = (uintptr_t)rm_probe_get(&w->plans->by_old, old_cls);
     if (!at) return;
-    if (!rm_part_room(w->part)) {
+    if (!rm_part_room(&w->part)) {
         w->lists_failed = true;
         return;
     }
@@ -217,11 +223,10 @@ static void plan_instance(walker *w, const rm_probe_view *pv, rm_object *old_cls
     size_t *counts = &w->counts[2 * (at - 1)];
     counts[0]++;
     counts[1] += p->layout && !(shape & RM_SHAPE_MOVE);
-    inst->ob_flags &= ~RM_FLAG_MIGRATED;
     if (rm_layout_unlisted(p, shape)) {
         inst->ob_flags |= RM_FLAG_MIGRATED;
     } else if (!(shape & RM_SHAPE_SAME) || p->post) {
-        rm_part_push(w->part, p, at - 1, (rm_object *)inst, shape);
+        rm_part_push(&w->part, p, at - 1, (rm_object *)inst, shape);
     }
 }
 
@@ -426,8 +431,9 @@ static bool report_list(objvec *parts, size_t nparts, rm_object ***list, size_t 
 /* Per-walker counts and scratch, made before the walk. */
 static int alloc_plan_work(walker *ws, unsigned nw, rm_plans *plans) {
     for (unsigned k = 0; k < nw; k++) {
-        ws[k].part = &plans->parts[k];
-        ws[k].part->count = 0;
+        ws[k].part = plans->parts[k];
+        ws[k].part.count = 0;
+        ws[k].listing = true;
         ws[k].counts = calloc(2 * plans->count, sizeof *ws[k].counts);
         ws[k].scratch = malloc((plans->max_fields ? plans->max_fields : 1) * sizeof *ws[k].scratch);
         if (!ws[k].counts || !ws[k].scratch) return -1;
@@ -438,6 +444,8 @@ static int alloc_plan_work(walker *ws, unsigned nw, rm_plans *plans) {
 /* Adds the walkers' counts to the plans' reports, then frees them. */
 static void end_plan_work(walker *ws, unsigned nw, rm_plans *plans, bool walked) {
     for (unsigned k = 0; k < nw; k++) {
+        if (ws[k].listing) plans->parts[k] = ws[k].part;
+        ws[k].listing = false;
         for (size_t i = 0; walked && ws[k].counts && i < plans->count; i++) {
             plans->items[i].stats.instances += ws[k].counts[2 * i];
             plans->items[i].stats.in_place += ws[k].counts[2 * i + 1];
@@ -558,7 +566,7 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
         ws[k].list_instances = !(options & RM_REMAP_NO_INSTANCES);
         ws[k].list_tables = !undo;
         ws[k].log = logs ? &logs[k] : NULL;
-        ws[k].plans = ws[k].part ? plans : NULL;
+        ws[k].plans = ws[k].listing ? plans : NULL;
     }
     unsigned started = 1;
     for (unsigned k = 1; k < nw; k++) {
@@ -606,7 +614,7 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
         failed |= !report_list(instances, nw, &report->instances, &report->ninstances, &report->capacity_instances);
         ws[0].tables.items = tables[0].items;
         ws[0].instances = instances[0];
-        if (ws[0].part) end_plan_work(ws, nw, plans, true);
+        if (ws[0].listing) end_plan_work(ws, nw, plans, true);
     }
     GC_enable();
 

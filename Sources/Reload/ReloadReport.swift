@@ -61,6 +61,9 @@ public struct ReloadReport: Codable, Sendable {
         public var rehash = 0.0
         public var instances = 0.0
         public var publish = 0.0
+        /// Ending the transaction: the removed fields' values kept for a
+        /// rollback are cleared.
+        public var commit = 0.0
         public var total = 0.0
     }
 

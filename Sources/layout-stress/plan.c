@@ -50,13 +50,27 @@ static void plan_match(fam_plan *p, const family *o) {
     int taken[MAXF];
     for (int i = 0; i < MAXF; i++) taken[i] = -1;
     p->nadded = p->nremoved = 0;
+    for (int j = 0; j < p->next.nf; j++) p->src[j] = -1;
+    /* Renames first, while the old class has the old name and not the new. */
     for (int j = 0; j < p->next.nf; j++) {
-        int name = p->next.name[j], from = p->rule[j] >= 0 ? p->rule[j] : name;
-        int i = field_index(o, from);
-        if (i < 0 && from != name) i = field_index(o, name);
-        if (i >= 0 && taken[i] >= 0) p->conflict = true;
+        int name = p->next.name[j], from = p->rule[j];
+        int i = from >= 0 && field_index(o, name) < 0 ? field_index(o, from) : -1;
+        if (i < 0) continue;
+        if (taken[i] >= 0) p->conflict = true;
         p->src[j] = i;
-        if (i >= 0) taken[i] = j;
+        taken[i] = j;
+    }
+    /* Then names, for the old fields no rename took. */
+    for (int j = 0; j < p->next.nf; j++) {
+        int name = p->next.name[j];
+        if (p->src[j] < 0) {
+            int i = field_index(o, name);
+            if (i >= 0 && taken[i] < 0) {
+                p->src[j] = i;
+                taken[i] = j;
+            }
+        }
+        int i = p->src[j];
         p->init[j] = i < 0 && p->init_rule[j];
         if (i < 0) p->added[p->nadded++] = name;
     }
@@ -118,8 +132,14 @@ void plan_derive(rng *r, int f, bool want_conflict) {
         }
     }
     if (want_conflict && o->nf) {
-        int j = (int)rng_below(r, (size_t)p->next.nf + 1), from = o->name[rng_below(r, (size_t)o->nf)];
-        if (j < p->next.nf && !p->init_rule[j] && p->next.name[j] != from) p->rule[j] = from;
+        /* Two renames of one old field (a rename and a field reusing the
+           old name is no conflict: the rename wins). */
+        int from = o->name[rng_below(r, (size_t)o->nf)];
+        for (int j = 0, set = 0; j < p->next.nf && set < 2; j++)
+            if (!p->init_rule[j] && p->next.name[j] != from && field_index(o, p->next.name[j]) < 0 && rng_chance(r, 60)) {
+                p->rule[j] = from;
+                set++;
+            }
     }
     if (!same && rng_chance(r, grow ? 80 : 50)) /* reorder */
         for (int j = p->next.nf - 1; j > 0; j--) {

@@ -8,9 +8,10 @@
 ** from layout.c (match_fields) and migrate.c (move_one):
 **   - the mapping is applied once to every value (old class -> new class,
 **     old function -> new function; instances keep their identity);
-**   - new field j takes old field src[j]: the one its rename rule names if
-**     the old class has it, else the one with its name; if two new fields
+**   - new field j takes old field src[j]: first, the one its rename rule
+**     names, if the old class has it and lacks j's own name; if two renames
 **     take one old field the reload is refused before anything changes;
+**     then the one with j's name, unless a rename took it;
 **   - a taken field keeps what it read before (its stored value, its
 **     attribute, or the old default it read), mapped;
 **   - an added field gets its initializer's value, computed from the old

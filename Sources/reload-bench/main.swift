@@ -70,13 +70,13 @@ func moduleSource(_ fields: [Field], version: Int) -> String {
     return """
         #include <remap/module.h>
         RM_MODULE_ABI;
-        static rm_handle name_b;
+        static rm_object *name_b; /* interned: kept in a static safely */
         static rm_object *answer(rm_object *self, rm_object *const *args, size_t nargs) { return rm_int(\(version)); }
         static rm_object *from_b(rm_object *self, rm_object *const *args, size_t nargs) {
-            return rm_getattr_obj(args[0], rm_handle_get(name_b));
+            return rm_getattr_name(args[0], name_b);
         }
         int rm_module_init(rm_module *m) {
-            if (!name_b && !(name_b = rm_handle_new(rm_str("b")))) return -1;
+            if (!name_b && !(name_b = rm_name("b"))) return -1;
         \(body)    return 0;
         }
         """
@@ -206,6 +206,7 @@ for (number, scenario) in scenarios.enumerated() where only == "all" || only == 
         "rehash_ms": phase(forward, \.rehash),
         "instances_ms": phase(forward, \.instances),
         "publish_ms": phase(forward, \.publish),
+        "commit_ms": phase(forward, \.commit),
         "peak_extra_mb": rounded(median(peakKB.map(Double.init)) / 1024),
         "objects_visited": last.objectsVisited,
         "instances_migrated": last.instancesMigrated,

@@ -61,7 +61,7 @@ enum Output {
             if let n = line["hooks_run"] as? Int, n > 0 { text += ", \(n) hooks" }
             lines.append(text + " (\(ms(line["milliseconds"])) after the walk)")
         }
-        let order = ["close_libraries", "load", "match", "module_hooks", "remap", "rehash", "instances", "publish"]
+        let order = ["close_libraries", "load", "match", "module_hooks", "remap", "rehash", "instances", "publish", "commit"]
         lines.append("  phases: " + order.map { "\($0) \(ms(phases[$0]))" }.joined(separator: ", "))
         return lines.joined(separator: "\n")
     }

@@ -133,7 +133,9 @@ final class FaultInjectionTests: XCTestCase {
             let lines = Dictionary(uniqueKeysWithValues: report.classes.map { ($0.name, $0) })
             XCTAssertEqual(lines["gbase.Point"]?.inPlace, world.instances / 5, "\(report.classes)")
             XCTAssertEqual(lines["gmid.Square"]?.moved, lines["gmid.Square"]?.instances, "\(report.classes)")
-            XCTAssertEqual(lines["gbase.Shape"]?.moved, 0, "\(report.classes)")
+            // The one instance the module hook gave an attribute dict is moved: the walk cannot
+            // read the dict, which might hold a name the reload makes a field.
+            XCTAssertEqual(lines["gbase.Shape"]?.moved, 1, "\(report.classes)")
             XCTAssertGreaterThan(lines["gbase.Shape"]?.inPlace ?? 0, 300, "\(report.classes)")
             XCTAssertThrowsError(try world.loader.call("gbase.old_fn"), "removed and tombstoned")
             XCTAssertNotEqual(try world.fingerprint(), before)
