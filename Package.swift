@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "layout-stress", targets: ["layout-stress"]),
         .executable(name: "remap-bench", targets: ["remap-bench"]),
         .executable(name: "reload-bench", targets: ["reload-bench"]),
+        .executable(name: "module-bench", targets: ["module-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -54,6 +55,10 @@ let package = Package(
         .executableTarget(name: "layout-stress", dependencies: ["CRemap", "CBoehm"]),
         .executableTarget(name: "reload-bench", dependencies: ["Reload", "CRemap"], linkerSettings: exportDynamic),
         .executableTarget(name: "remap-bench", dependencies: ["CRemap", "CBoehm"]),
+        // The workloads are a C module and its Python twin, built and run by
+        // the benchmark itself.
+        .executableTarget(name: "module-bench", dependencies: ["Reload", "CRemap"], exclude: ["workloads"],
+                          linkerSettings: exportDynamic),
         .testTarget(
             name: "ReloadTests",
             dependencies: ["Reload", "CRemap", "remap-stress", "layout-stress", "reloadctl"],

@@ -72,8 +72,10 @@ rm_object *rm_dict_get(rm_object *d, rm_object *key) {
     return e ? e->value : NULL;
 }
 
+/* By C string: the key is its interned name (lookup.c), so a literal costs
+   no allocation. */
 rm_object *rm_dict_get_str(rm_object *d, const char *key) {
-    rm_object *k = rm_str(key);
+    rm_object *k = rm_cname(key);
     return k ? rm_dict_get(d, k) : NULL;
 }
 
@@ -83,7 +85,7 @@ int rm_dict_set(rm_object *d, rm_object *key, rm_object *value) {
 }
 
 int rm_dict_set_str(rm_object *d, const char *key, rm_object *value) {
-    rm_object *k = rm_str(key);
+    rm_object *k = rm_cname(key);
     return k ? rm_dict_set(d, k, value) : -1;
 }
 

@@ -16,7 +16,7 @@ static int function_traverse(rm_object *self, rm_visitproc visit, void *arg) {
 
 /* The function being called on this thread: a method gets the instance as
    `self`, so a function defined in Swift finds its closure through this. */
-static _Thread_local rm_object *current_function;
+static RM_THREAD_LOCAL rm_object *current_function;
 int rm_native_depth;
 
 rm_object *rm_function_current(void) { return current_function; }

@@ -18,6 +18,12 @@
 #include <string.h>
 
 _Static_assert(sizeof(rm_object) == 16, "the object header is 16 bytes");
+
+/* Thread-locals of the core. The core is linked into the host executable
+   or a library it loads at start, never dlopen'ed: initial-exec avoids a
+   __tls_get_addr call per access, which SwiftPM's -fPIC would otherwise
+   give every call into module code. */
+#define RM_THREAD_LOCAL _Thread_local __attribute__((tls_model("initial-exec")))
 _Static_assert(sizeof(void *) == 8, "Remap assumes 64-bit pointers");
 
 /* A static type: immortal, its own type is rm_type_type. */

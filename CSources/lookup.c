@@ -34,13 +34,22 @@ static struct cname_entry {
     rm_object *name;
 } cnames[1 << CNAME_BITS];
 
+/* Every address bit counts: string literals sit bytes apart ("x" and "v"
+   share an 8-byte word). */
 static size_t slot_of(uintptr_t a, unsigned bits) {
-    return (size_t)(((a >> 3) * 0x9e3779b97f4a7c15ULL) >> (64 - bits));
+    return (size_t)((a * 0x9e3779b97f4a7c15ULL) >> (64 - bits));
+}
+
+/* Whether the C string still reads `name` (inline: names are short). */
+static bool same_text(rm_object *name, const char *cstr) {
+    const char *a = rm_str_cstr(name);
+    while (*a && *a == *cstr) a++, cstr++;
+    return *a == *cstr;
 }
 
 rm_object *rm_cname(const char *cstr) {
     struct cname_entry *e = &cnames[slot_of((uintptr_t)cstr, CNAME_BITS)];
-    if (e->cstr == cstr && e->name && strcmp(rm_str_cstr(e->name), cstr) == 0) return e->name;
+    if (e->cstr == cstr && e->name && same_text(e->name, cstr)) return e->name;
     rm_object *name = rm_name(cstr);
     if (name) *e = (struct cname_entry){cstr, name};
     return name;

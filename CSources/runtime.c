@@ -174,8 +174,8 @@ uint32_t rm_next_identity_hash(void) {
 /* ---- The current error, per thread ---- */
 #define ERROR_MESSAGE_MAX 1024
 
-static _Thread_local rm_error_kind error_kind;
-static _Thread_local char error_message[ERROR_MESSAGE_MAX];
+static RM_THREAD_LOCAL rm_error_kind error_kind;
+static RM_THREAD_LOCAL char error_message[ERROR_MESSAGE_MAX];
 
 void rm_error_setv(rm_error_kind kind, const char *fmt, va_list ap) {
     error_kind = kind == RM_OK ? RM_ERR_RUNTIME : kind;

@@ -17,7 +17,7 @@ static int tuple_traverse(rm_object *self, rm_visitproc visit, void *arg) {
    overflows. Real keys nest a few levels. */
 #define MAX_TUPLE_DEPTH 256
 
-static _Thread_local int tuple_depth;
+static RM_THREAD_LOCAL int tuple_depth;
 
 /* Enters one more level of nesting, or fails with an error. */
 static int enter_tuple(void) {

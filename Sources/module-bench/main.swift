@@ -1,0 +1,92 @@
+// module-bench: module code against CPython, in the same run.
+//
+//   swift run -c release module-bench [--particles N] [--rounds R] [--calls C]
+//
+// Builds workloads/bench.c as a native module and runs each workload in it,
+// then runs workloads/bench.py (the same logic) with python3 if there is
+// one. One JSON line per workload: nanoseconds per operation on each side
+// (best of three) and CPython's time over ours.
+import CRemap
+import Foundation
+import Reload
+
+func option(_ name: String, _ fallback: Int) -> Int {
+    let args = CommandLine.arguments
+    guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return fallback }
+    return v
+}
+
+let particles = option("--particles", 100_000)
+let rounds = option("--rounds", 10)
+let calls = option("--calls", 10_000_000)
+let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+let root = here.deletingLastPathComponent().deletingLastPathComponent()
+let workloads = here.appendingPathComponent("workloads")
+
+func run(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [tool] + arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+let dir = NSTemporaryDirectory() + "module-bench-\(getpid())"
+try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(atPath: dir) }
+let built = try run("cc", ["-shared", "-fPIC", "-O2", "-I", root.appendingPathComponent("include").path,
+                           "-o", dir + "/bench.so", workloads.appendingPathComponent("bench.c").path])
+guard built.status == 0 else { fatalError("cc failed on bench.c") }
+
+/// Nanoseconds per operation, best of three, and the checksum.
+func timed(_ loader: ModuleLoader, _ function: String, _ count: Int, ops: Int) throws -> (Double, Int) {
+    var best = Double.infinity, checksum = 0
+    for _ in 0..<3 {
+        let start = DispatchTime.now().uptimeNanoseconds
+        checksum = try Objects.intValue(loader.call("bench.\(function)", [try Objects.int(count)]))
+        let ns = Double(DispatchTime.now().uptimeNanoseconds - start)
+        best = min(best, ns / Double(ops))
+    }
+    return (best, checksum)
+}
+
+var ours: [String: (Double, Int)] = [:]
+let loader = ModuleLoader()
+loader.addSearchPath(dir)
+try Runtime.shared.withLock {
+    try loader.load("bench")
+    _ = try loader.call("bench.make", [try Objects.int(particles)])
+    Runtime.shared.collect()
+    ours["particle_step"] = try timed(loader, "particle_step", rounds, ops: particles * rounds)
+    ours["particle_step_fast"] = try timed(loader, "particle_step_fast", rounds, ops: particles * rounds)
+    ours["getattr_int"] = try timed(loader, "getattr_int", rounds, ops: particles * rounds)
+    ours["call"] = try timed(loader, "call", calls, ops: calls)
+    ours["dict_str"] = try timed(loader, "dict_str", calls, ops: calls)
+    ours["alloc"] = try timed(loader, "alloc", calls / 10, ops: calls / 10)
+}
+
+// CPython, same sizes (alloc at a tenth, as above).
+var theirs: [String: Double] = [:]
+var python = "none"
+if let out = try? run("python3", [workloads.appendingPathComponent("bench.py").path, "\(particles)", "\(rounds)", "\(calls)"]),
+   out.status == 0, let data = out.output.data(using: .utf8),
+   let json = try? JSONSerialization.jsonObject(with: data) as? [String: [Double]] {
+    for (k, v) in json { theirs[k] = v[0] }
+    python = (try? run("python3", ["--version"]).output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? "python3"
+}
+
+for name in ["particle_step", "particle_step_fast", "getattr_int", "call", "dict_str", "alloc"] {
+    let (ns, checksum) = ours[name]!
+    var line: [String: Any] = ["workload": name, "remap_ns": (ns * 10).rounded() / 10, "checksum": checksum,
+                               "cpython": python]
+    if let c = theirs[name] {
+        line["cpython_ns"] = (c * 10).rounded() / 10
+        line["speedup"] = (c / ns * 100).rounded() / 100
+    }
+    let json = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
+    print(String(decoding: json, as: UTF8.self))
+}

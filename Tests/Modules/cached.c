@@ -1,0 +1,36 @@
+/*
+** cached.c: module "cached" for the lookup-cache tests (LookupCacheTests).
+** Base and Thing(Base); Thing.get() answers VERSION * 10 + the field a;
+** Base.kind() answers "base vVERSION".
+**   v1: Thing(a = 1, b = 2)
+**   v2: Thing(z = 0, b = 2, a = 1): a moved, z added in front
+**   v3: Thing's base is Other (kind() answers "other"), fields as v2
+*/
+#include <remap/module.h>
+RM_MODULE_ABI;
+
+static rm_object *get(rm_object *self, rm_object *const *args, size_t nargs) {
+    rm_object *a = rm_getattr(self, "a");
+    return a ? rm_int(VERSION * 10 + rm_int_value(a)) : NULL;
+}
+
+static rm_object *kind(rm_object *self, rm_object *const *args, size_t nargs) {
+    return rm_str_format("base v%d", VERSION);
+}
+
+static rm_object *other_kind(rm_object *self, rm_object *const *args, size_t nargs) { return rm_str("other"); }
+
+int rm_module_init(rm_module *m) {
+    rm_object *base = rm_def_class(m, "Base", NULL);
+    rm_object *other = base ? rm_def_class(m, "Other", NULL) : NULL;
+    if (!other || rm_def_method(base, "kind", kind, 0) < 0 || rm_def_method(other, "kind", other_kind, 0) < 0) return -1;
+    rm_object *thing = rm_def_class(m, "Thing", VERSION >= 3 ? other : base);
+    if (!thing) return -1;
+#if VERSION >= 2
+    if (rm_def_field(thing, "z", rm_int(0)) < 0) return -1;
+    if (rm_def_field(thing, "b", rm_int(2)) < 0 || rm_def_field(thing, "a", rm_int(1)) < 0) return -1;
+#else
+    if (rm_def_field(thing, "a", rm_int(1)) < 0 || rm_def_field(thing, "b", rm_int(2)) < 0) return -1;
+#endif
+    return rm_def_method(thing, "get", get, 0);
+}

@@ -1,0 +1,65 @@
+import CRemap
+import Foundation
+import Reload
+import XCTest
+
+/// The attribute lookup caches (CSources/lookup.c) answer with the new code
+/// and layout after a reload that moves a field, replaces a method or
+/// changes a class's base, and after a method is redefined at run time:
+/// every lookup below is made hot first, so a stale cache entry would answer.
+final class LookupCacheTests: ModuleTestCase {
+    func warm(_ thing: Object, _ times: Int = 100) throws {
+        for _ in 0..<times {
+            _ = try Objects.callMethod(thing, "get")
+            _ = try Objects.callMethod(thing, "kind")
+            _ = try Objects.getAttribute(thing, "a")
+        }
+    }
+
+    func testCachesFollowReloadsAndRedefinitions() throws {
+        try runtime.withLock {
+            try folder.buildModule("cached", from: "cached.c", version: 1)
+            try loader.load("cached")
+            let thing = try Ref(try Objects.call(loader.resolve("cached.Thing"), [try Objects.int(5), try Objects.int(6)]))
+            try warm(thing.object)
+            XCTAssertEqual(try int(Objects.callMethod(thing.object, "get")), 15)
+
+            // v2: a moves from slot 0 to slot 2 (z is added in front).
+            try folder.buildModule("cached", from: "cached.c", version: 2)
+            _ = try loader.reload(["cached"])
+            XCTAssertEqual(try int(Objects.getAttribute(thing.object, "a")), 5, "the moved field, not slot 0")
+            XCTAssertEqual(try int(Objects.getAttribute(thing.object, "z")), 0)
+            XCTAssertEqual(try int(Objects.callMethod(thing.object, "get")), 25, "the new method")
+            XCTAssertEqual(try Objects.stringValue(Objects.callMethod(thing.object, "kind")), "base v2")
+            try warm(thing.object)
+
+            // v3: Thing's base is Other now.
+            try folder.buildModule("cached", from: "cached.c", version: 3)
+            _ = try loader.reload(["cached"])
+            XCTAssertEqual(try Objects.stringValue(Objects.callMethod(thing.object, "kind")), "other", "the new base's method")
+            XCTAssertEqual(try int(Objects.callMethod(thing.object, "get")), 35)
+
+            // A setattr on the instance shadows the class's method; a field
+            // set through the cache lands in the moved slot.
+            try check(rm_setattr(thing.object, "kind", try Objects.string("own")))
+            XCTAssertEqual(try Objects.stringValue(Objects.getAttribute(thing.object, "kind")), "own")
+            try check(rm_setattr(thing.object, "a", try Objects.int(7)))
+            XCTAssertEqual(try int(Objects.callMethod(thing.object, "get")), 37)
+            XCTAssertEqual(try int(try XCTUnwrap(rm_instance_slot(thing.object, 2))), 7, "a is slot 2 since v2")
+        }
+    }
+
+    /// Guards: a method set on a class at run time replaces the cached one.
+    func testRedefinedMethodIsSeen() throws {
+        try runtime.withLock {
+            try folder.buildModule("cached", from: "cached.c", version: 1)
+            try loader.load("cached")
+            let base = try loader.resolve("cached.Base"), other = try loader.resolve("cached.Other")
+            let thing = try Ref(try Objects.call(loader.resolve("cached.Thing"), []))
+            try warm(thing.object)
+            let otherKind = try Objects.getAttribute(other, "kind")
+            try check(rm_setattr(base, "kind", otherKind))
+            XCTAssertEqual(try Objects.stringValue(Objects.callMethod(thing.object, "kind")), "other")
+        }
+    }
+}
