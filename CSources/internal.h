@@ -322,14 +322,60 @@ uint32_t rm_hash_mix(uint64_t x);
 rm_object *rm_class_reload_rule(rm_object *cls, rm_object *name);
 
 /* ---- lookup.c ----
-** What `name` is on instances of `cls`: its field index (or -1) and the
-** class attribute found through the bases (or NULL), from a cache that any
-** change to a class, a remap or a class's death invalidates. */
-void rm_lookup(rm_type *cls, rm_object *name, int32_t *field, rm_object **attr);
+** The caches behind attribute lookup; their hit paths are inline here,
+** since every getattr, setattr and method call goes through them. */
+#define RM_CNAME_BITS 10
+#define RM_ATTR_BITS 12
+
+typedef struct rm_cname_entry {
+    const char *cstr;
+    rm_object *name;
+} rm_cname_entry;
+
+typedef struct rm_attr_entry {
+    uintptr_t cls;   /* hidden */
+    rm_object *name; /* interned: immortal */
+    uintptr_t attr;  /* hidden */
+    uint32_t epoch;
+    int32_t field;
+} rm_attr_entry;
+
+extern rm_cname_entry rm_cnames[1 << RM_CNAME_BITS];
+extern rm_attr_entry rm_attrs[1 << RM_ATTR_BITS];
+rm_object *rm_cname_miss(const char *cstr);
+void rm_lookup_miss(rm_type *cls, rm_object *name, int32_t *field, rm_object **attr);
+
+/* Every address bit counts: string literals sit bytes apart ("x" and "v"
+   share an 8-byte word). */
+static inline size_t rm_lookup_slot(uintptr_t a, unsigned bits) {
+    return (size_t)((a * 0x9e3779b97f4a7c15ULL) >> (64 - bits));
+}
+
 /* The interned name for a C string, from a cache keyed by its address (a
-   literal's address is stable; the text is compared too). NULL: out of
-   memory. */
-rm_object *rm_cname(const char *cstr);
+   literal's address is stable; the text is compared too, since an address
+   can be reused). NULL: out of memory. */
+static inline rm_object *rm_cname(const char *cstr) {
+    rm_cname_entry *e = &rm_cnames[rm_lookup_slot((uintptr_t)cstr, RM_CNAME_BITS)];
+    if (e->cstr == cstr && e->name) {
+        const char *a = ((rm_str_object *)e->name)->data, *b = cstr;
+        while (*a && *a == *b) a++, b++;
+        if (*a == *b) return e->name;
+    }
+    return rm_cname_miss(cstr);
+}
+
+/* What `name` is on instances of `cls`: its field index (or -1) and the
+   class attribute found through the bases (or NULL), from a cache that any
+   change to a class, a remap or a class's death invalidates. */
+static inline void rm_lookup(rm_type *cls, rm_object *name, int32_t *field, rm_object **attr) {
+    rm_attr_entry *e = &rm_attrs[rm_lookup_slot((uintptr_t)cls ^ ((uintptr_t)name << 7), RM_ATTR_BITS)];
+    if (e->cls == RM_HIDE(cls) && e->name == name && e->epoch == rm_lookup_epoch) {
+        *field = e->field;
+        *attr = e->attr ? RM_REVEAL(e->attr) : NULL;
+        return;
+    }
+    rm_lookup_miss(cls, name, field, attr);
+}
 void rm_lookup_invalidate(void);
 void rm_small_ints_init(void);
 

@@ -27,56 +27,23 @@ void rm_lookup_invalidate(void) { rm_lookup_epoch++; }
 
 /* ---- C-string names ---- */
 
-#define CNAME_BITS 10
+rm_cname_entry rm_cnames[1 << RM_CNAME_BITS];
+rm_attr_entry rm_attrs[1 << RM_ATTR_BITS];
 
-static struct cname_entry {
-    const char *cstr;
-    rm_object *name;
-} cnames[1 << CNAME_BITS];
-
-/* Every address bit counts: string literals sit bytes apart ("x" and "v"
-   share an 8-byte word). */
-static size_t slot_of(uintptr_t a, unsigned bits) {
-    return (size_t)((a * 0x9e3779b97f4a7c15ULL) >> (64 - bits));
-}
-
-/* Whether the C string still reads `name` (inline: names are short). */
-static bool same_text(rm_object *name, const char *cstr) {
-    const char *a = rm_str_cstr(name);
-    while (*a && *a == *cstr) a++, cstr++;
-    return *a == *cstr;
-}
-
-rm_object *rm_cname(const char *cstr) {
-    struct cname_entry *e = &cnames[slot_of((uintptr_t)cstr, CNAME_BITS)];
-    if (e->cstr == cstr && e->name && same_text(e->name, cstr)) return e->name;
+rm_object *rm_cname_miss(const char *cstr) {
+    rm_cname_entry *e = &rm_cnames[rm_lookup_slot((uintptr_t)cstr, RM_CNAME_BITS)];
     rm_object *name = rm_name(cstr);
-    if (name) *e = (struct cname_entry){cstr, name};
+    if (name) *e = (rm_cname_entry){cstr, name};
     return name;
 }
 
 /* ---- Names on classes ---- */
 
-#define ATTR_BITS 12
-
-static struct attr_entry {
-    uintptr_t cls;  /* hidden */
-    rm_object *name; /* interned: immortal */
-    uintptr_t attr; /* hidden */
-    uint32_t epoch;
-    int32_t field;
-} attrs[1 << ATTR_BITS];
-
-void rm_lookup(rm_type *cls, rm_object *name, int32_t *field, rm_object **attr) {
+void rm_lookup_miss(rm_type *cls, rm_object *name, int32_t *field, rm_object **attr) {
     uintptr_t key = RM_HIDE(cls);
-    struct attr_entry *e = &attrs[slot_of((uintptr_t)cls ^ ((uintptr_t)name << 7), ATTR_BITS)];
-    if (e->cls == key && e->name == name && e->epoch == rm_lookup_epoch) {
-        *field = e->field;
-        *attr = e->attr ? RM_REVEAL(e->attr) : NULL;
-        return;
-    }
+    rm_attr_entry *e = &rm_attrs[rm_lookup_slot((uintptr_t)cls ^ ((uintptr_t)name << 7), RM_ATTR_BITS)];
     rm_object *index = cls->cls_index ? rm_dict_get(cls->cls_index, name) : NULL;
     *field = index ? (int32_t)rm_int_value(index) : -1;
     *attr = rm_class_lookup((rm_object *)cls, name);
-    *e = (struct attr_entry){key, name, *attr ? RM_HIDE(*attr) : 0, rm_lookup_epoch, *field};
+    *e = (rm_attr_entry){key, name, *attr ? RM_HIDE(*attr) : 0, rm_lookup_epoch, *field};
 }
