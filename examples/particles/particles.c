@@ -16,18 +16,23 @@ RM_MODULE_ABI;
 
 #define WORLD_SIZE 1000
 
+/* Interned names, made once per load (rm_module_init): immortal, so a C
+   static may keep them; the _name calls look them up without touching the
+   C string. */
+static rm_object *x_name, *v_name, *step_name;
+
 static rm_object *namespace_of(rm_object *fn) { return rm_module_dict(rm_function_module(fn)); }
 
-static int64_t get(rm_object *obj, const char *name) {
-    rm_object *v = rm_getattr(obj, name);
+static int64_t get(rm_object *obj, rm_object *name) {
+    rm_object *v = rm_getattr_name(obj, name);
     return v && rm_is_int(v) ? rm_int_value(v) : 0;
 }
 
 /* Particle.step(): move by the velocity, wrapping around the ring. */
 static rm_object *step(rm_object *self, rm_object *const *args, size_t nargs) {
-    int64_t x = (get(self, "x") + get(self, "v")) % WORLD_SIZE;
+    int64_t x = (get(self, x_name) + get(self, v_name)) % WORLD_SIZE;
     if (x < 0) x += WORLD_SIZE;
-    return rm_setattr(self, "x", rm_int(x)) < 0 ? NULL : rm_get_none();
+    return rm_setattr_name(self, x_name, rm_int(x)) < 0 ? NULL : rm_get_none();
 }
 
 /* spawn(n): n new particles in the kept `world`. */
@@ -47,7 +52,7 @@ static rm_object *report(rm_object *self, rm_object *const *args, size_t nargs) 
     rm_object *ns = namespace_of(self);
     rm_object *world = rm_dict_get_str(ns, "world");
     int64_t sum = 0;
-    for (size_t i = 0; i < rm_list_size(world); i++) sum += get(rm_list_get(world, i), "x");
+    for (size_t i = 0; i < rm_list_size(world); i++) sum += get(rm_list_get(world, i), x_name);
     return rm_str_format("tick %lld: %zu particles, mean position %.2f",
                          (long long)rm_int_value(rm_list_get(rm_dict_get_str(ns, "clock"), 0)),
                          rm_list_size(world), rm_list_size(world) ? (double)sum / rm_list_size(world) : 0.0);
@@ -58,7 +63,7 @@ static rm_object *tick(rm_object *self, rm_object *const *args, size_t nargs) {
     rm_object *ns = namespace_of(self);
     rm_object *world = rm_dict_get_str(ns, "world"), *clock = rm_dict_get_str(ns, "clock");
     for (size_t i = 0; i < rm_list_size(world); i++)
-        if (!rm_call_method(rm_list_get(world, i), "step", NULL, 0)) return NULL;
+        if (!rm_call_method_name(rm_list_get(world, i), step_name, NULL, 0)) return NULL;
     return rm_list_set(clock, 0, rm_int(rm_int_value(rm_list_get(clock, 0)) + 1)) < 0 ? NULL : rm_get_none();
 }
 
@@ -90,6 +95,7 @@ static rm_object *run(rm_object *self, rm_object *const *args, size_t nargs) {
 }
 
 int rm_module_init(rm_module *m) {
+    if (!(x_name = rm_name("x")) || !(v_name = rm_name("v")) || !(step_name = rm_name("step"))) return -1;
     rm_object *particle = rm_def_class(m, "Particle", NULL);
     if (!particle || rm_def_field(particle, "x", rm_int(0)) < 0 || rm_def_field(particle, "v", rm_int(0)) < 0) return -1;
     if (rm_def_method(particle, "step", step, 0) < 0) return -1;
