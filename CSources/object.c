@@ -183,8 +183,20 @@ rm_object *rm_getattr_obj(rm_object *obj, rm_object *name) {
     return NULL;
 }
 
+/* The common case in a few loads: an instance's field that it stores.
+   NULL: take the whole protocol (no error is set). */
+static inline rm_object **stored_field(rm_object *obj, rm_object *name) {
+    if (!obj || !name || !is_instance(obj)) return NULL;
+    int32_t field;
+    rm_object *attr;
+    rm_lookup(obj->ob_type, name, &field, &attr);
+    return field >= 0 ? rm_field_slot((rm_instance_object *)obj, (size_t)field) : NULL;
+}
+
 rm_object *rm_getattr(rm_object *obj, const char *name) {
     rm_object *key = rm_cname(name);
+    rm_object **slot = stored_field(obj, key);
+    if (slot && *slot) return *slot;
     return key ? rm_getattr_obj(obj, key) : NULL;
 }
 
@@ -204,6 +216,12 @@ int rm_setattr_obj(rm_object *obj, rm_object *name, rm_object *value) {
 
 int rm_setattr(rm_object *obj, const char *name, rm_object *value) {
     rm_object *key = rm_cname(name);
+    rm_object **slot = value ? stored_field(obj, key) : NULL;
+    if (slot) {
+        if (rm_journal(obj) < 0) return -1;
+        *slot = value;
+        return 0;
+    }
     return key ? rm_setattr_obj(obj, key, value) : -1;
 }
 
@@ -242,9 +260,21 @@ rm_object *rm_call_method(rm_object *obj, const char *name, rm_object *const *ar
     return rm_call_method_name(obj, rm_cname(name), args, nargs);
 }
 
-rm_object *rm_getattr_name(rm_object *obj, rm_object *name) { return rm_getattr_obj(obj, name); }
+rm_object *rm_getattr_name(rm_object *obj, rm_object *name) {
+    rm_object **slot = RM_IS(name, rm_str_type) ? stored_field(obj, name) : NULL;
+    if (slot && *slot) return *slot;
+    return rm_getattr_obj(obj, name);
+}
 
-int rm_setattr_name(rm_object *obj, rm_object *name, rm_object *value) { return rm_setattr_obj(obj, name, value); }
+int rm_setattr_name(rm_object *obj, rm_object *name, rm_object *value) {
+    rm_object **slot = value && name && RM_IS(name, rm_str_type) ? stored_field(obj, name) : NULL;
+    if (slot) {
+        if (rm_journal(obj) < 0) return -1;
+        *slot = value;
+        return 0;
+    }
+    return rm_setattr_obj(obj, name, value);
+}
 
 /* ---- repr ---- */
 
