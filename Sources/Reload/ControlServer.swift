@@ -10,13 +10,22 @@ import Glibc
 ///
 /// Requests (`{"request": NAME, ...}`): `ping`; `status`; `modules`;
 /// `reload` (`modules`, `cascade`, `on_removed`, `on_collision`); `call`
-/// (`function`: "module.name", `args`: JSON values); `stats`; `collect`.
+/// (`function`: "module.name", `args`: JSON values); `get` (`name`:
+/// "module.name"); `stats`; `collect`.
 /// Replies are `{"ok": true, ...}` or `{"ok": false, "error": {"code", "message"}}`.
 ///
-/// Every request runs, one at a time, on one executor thread holding the
-/// runtime lock, so never at the same time as module code the host's own
-/// threads run under it: a host whose threads hold the lock for long calls
-/// `Runtime.safePoint()` in their loops.
+/// Each connection has its own thread. `ping` and `status` are answered on
+/// it without the runtime lock (status from the loader's module snapshot), so
+/// they answer even while module code holds the lock. Requests that use the
+/// heap run on a pool of executor threads (grown on demand, up to one per
+/// connection), each taking the runtime lock for its heap work only: a long
+/// `call` on one connection does not queue the requests of others behind it.
+/// They still never run at the same time as module code the host's own
+/// threads (or a long call) run under the lock: code that holds the lock for
+/// long calls `Runtime.safePoint()` in its loops, which lets them in.
+///
+/// A reply the peer does not read within `sendTimeout` seconds closes the
+/// connection, so a client that never reads cannot hold a thread forever.
 ///
 /// Access: the socket lives in a folder of mode 0700 and is itself 0600; a peer
 /// whose uid is neither ours nor root is refused.
@@ -30,6 +39,9 @@ public final class ControlServer: @unchecked Sendable {
     public static let maxConnections = 64
     /// Seconds a connection may stay silent before it is closed.
     public static let idleTimeout = 60
+    /// Seconds a reply may wait for the peer to read it before the connection
+    /// is dropped. Set it before `start()`.
+    public var sendTimeout: Double = 10
 
     private var listenFD: Int32 = -1
     private let state = NSLock()
@@ -37,7 +49,7 @@ public final class ControlServer: @unchecked Sendable {
     private var stopped = false
     private var lastReload: ReloadReport?
     /// Runs every request; connection threads only read and write bytes.
-    private let executor = Executor(name: "remap-control-executor")
+    private let executor = Executor(name: "remap-control-executor", maxThreads: ControlServer.maxConnections)
     private var reloadsServed = 0
     private let allowedUIDs: Set<uid_t>
 
@@ -140,17 +152,18 @@ public final class ControlServer: @unchecked Sendable {
 
     /// One connection: a reply for every line, until the peer closes.
     private func serve(_ fd: Int32) {
-        Syscalls.setReceiveTimeout(fd, seconds: Self.idleTimeout)
+        Syscalls.setReceiveTimeout(fd, seconds: Double(Self.idleTimeout))
+        Syscalls.setSendTimeout(fd, seconds: sendTimeout)
         var reader = LineReader(fd: fd, limit: Self.maxLineBytes)
         while true {
             switch reader.next() {
-            case .closed:
+            case .closed, .timedOut:
                 return
             case .tooLong:
                 guard reply(fd, error: "line_too_long", "a request line may hold at most \(Self.maxLineBytes) bytes") else { return }
             case .line(let bytes):
                 if bytes.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { continue }
-                let reply = executor.run { [self] in handle(bytes) }
+                let reply = handle(bytes)
                 guard send(fd, reply) else { return }
             }
         }
@@ -163,23 +176,48 @@ public final class ControlServer: @unchecked Sendable {
         let message: String
     }
 
-    /// Parses and runs one request; returns the reply object.
+    /// Requests answered on the connection's thread: they touch neither the
+    /// heap nor the runtime lock.
+    static let lockFree: Set<String> = ["ping", "status"]
+
+    /// Parses and runs one request; returns the reply object. Requests that
+    /// use the heap run on the executor pool.
     func handle(_ line: [UInt8]) -> [String: Any] {
+        let request: [String: Any]
+        let name: String
         do {
-            guard let request = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
+            guard let parsed = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
                 throw RequestError(code: "invalid_json", message: "a request is one JSON object per line")
             }
-            guard let name = request["request"] as? String else {
-                throw RequestError(code: "bad_request", message: "missing \"request\" (ping, status, modules, reload, call, stats, collect)")
+            request = parsed
+            guard let requested = parsed["request"] as? String else {
+                throw RequestError(code: "bad_request", message: "missing \"request\" (\(Self.requestNames))")
             }
+            name = requested
+        } catch {
+            return Self.failure(error)
+        }
+        if Self.lockFree.contains(name) { return answer(name, request) }
+        return executor.run { [self] in answer(name, request) }
+    }
+
+    static let requestNames = "ping, status, modules, reload, call, get, stats, collect"
+
+    private func answer(_ name: String, _ request: [String: Any]) -> [String: Any] {
+        do {
             var result = try run(name, request)
             result["ok"] = true
             return result
-        } catch let error as RequestError {
-            return ["ok": false, "error": ["code": error.code, "message": error.message]]
         } catch {
-            return ["ok": false, "error": ["code": "failed", "message": "\(error)"]]
+            return Self.failure(error)
         }
+    }
+
+    private static func failure(_ error: Error) -> [String: Any] {
+        if let error = error as? RequestError {
+            return ["ok": false, "error": ["code": error.code, "message": error.message]]
+        }
+        return ["ok": false, "error": ["code": "failed", "message": "\(error)"]]
     }
 
     private func run(_ name: String, _ request: [String: Any]) throws -> [String: Any] {
@@ -187,7 +225,7 @@ public final class ControlServer: @unchecked Sendable {
         case "ping":
             return ["pong": true]
         case "status":
-            return try loader.runtime.withLock { try status() }
+            return try status()
         case "modules":
             return try loader.runtime.withLock { ["modules": try encode(loader.loadedModules)] }
         case "reload":
@@ -234,6 +272,17 @@ public final class ControlServer: @unchecked Sendable {
                     throw RequestError(code: "call_failed", message: error.description)
                 }
             }
+        case "get":
+            guard let qualified = request["name"] as? String else {
+                throw RequestError(code: "bad_argument", message: "\"name\" must be a qualified name such as \"game.world\"")
+            }
+            return try loader.runtime.withLock {
+                do {
+                    return ["value": JSONValues.json(from: try loader.resolve(qualified))]
+                } catch let error as RuntimeError {
+                    throw RequestError(code: "not_found", message: error.description)
+                }
+            }
         case "stats":
             return loader.runtime.withLock { stats() }
         case "collect":
@@ -243,7 +292,7 @@ public final class ControlServer: @unchecked Sendable {
                 return ["collections": rm_collection_count() - before, "libraries_closed": closed]
             }
         default:
-            throw RequestError(code: "unknown_request", message: "unknown request '\(name)' (ping, status, modules, reload, call, stats, collect)")
+            throw RequestError(code: "unknown_request", message: "unknown request '\(name)' (\(Self.requestNames))")
         }
     }
 
@@ -260,25 +309,27 @@ public final class ControlServer: @unchecked Sendable {
             options.onRemoved = policy
         }
         if let collision = request["on_collision"] {
-            guard let text = collision as? String, let policy = CollisionPolicy(rawValue: text) else {
-                throw RequestError(code: "bad_argument", message: "\"on_collision\" must be keep-newer or refuse")
+            guard let text = collision as? String, let policy = CollisionPolicy(rawValue: text == "keep-new" ? "keep-newer" : text) else {
+                throw RequestError(code: "bad_argument", message: "\"on_collision\" must be keep-new (or keep-newer) or refuse")
             }
             options.onCollision = policy
         }
         return options
     }
 
+    /// Without the runtime lock: from the loader's snapshot and our counters.
     private func status() throws -> [String: Any] {
         state.lock()
         let reloads = reloadsServed
         state.unlock()
+        let modules = loader.moduleSnapshot
         return [
             "pid": Int(getpid()),
             "uptime_seconds": Date().timeIntervalSince(startedAt),
-            "generation": loader.loadedModules.map(\.generation).reduce(0, +),
+            "generation": modules.map(\.generation).reduce(0, +),
             "reloads": reloads,
             "socket": path,
-            "modules": try encode(loader.loadedModules),
+            "modules": try encode(modules),
         ]
     }
 

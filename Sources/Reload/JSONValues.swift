@@ -65,6 +65,36 @@ enum JSONValues {
             }
             return result
         }
+        if rm_is_instance(object) { return instance(object, depth: depth) }
         return Objects.describe(object)
+    }
+
+    /// An instance as {"class": "module.Class", "fields": {name: value}}:
+    /// its fields in their inline slots, then attributes kept in its dict
+    /// (fields a reload moved there, among them).
+    static func instance(_ object: Object, depth: Int) -> Any {
+        guard let type = object.pointee.ob_type else { return Objects.describe(object) }
+        var className = type.pointee.cls_name.map { String(cString: rm_str_cstr($0)) } ?? String(cString: rm_type_name(type))
+        if let module = type.pointee.cls_module, let moduleName = rm_module_name(module), rm_is_str(moduleName) {
+            className = String(cString: rm_str_cstr(moduleName)) + "." + className
+        }
+        var fields: [String: Any] = [:]
+        if let names = type.pointee.cls_fields {
+            let count = min(rm_tuple_size(names), rm_instance_slot_count(object))
+            for i in 0..<count {
+                guard let name = rm_tuple_get(names, i), rm_is_str(name) else { continue }
+                fields[String(cString: rm_str_cstr(name))] = json(from: rm_instance_slot(object, i) ?? rm_get_none(), depth: depth + 1)
+            }
+        }
+        if let dict = rm_instance_dict(object) {
+            var pos = 0
+            var key: Object?
+            var value: Object?
+            while rm_dict_next(dict, &pos, &key, &value) {
+                let name = rm_is_str(key!) ? String(cString: rm_str_cstr(key!)) : Objects.describe(key!)
+                fields[name] = json(from: value!, depth: depth + 1)
+            }
+        }
+        return ["class": className, "fields": fields]
     }
 }

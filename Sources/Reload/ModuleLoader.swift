@@ -50,7 +50,14 @@ public final class ModuleLoader: @unchecked Sendable {
     /// module is refused, since loading it runs its code in this process.
     public var allowInsecureModules = false
     private var definitions: [String: ModuleDefinition] = [:]
-    var modules: [String: LoadedModule] = [:]
+    var modules: [String: LoadedModule] = [:] {
+        didSet { publishSnapshot() }
+    }
+    /// `loadedModules` as of the last change, readable without the runtime
+    /// lock (a control server's `status` answers from it while module code
+    /// holds the lock).
+    private var snapshot: [ModuleInfo] = []
+    private let snapshotLock = NSLock()
     /// Modules being imported right now, outermost first: a cycle check.
     private var importStack: [String] = []
     /// Modules built by the reload in progress: imports see the new versions.
@@ -122,6 +129,21 @@ public final class ModuleLoader: @unchecked Sendable {
             ModuleInfo(name: $0.name, generation: $0.generation, path: $0.path, loadedAt: $0.loadedAt,
                        definitions: $0.kinds.count, imports: $0.imports)
         }
+    }
+
+    /// The loaded modules as of the last load, reload or unload: safe to read
+    /// from any thread without the runtime lock.
+    public var moduleSnapshot: [ModuleInfo] {
+        snapshotLock.lock()
+        defer { snapshotLock.unlock() }
+        return snapshot
+    }
+
+    private func publishSnapshot() {
+        let now = loadedModules
+        snapshotLock.lock()
+        snapshot = now
+        snapshotLock.unlock()
     }
 
     /// The loaded modules that import `name`.

@@ -64,8 +64,14 @@ enum Syscalls {
         return fd
     }
 
-    static func connect(to path: String) throws -> Int32 {
-        try unixSocket("connect", path) { Glibc.connect($0, $1, $2) }
+    /// Connects to the socket at `path`. With a timeout, a connect to a host
+    /// whose backlog is full gives up after it (a Unix socket's connect
+    /// waits as long as its send timeout), and so do later sends.
+    static func connect(to path: String, timeout: Double? = nil) throws -> Int32 {
+        try unixSocket("connect", path) { fd, addr, len in
+            if let timeout { setSendTimeout(fd, seconds: timeout) }
+            return Glibc.connect(fd, addr, len)
+        }
     }
 
     /// The uid of the process at the other end of a Unix socket.
@@ -75,9 +81,16 @@ enum Syscalls {
         return uid
     }
 
-    static func setReceiveTimeout(_ fd: Int32, seconds: Int) {
-        var tv = timeval(tv_sec: seconds, tv_usec: 0)
+    static func setReceiveTimeout(_ fd: Int32, seconds: Double) {
+        var tv = timeval(seconds)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// A send that cannot make progress for this long fails (EAGAIN), so a
+    /// peer that never reads cannot hold the writer forever.
+    static func setSendTimeout(_ fd: Int32, seconds: Double) {
+        var tv = timeval(seconds)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
     /// Writes all of `data`; false if the peer is gone.
@@ -105,52 +118,103 @@ enum Syscalls {
     }
 }
 
+extension timeval {
+    init(_ seconds: Double) {
+        let whole = max(0, seconds.rounded(.down))
+        self.init(tv_sec: Int(whole), tv_usec: Int((max(0, seconds) - whole) * 1_000_000))
+    }
+}
+
 /// Reads newline-delimited messages from a socket, refusing lines longer
 /// than a limit.
+///
+/// Linear in what it reads: each byte is looked at once for a newline (the
+/// scan resumes where the last one stopped), and consumed lines are dropped
+/// by moving a start offset, the buffer being compacted only when most of it
+/// is consumed.
 struct LineReader {
     enum Line {
         case line([UInt8])
         case tooLong
         case closed
+        /// No complete line before the deadline (or the socket's receive
+        /// timeout).
+        case timedOut
     }
 
     let fd: Int32
     let limit: Int
+    /// A reply must have arrived by then (client side); nil: wait as long as
+    /// the socket's own receive timeout allows.
+    var deadline: Date?
     private var buffer: [UInt8] = []
+    /// Where the unread part of `buffer` starts.
+    private var start = 0
+    /// Bytes from `start` up to here hold no newline.
+    private var scanned = 0
     private var discarding = false
 
-    init(fd: Int32, limit: Int) {
+    init(fd: Int32, limit: Int, deadline: Date? = nil) {
         self.fd = fd
         self.limit = limit
+        self.deadline = deadline
     }
 
     mutating func next() -> Line {
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+            if let newline = buffer[scanned...].firstIndex(of: UInt8(ascii: "\n")) {
                 // The length is checked here too: the newline may arrive in
                 // the same read that crosses the limit.
-                let tooLong = newline > limit
-                let line = Array(buffer[..<newline])
-                buffer.removeSubrange(...newline)
+                let tooLong = newline - start > limit
+                let line = Array(buffer[start..<newline])
+                start = newline + 1
+                scanned = start
+                compact()
                 if discarding {
                     discarding = false
                     continue
                 }
                 return tooLong ? .tooLong : .line(line)
             }
-            if buffer.count > limit {
+            scanned = buffer.count
+            if buffer.count - start > limit {
                 // Drop the rest of this line as it arrives.
-                buffer.removeAll()
+                buffer.removeAll(keepingCapacity: true)
+                start = 0
+                scanned = 0
                 if !discarding {
                     discarding = true
                     return .tooLong
                 }
             }
+            if let deadline {
+                let ms = Int32(clamping: Int((deadline.timeIntervalSinceNow * 1000).rounded(.up)))
+                guard ms > 0 else { return .timedOut }
+                var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&poller, 1, ms)
+                if ready < 0 && errno == EINTR { continue }
+                if ready == 0 { return .timedOut }
+            }
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return .timedOut }
             guard n > 0 else { return .closed }
             buffer.append(contentsOf: chunk[..<n])
+        }
+    }
+
+    /// Drops the consumed bytes once they are at least half the buffer, so
+    /// each byte is moved at most once more on average.
+    private mutating func compact() {
+        if start == buffer.count {
+            buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
+            start = 0
+            scanned = 0
+        } else if start > 65536 && start * 2 >= buffer.count {
+            buffer.removeSubrange(..<start)
+            scanned -= start
+            start = 0
         }
     }
 }

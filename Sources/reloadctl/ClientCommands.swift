@@ -2,29 +2,68 @@ import ArgumentParser
 import Foundation
 import Reload
 
+/// How a client command ends when it does not succeed (README, "Exit codes").
+enum ClientExit {
+    /// The host answered with an error, or broke the connection.
+    static let failed: Int32 = 1
+    /// A malformed argument (EX_USAGE), such as a `call` argument that is not JSON.
+    static let usage: Int32 = 64
+    /// No host: the socket is missing or nothing serves it (EX_UNAVAILABLE).
+    static let unreachable: Int32 = 69
+    /// The host did not answer within --timeout (EX_TEMPFAIL).
+    static let timedOut: Int32 = 75
+}
+
 /// Options every client of a running host takes.
 struct ClientOptions: ParsableArguments {
     @Option(name: .long, help: "The control socket of the host to talk to.")
     var socket: String = ControlServer.defaultPath()
 
-    @Flag(name: .long, help: "Print the host's reply as JSON.")
+    @Flag(name: .long, help: "Print the host's reply as JSON (errors too, as {\"error\": ...}).")
     var json = false
 
+    @Option(name: .long, help: ArgumentHelp("Seconds to wait for the host's reply (default 30; 120 for reload).", valueName: "seconds"))
+    var timeout: Double?
+
+    func validate() throws {
+        if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
+    }
+
     /// Sends one request; prints the JSON reply with --json, else `human`.
-    func send(_ request: [String: Any], human: ([String: Any]) -> String) throws {
+    /// A failure prints one line (JSON with --json) and exits with its code.
+    func send(_ request: [String: Any], defaultTimeout: Double = 30, human: ([String: Any]) -> String) throws {
         let reply: [String: Any]
         do {
-            reply = try ControlClient(path: socket).send(request)
-        } catch let error as SystemError {
-            throw ValidationError("cannot reach a host at \(socket): \(error). Is `reloadctl run` running?")
+            reply = try ControlClient(path: socket, timeout: timeout ?? defaultTimeout).send(request)
         } catch let error as ControlClient.Failure {
-            throw CommandFailure(message: error.description)
+            switch error {
+            case .unreachable:
+                throw fail("\(error). Is `reloadctl run` running?", code: "unreachable", exit: ClientExit.unreachable)
+            case .timedOut:
+                throw fail(error.description, code: "timeout", exit: ClientExit.timedOut)
+            case .server(let code, let message):
+                throw fail(message, code: code, exit: ClientExit.failed)
+            case .protocolError(let message):
+                throw fail(message, code: "protocol", exit: ClientExit.failed)
+            }
         }
         if json {
             print(Output.json(reply))
         } else {
             print(human(reply))
         }
+    }
+
+    /// Reports a failure: {"error": message, "code": code} on stdout with
+    /// --json, else "Error: message" on stderr; returns the exit to throw.
+    func fail(_ message: String, code: String, exit: Int32) -> ExitCode {
+        let line = message.split(whereSeparator: \.isNewline).joined(separator: " ")
+        if json {
+            print(Output.json(["error": line, "code": code]))
+        } else {
+            FileHandle.standardError.write(Data("Error: \(line)\n".utf8))
+        }
+        return ExitCode(exit)
     }
 }
 
@@ -44,6 +83,7 @@ struct ReloadCommand: ParsableCommand {
 
               reloadctl reload shapes
               reloadctl reload util --cascade --on-removed tombstone
+              reloadctl reload shapes --on-collision refuse --timeout 600
             """)
 
     @Argument(help: "Modules to reload together (one remap walk).")
@@ -55,16 +95,24 @@ struct ReloadCommand: ParsableCommand {
     @Option(name: .customLong("on-removed"), help: "Definitions the new version removes: keep, tombstone or refuse.")
     var onRemoved: String = "keep"
 
+    @Option(name: .customLong("on-collision"), help: "Dict or set keys that become equal: keep-new (the entry inserted last wins) or refuse (roll back).")
+    var onCollision: String = "keep-new"
+
     @OptionGroup var client: ClientOptions
 
     func validate() throws {
         guard RemovedPolicy(rawValue: onRemoved) != nil else {
             throw ValidationError("--on-removed must be keep, tombstone or refuse")
         }
+        guard ["keep-new", "keep-newer", "refuse"].contains(onCollision) else {
+            throw ValidationError("--on-collision must be keep-new or refuse")
+        }
     }
 
     func run() throws {
-        try client.send(["request": "reload", "modules": modules, "cascade": cascade, "on_removed": onRemoved]) { reply in
+        let collision = onCollision == "refuse" ? CollisionPolicy.refuse : .keepNewer
+        try client.send(["request": "reload", "modules": modules, "cascade": cascade, "on_removed": onRemoved,
+                         "on_collision": collision.rawValue], defaultTimeout: 120) { reply in
             Output.reloadReport(reply["report"] as? [String: Any] ?? [:])
         }
     }
@@ -74,10 +122,13 @@ struct Call: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Call a function of a running host.",
         discussion: """
-            Arguments are JSON values; the result is printed as JSON.
+            Arguments are JSON values; the result is printed as JSON. A bare word
+            (letters, digits, _ . -, not starting with a digit, and not true,
+            false or null) is taken as a string; anything else must be valid
+            JSON, or the command fails with exit status 64.
 
               reloadctl call shapes.make 3
-              reloadctl call game.spawn '"orc"' '[1, 2]'
+              reloadctl call game.spawn orc '"two words"' '[1, 2]'
             """)
 
     @Argument(help: "The function, as module.name or module.Class.name.")
@@ -89,11 +140,51 @@ struct Call: ParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() throws {
-        let args: [Any] = arguments.map { text in
-            (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) ?? text
+        var args: [Any] = []
+        for (i, text) in arguments.enumerated() {
+            guard let value = Self.parse(text) else {
+                throw client.fail("argument \(i + 1) is not valid JSON: \(text)", code: "bad_argument", exit: ClientExit.usage)
+            }
+            args.append(value)
         }
         try client.send(["request": "call", "function": function, "args": args]) { reply in
             Output.json(reply["result"] ?? NSNull())
+        }
+    }
+}
+
+extension Call {
+    /// A JSON value, or a bare word as a string; nil for anything else.
+    static func parse(_ text: String) -> Any? {
+        if let value = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) {
+            return value
+        }
+        guard let first = text.unicodeScalars.first, CharacterSet.letters.contains(first) || first == "_",
+              text.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "_.-".unicodeScalars.contains($0) })
+        else { return nil }
+        return text
+    }
+}
+
+struct Get: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a value of a running host, as JSON.",
+        discussion: """
+            A module's state, function or class, or an attribute of one; an
+            instance prints as {"class": "module.Class", "fields": {...}}.
+
+              reloadctl get counter.count
+              reloadctl get game.world --json
+            """)
+
+    @Argument(help: "The value, as module.name (or module.name.attribute).")
+    var name: String
+
+    @OptionGroup var client: ClientOptions
+
+    func run() throws {
+        try client.send(["request": "get", "name": name]) { reply in
+            Output.json(reply["value"] ?? NSNull())
         }
     }
 }

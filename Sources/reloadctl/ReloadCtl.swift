@@ -15,7 +15,7 @@ struct ReloadCtl: ParsableCommand {
         version: Version.string,
         subcommands: [
             Demo.self, Run.self, Build.self, CFlags.self,
-            ReloadCommand.self, Call.self, Status.self, Modules.self, Stats.self, Ping.self, Collect.self,
+            ReloadCommand.self, Call.self, Get.self, Status.self, Modules.self, Stats.self, Ping.self, Collect.self,
         ]
     )
 }
