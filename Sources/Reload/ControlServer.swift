@@ -35,10 +35,8 @@ public final class ControlServer: @unchecked Sendable {
     private let state = NSLock()
     private var connections = 0
     private var stopped = false
-    private var lastReload: ReloadReport?
     /// Runs every request; connection threads only read and write bytes.
     private let executor = Executor(name: "remap-control-executor")
-    private var reloadsServed = 0
     private let allowedUIDs: Set<uid_t>
 
     /// Runs before a reload request takes the lock: `reloadctl run` rebuilds
@@ -203,10 +201,6 @@ public final class ControlServer: @unchecked Sendable {
             return try loader.runtime.withLock {
                 do {
                     let report = try loader.reload(modules, options: options)
-                    state.lock()
-                    lastReload = report
-                    reloadsServed += 1
-                    state.unlock()
                     return ["report": try encode(report)]
                 } catch let error as ReloadError {
                     throw RequestError(code: "reload_failed", message: error.description)
@@ -269,9 +263,9 @@ public final class ControlServer: @unchecked Sendable {
     }
 
     private func status() throws -> [String: Any] {
-        state.lock()
-        let reloads = reloadsServed
-        state.unlock()
+        // Every committed reload counts, a watcher's included: the loader
+        // keeps the count (read under the runtime lock, like the modules).
+        let reloads = loader.reloadCount
         return [
             "pid": Int(getpid()),
             "uptime_seconds": Date().timeIntervalSince(startedAt),
@@ -301,12 +295,10 @@ public final class ControlServer: @unchecked Sendable {
             "retired_libraries": loader.retiredLibraryCount,
             "libraries_closed": loader.librariesClosed,
         ]
-        state.lock()
-        if let last = lastReload {
+        if let last = loader.lastReloadReport {
             result["last_reload"] = ["slots_rewritten": last.slotsRewritten, "objects_visited": last.objectsVisited,
                                      "remap_ms": last.phases.remap, "total_ms": last.phases.total]
         }
-        state.unlock()
         return result
     }
 

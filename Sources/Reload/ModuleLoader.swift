@@ -49,6 +49,11 @@ public final class ModuleLoader: @unchecked Sendable {
     /// writable by group or others, or owned by another user). Off: such a
     /// module is refused, since loading it runs its code in this process.
     public var allowInsecureModules = false
+    /// Reloads committed, whoever asked for them (a control request, a source
+    /// watcher, the host's own code): what a host's status reports.
+    public internal(set) var reloadCount = 0
+    /// The last committed reload's report.
+    public internal(set) var lastReloadReport: ReloadReport?
     private var definitions: [String: ModuleDefinition] = [:]
     var modules: [String: LoadedModule] = [:]
     /// Modules being imported right now, outermost first: a cycle check.
