@@ -47,10 +47,8 @@ public final class ControlServer: @unchecked Sendable {
     private let state = NSLock()
     private var connections = 0
     private var stopped = false
-    private var lastReload: ReloadReport?
     /// Runs every request; connection threads only read and write bytes.
     private let executor = Executor(name: "remap-control-executor", maxThreads: ControlServer.maxConnections)
-    private var reloadsServed = 0
     private let allowedUIDs: Set<uid_t>
 
     /// Runs before a reload request takes the lock: `reloadctl run` rebuilds
@@ -241,10 +239,6 @@ public final class ControlServer: @unchecked Sendable {
             return try loader.runtime.withLock {
                 do {
                     let report = try loader.reload(modules, options: options)
-                    state.lock()
-                    lastReload = report
-                    reloadsServed += 1
-                    state.unlock()
                     return ["report": try encode(report)]
                 } catch let error as ReloadError {
                     throw RequestError(code: "reload_failed", message: error.description)
@@ -319,9 +313,10 @@ public final class ControlServer: @unchecked Sendable {
 
     /// Without the runtime lock: from the loader's snapshot and our counters.
     private func status() throws -> [String: Any] {
-        state.lock()
-        let reloads = reloadsServed
-        state.unlock()
+        // Every committed reload counts, a watcher's included: the loader
+        // keeps the count, readable without the runtime lock like its
+        // module snapshot.
+        let reloads = loader.reloadCount
         let modules = loader.moduleSnapshot
         return [
             "pid": Int(getpid()),
@@ -352,12 +347,10 @@ public final class ControlServer: @unchecked Sendable {
             "retired_libraries": loader.retiredLibraryCount,
             "libraries_closed": loader.librariesClosed,
         ]
-        state.lock()
-        if let last = lastReload {
+        if let last = loader.lastReloadReport {
             result["last_reload"] = ["slots_rewritten": last.slotsRewritten, "objects_visited": last.objectsVisited,
                                      "remap_ms": last.phases.remap, "total_ms": last.phases.total]
         }
-        state.unlock()
         return result
     }
 

@@ -19,11 +19,48 @@ public struct ModuleCompiler: Sendable {
 
     /// The folder holding `remap/module.h`.
     public let includeDirectory: String
+    /// The compiler command, split into words as a shell would: `$CC`
+    /// (which may carry arguments, such as "ccache cc"), else `cc`.
     public var compiler: String
+    /// Extra compile flags (`$CFLAGS`), after Remap's own.
+    public var cflags: [String]
+    /// Extra link flags (`$LDFLAGS`), after the source.
+    public var ldflags: [String]
 
     public init(compiler: String? = nil) throws {
         includeDirectory = try Self.findIncludeDirectory()
-        self.compiler = compiler ?? ProcessInfo.processInfo.environment["CC"] ?? "cc"
+        let env = ProcessInfo.processInfo.environment
+        let cc = env["CC"].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+        self.compiler = compiler ?? cc ?? "cc"
+        cflags = Self.words(env["CFLAGS"] ?? "")
+        ldflags = Self.words(env["LDFLAGS"] ?? "")
+    }
+
+    /// Splits a command line into words: blanks separate, single and double
+    /// quotes group, a backslash escapes the next character (no expansion).
+    public static func words(_ line: String) -> [String] {
+        var words: [String] = []
+        var word = ""
+        var inWord = false
+        var quote: Character?
+        var escaped = false
+        for c in line {
+            if escaped {
+                word.append(c); escaped = false; inWord = true
+            } else if c == "\\" && quote != "'" {
+                escaped = true; inWord = true
+            } else if let q = quote {
+                if c == q { quote = nil } else { word.append(c) }
+            } else if c == "'" || c == "\"" {
+                quote = c; inWord = true
+            } else if c == " " || c == "\t" || c == "\n" {
+                if inWord { words.append(word); word = ""; inWord = false }
+            } else {
+                word.append(c); inWord = true
+            }
+        }
+        if inWord { words.append(word) }
+        return words
     }
 
     /// Flags to compile a module: position-independent, with the headers.
@@ -76,12 +113,18 @@ public struct ModuleCompiler: Sendable {
 
     /// Compiles `source` into `output` (written under a temporary name, then
     /// renamed, so a host never loads a half-written library). Throws with the
-    /// compiler's own messages.
-    public func build(source: String, output: String) throws {
+    /// compiler's own messages. With `depfile`, the compiler also writes the
+    /// headers the source includes there (`-MMD -MF`, make syntax; see
+    /// `dependencies(inDepfile:)`).
+    public func build(source: String, output: String, depfile: String? = nil) throws {
         let temporary = output + ".part"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [compiler] + moduleFlags + ["-o", temporary, source]
+        var command = Self.words(compiler)
+        if command.isEmpty { command = ["cc"] }
+        command += moduleFlags + cflags
+        if let depfile { command += ["-MMD", "-MF", depfile] }
+        process.arguments = command + ["-o", temporary, source] + ldflags
         let pipe = Pipe()
         process.standardError = pipe
         process.standardOutput = pipe
@@ -95,5 +138,37 @@ public struct ModuleCompiler: Sendable {
         guard rename(temporary, output) == 0 else {
             throw Failure.compilerFailed(source: source, output: "cannot move the library into \(output)")
         }
+    }
+
+    /// The files a make-syntax depfile lists as prerequisites (the source and
+    /// the headers it includes), absolute, resolved against `directory`
+    /// (where the compiler ran). Empty if the file is missing.
+    public static func dependencies(inDepfile depfile: String, directory: String) -> [String] {
+        guard let text = try? String(contentsOfFile: depfile, encoding: .utf8) else { return [] }
+        // Joined continuation lines; "target: prereq prereq ..." with
+        // backslash-escaped spaces in names.
+        let joined = text.replacingOccurrences(of: "\\\n", with: " ")
+        var files: [String] = []
+        for line in joined.split(separator: "\n") {
+            guard let colon = line.range(of: ": ") ?? (line.hasSuffix(":") ? line.range(of: ":", options: .backwards) : nil)
+            else { continue }
+            var name = ""
+            var escaped = false
+            func flush() {
+                if !name.isEmpty {
+                    files.append(name.hasPrefix("/") ? name : (directory as NSString).appendingPathComponent(name))
+                }
+                name = ""
+            }
+            for c in line[colon.upperBound...] {
+                if escaped { name.append(c); escaped = false }
+                else if c == "\\" { escaped = true }
+                else if c == " " || c == "\t" { flush() }
+                else { name.append(c) }
+            }
+            flush()
+        }
+        var seen = Set<String>()
+        return files.map { URL(fileURLWithPath: $0).standardizedFileURL.path }.filter { seen.insert($0).inserted }
     }
 }

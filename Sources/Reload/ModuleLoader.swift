@@ -49,6 +49,23 @@ public final class ModuleLoader: @unchecked Sendable {
     /// writable by group or others, or owned by another user). Off: such a
     /// module is refused, since loading it runs its code in this process.
     public var allowInsecureModules = false
+    /// Reloads committed, whoever asked for them (a control request, a source
+    /// watcher, the host's own code): what a host's status reports. Readable
+    /// from any thread without the runtime lock.
+    public var reloadCount: Int {
+        snapshotLock.lock()
+        defer { snapshotLock.unlock() }
+        return reloadsCommitted
+    }
+    private var reloadsCommitted = 0
+
+    func countReload() {
+        snapshotLock.lock()
+        reloadsCommitted += 1
+        snapshotLock.unlock()
+    }
+    /// The last committed reload's report.
+    public internal(set) var lastReloadReport: ReloadReport?
     private var definitions: [String: ModuleDefinition] = [:]
     var modules: [String: LoadedModule] = [:] {
         didSet { publishSnapshot() }

@@ -39,6 +39,8 @@ extension ModuleLoader {
         let end = Date()
         result.phases.commit = end.timeIntervalSince(stepsEnd) * 1000
         result.phases.total = end.timeIntervalSince(start) * 1000
+        countReload()
+        lastReloadReport = result
         return result
     }
 

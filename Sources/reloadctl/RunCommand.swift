@@ -13,8 +13,11 @@ struct Run: ParsableCommand {
             Builds every NAME.c of the folder into a library (also loads prebuilt
             NAME.so), loads the modules, calls the entry function if given, and
             serves the control socket until interrupted. With --watch, a saved
-            source is rebuilt and reloaded; a failed build or reload is printed
-            and the old code keeps running.
+            source or an edited header it includes is rebuilt and reloaded; a
+            failed build or reload is printed and the old code keeps running,
+            and a module that does not compile at start is loaded once it does.
+            CC (which may carry arguments, as in "ccache cc"), CFLAGS and
+            LDFLAGS are honoured.
 
               reloadctl run examples/particles --entry particles.start --watch
             """)
@@ -47,17 +50,25 @@ struct Run: ParsableCommand {
         let compiler = try ModuleCompiler()
         let sources = try SourceFolder(path: folder, compiler: compiler)
         let buildLock = NSLock()
-        do {
-            let built = try sources.buildAll()
-            if !built.isEmpty { print("built \(built.joined(separator: ", "))") }
-        } catch {
-            throw CommandFailure(message: "\(error)")
+        // Under --watch a module that does not compile yet is reported and
+        // left unloaded; the watcher loads it once a save compiles.
+        var unbuilt: Set<String> = []
+        var built: [String] = []
+        for module in sources.sourceModuleNames {
+            do {
+                if try sources.buildIfStale(module) { built.append(module) }
+            } catch {
+                guard watch else { throw CommandFailure(message: "\(error)") }
+                unbuilt.insert(module)
+                Self.log("build of \(module) failed; it is loaded once it compiles\n\(error)")
+            }
         }
+        if !built.isEmpty { print("built \(built.joined(separator: ", "))") }
         let runtime = Runtime.shared
         let loader = ModuleLoader()
         loader.allowInsecureModules = allowInsecureModules
         for path in sources.searchPaths { loader.addSearchPath(path) }
-        let names = sources.moduleNames
+        let names = sources.moduleNames.filter { !unbuilt.contains($0) }
         do {
             try runtime.withLock { for name in names { try loader.load(name) } }
         } catch {
@@ -103,10 +114,21 @@ struct Run: ParsableCommand {
         while true { pause() }
     }
 
-    /// Polls the sources; rebuilds and reloads what changed. Failures are
-    /// printed; the old code keeps running.
+    /// A watch log line: the local time to the millisecond, then the text.
+    static func log(_ text: String) {
+        var now = timeval()
+        gettimeofday(&now, nil)
+        var seconds = now.tv_sec
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        let stamp = String(format: "%02d:%02d:%02d.%03d", parts.tm_hour, parts.tm_min, parts.tm_sec,
+                           Int(now.tv_usec / 1000))
+        print("[\(stamp)] \(text)")
+    }
+
+    /// Polls the sources and the headers they include; rebuilds and reloads
+    /// what changed. Failures are printed; the old code keeps running.
     static func watch(_ sources: SourceFolder, loader: ModuleLoader, lock: NSLock) {
-        _ = sources.changedSources() // the state at start is not a change
         while true {
             usleep(200_000)
             lock.lock()
@@ -114,25 +136,30 @@ struct Run: ParsableCommand {
             var built: [String] = []
             for module in changed {
                 do {
-                    if try sources.buildIfStale(module) { built.append(module) }
+                    if try sources.buildIfStale(module) {
+                        built.append(module)
+                        log("built \(module)")
+                    }
                 } catch {
-                    sources.markSeen(module)
-                    print("build of \(module) failed; the running code is unchanged\n\(error)")
+                    log("build of \(module) failed; the running code is unchanged\n\(error)")
                 }
             }
             lock.unlock()
             guard !built.isEmpty else { continue }
             do {
                 // Modules already loaded are reloaded together; a new source
-                // is loaded for the first time.
-                let report: ReloadReport? = try loader.runtime.withLock {
-                    let loaded = built.filter { loader.module(named: $0) != nil }
-                    for module in built where !loaded.contains(module) { try loader.load(module) }
-                    return loaded.isEmpty ? nil : try loader.reload(loaded)
+                // (or one that did not compile before) is loaded for the
+                // first time.
+                let (report, loaded): (ReloadReport?, [String]) = try loader.runtime.withLock {
+                    let reloading = built.filter { loader.module(named: $0) != nil }
+                    let fresh = built.filter { !reloading.contains($0) }
+                    for module in fresh { try loader.load(module) }
+                    return (reloading.isEmpty ? nil : try loader.reload(reloading), fresh)
                 }
-                if let report { print(Output.reloadReport(try Self.encode(report))) }
+                if !loaded.isEmpty { log("loaded \(loaded.joined(separator: ", "))") }
+                if let report { log(Output.reloadReport(try Self.encode(report))) }
             } catch {
-                print("reload of \(built.joined(separator: ", ")) failed; the old code keeps running\n\(error)")
+                log("reload of \(built.joined(separator: ", ")) failed; the old code keeps running\n\(error)")
             }
         }
     }
@@ -171,6 +198,9 @@ struct Build: ParsableCommand {
             try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
             for file in try FileManager.default.contentsOfDirectory(atPath: input).sorted() where file.hasSuffix(".c") {
                 jobs.append(("\(input)/\(file)", "\(outDir)/\((file as NSString).deletingPathExtension).so"))
+            }
+            guard !jobs.isEmpty else {
+                throw CommandFailure(message: "no modules to build in \(input): it has no NAME.c sources")
             }
         } else {
             guard input.hasSuffix(".c") else { throw CommandFailure(message: "\(input) is not a .c file") }

@@ -62,10 +62,14 @@ final class HostProcess {
     private var collected = Data()
     private let lock = NSLock()
 
-    init(folder: String, socket: String, extra: [String] = []) throws {
+    /// `environment` is added to this process's own (CC=..., say).
+    init(folder: String, socket: String, extra: [String] = [], environment: [String: String] = [:]) throws {
         self.socket = socket
         process.executableURL = URL(fileURLWithPath: Processes.reloadctl)
         process.arguments = ["run", folder, "--socket", socket] + extra
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardOutput = output
         process.standardError = output
         output.fileHandleForReading.readabilityHandler = { [weak self] handle in

@@ -1,0 +1,173 @@
+import Foundation
+import Reload
+import XCTest
+
+/// `reloadctl run --watch`: saves during a build, header dependencies,
+/// sources that do not compile at start, the log and the status count.
+final class WatchTests: XCTestCase {
+    var folder: FixtureFolder!
+    var socketDir: String!
+    var socketPath: String { socketDir + "/host.sock" }
+
+    override func setUpWithError() throws {
+        folder = try FixtureFolder()
+        socketDir = NSTemporaryDirectory() + "remap-sock-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: socketDir, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: socketDir)
+    }
+
+    /// A module whose `version()` returns `value` (an expression: a number
+    /// or a macro from `include`).
+    static func versioned(_ value: String, include: String? = nil) -> String {
+        """
+        #include <remap/module.h>
+        \(include.map { "#include \"\($0)\"" } ?? "")
+        RM_MODULE_ABI;
+        static rm_object *version(rm_object *self, rm_object *const *args, size_t nargs) { return rm_int(\(value)); }
+        int rm_module_init(rm_module *m) { return rm_def_function(m, "version", version, 0) ? 0 : -1; }
+        """
+    }
+
+    func write(_ file: String, _ text: String) throws {
+        try text.write(toFile: folder.path + "/" + file, atomically: true, encoding: .utf8)
+    }
+
+    func startHost(environment: [String: String] = [:]) throws -> HostProcess {
+        let host = try HostProcess(folder: folder.path, socket: socketPath, extra: ["--watch"], environment: environment)
+        XCTAssertTrue(host.waitFor("serving", timeout: 120), "host did not start:\n\(host.log)")
+        return host
+    }
+
+    func ctl(_ args: String...) throws -> Processes.Result {
+        try Processes.run(Processes.reloadctl, args + ["--socket", socketPath])
+    }
+
+    /// Polls `function` until it returns `expected`.
+    func waitForCall(_ function: String, _ expected: String, timeout: TimeInterval = 60) throws -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try ctl("call", function).stdout == expected + "\n" { return true }
+            usleep(200_000)
+        }
+        return false
+    }
+
+    func waitForFile(_ path: String, timeout: TimeInterval = 60) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if FileManager.default.fileExists(atPath: path) { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    /// A save while the build of the previous one runs is built next. CC is
+    /// a wrapper with an argument ("slowcc cc") that acts as a slow compiler:
+    /// it reads the source at once (a copy), marks that it did, sleeps 2 s,
+    /// then compiles what it read, so the library is written after the next
+    /// save and is newer than it.
+    func testSaveDuringBuildIsBuiltNext() throws {
+        let wrapper = folder.path + "/tools/slowcc"
+        let started = folder.path + "/tools/started"
+        try FileManager.default.createDirectory(atPath: folder.path + "/tools", withIntermediateDirectories: true)
+        let script = """
+            #!/bin/sh
+            copy=$(mktemp -d)
+            for arg do
+                shift
+                case $arg in *.c) cp "$arg" "$copy/"; arg="$copy/${arg##*/}";; esac
+                set -- "$@" "$arg"
+            done
+            touch '\(started)'
+            sleep 2
+            "$@"; status=$?
+            rm -rf "$copy"
+            exit $status
+
+            """
+        try script.write(toFile: wrapper, atomically: true, encoding: .utf8)
+        chmod(wrapper, 0o755)
+        try write("slow.c", Self.versioned("1"))
+        let host = try startHost(environment: ["CC": "\(wrapper) cc", "CFLAGS": "-DFROM_CFLAGS=7"])
+        defer { host.stop() }
+        XCTAssertEqual(try ctl("call", "slow.version").stdout, "1\n", host.log)
+
+        try FileManager.default.removeItem(atPath: started)
+        try write("slow.c", Self.versioned("2"))
+        XCTAssertTrue(waitForFile(started), "the watcher did not start a build:\n\(host.log)")
+        usleep(300_000)
+        // Version 2 has been read, the build still runs; version 3 lands now.
+        try write("slow.c", Self.versioned("3 + FROM_CFLAGS - 7"))
+        XCTAssertTrue(try waitForCall("slow.version", "3", timeout: 60), "the last save never ran:\n\(host.log)")
+        sleep(1)
+        XCTAssertEqual(try ctl("call", "slow.version").stdout, "3\n", host.log)
+        // Version 3 was built once more, not in a loop.
+        XCTAssertEqual(host.log.components(separatedBy: "] built slow").count - 1, 1, host.log)
+    }
+
+    /// Editing a header rebuilds and reloads the modules that include it, and
+    /// only those.
+    func testHeaderEditReloadsItsIncluders() throws {
+        try write("shared.h", "#define VALUE 1\n")
+        try write("uses.c", Self.versioned("VALUE", include: "shared.h"))
+        try write("other.c", Self.versioned("5"))
+        let host = try startHost()
+        defer { host.stop() }
+        XCTAssertEqual(try ctl("call", "uses.version").stdout, "1\n", host.log)
+
+        try write("shared.h", "#define VALUE 2\n")
+        XCTAssertTrue(host.waitFor("reloaded uses 1 -> 2"), host.log)
+        XCTAssertEqual(try ctl("call", "uses.version").stdout, "2\n")
+        XCTAssertFalse(host.log.contains("reloaded other"), host.log)
+        XCTAssertFalse(host.log.contains("] built other"), host.log)
+    }
+
+    /// A module that does not compile at start: the host starts anyway,
+    /// prints the error, and loads the module once a save compiles.
+    func testStartupCompileErrorKeepsWatching() throws {
+        try write("good.c", Self.versioned("1"))
+        try write("late.c", "int broken(void) { return }\n")
+        let host = try startHost()
+        defer { host.stop() }
+        XCTAssertTrue(host.log.contains("build of late failed"), host.log)
+        XCTAssertTrue(host.log.contains("error"), "the compiler's messages: \(host.log)")
+        XCTAssertEqual(try ctl("call", "good.version").stdout, "1\n")
+        XCTAssertFalse(try ctl("modules").stdout.contains("late"))
+
+        try write("late.c", Self.versioned("9"))
+        XCTAssertTrue(host.waitFor("loaded late"), host.log)
+        XCTAssertEqual(try ctl("call", "late.version").stdout, "9\n", host.log)
+    }
+
+    /// Watch lines carry a timestamp, and status counts the watcher's reloads
+    /// as well as those asked for over the socket.
+    func testWatchLogTimestampsAndStatusCountsEveryReload() throws {
+        try write("counted.c", Self.versioned("1"))
+        let host = try startHost()
+        defer { host.stop() }
+        try write("counted.c", Self.versioned("2"))
+        XCTAssertTrue(host.waitFor("reloaded counted 1 -> 2"), host.log)
+        let line = host.log.split(separator: "\n").first { $0.contains("reloaded counted 1 -> 2") }.map(String.init) ?? ""
+        XCTAssertNotNil(line.range(of: #"^\[\d\d:\d\d:\d\d\.\d\d\d\] reloaded"#, options: .regularExpression), line)
+
+        func reloads() throws -> Int? {
+            let status = try ctl("status", "--json")
+            return (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["reloads"] as? Int
+        }
+        XCTAssertEqual(try reloads(), 1, "the watcher's reload counts")
+        XCTAssertEqual(try ctl("reload", "counted").status, 0)
+        XCTAssertEqual(try reloads(), 2)
+    }
+
+    /// `reloadctl build` on a folder without sources says so and fails.
+    func testBuildOfEmptyFolderFails() throws {
+        try write("notes.txt", "nothing to build")
+        let result = try Processes.reloadctl("build", folder.path)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("no modules"), result.stderr)
+    }
+}
