@@ -20,75 +20,9 @@
 ** never reads the object a slot points to. The mapping is applied once,
 ** simultaneously: a slot holding a becomes f(a), never f(f(a)).
 */
-#include "layout.h"
+#include "walk.h"
 
-#include <pthread.h>
-#include <stdlib.h>
 #include <time.h>
-
-/* A growable array of objects in malloc memory. Safe only while
-   collections are disabled: Boehm does not see it. */
-typedef struct objvec {
-    rm_object **items;
-    size_t count, capacity;
-    bool failed;
-} objvec;
-
-static void objvec_push(objvec *v, rm_object *o) {
-    if (v->count == v->capacity) {
-        size_t cap = v->capacity ? v->capacity * 2 : 256;
-        rm_object **items = realloc(v->items, cap * sizeof *items);
-        if (!items) {
-            v->failed = true;
-            return;
-        }
-        v->items = items;
-        v->capacity = cap;
-    }
-    v->items[v->count++] = o;
-}
-
-/* Instance-list buffers kept from one remap to the next, one per walker:
-   a reload of a class with 10^6 instances lists 8 MB of pointers, and fresh
-   malloc memory costs a page fault per 4 KiB on every remap. Used and
-   changed only under the runtime lock. */
-#define MAX_WALKERS RM_MAX_WALKERS
-static objvec spare_instances[MAX_WALKERS];
-
-/* Per-type counts, an open-addressing table on the type's address; past
-   TYPE_LINES types the rest share the last line. */
-#define TYPE_LINES 64
-
-typedef struct type_line {
-    const rm_type *type;
-    size_t objects, rewritten;
-} type_line;
-
-/* What one walker thread accumulates. */
-typedef struct walker {
-    const rm_probe *olds;
-    const rm_probe *changed; /* new objects whose identity hash changes */
-    bool list_instances;
-    bool list_tables;        /* false in an undo walk: it must not allocate */
-    rm_undo_log *log;        /* where rewrites to tagged targets are logged */
-    rm_object *owner;        /* the object whose traverse is running */
-    size_t objects, slots, rewritten, bytes;
-    size_t instances_touched, instance_rewrites;
-    type_line types[TYPE_LINES + 1];
-    objvec tables;    /* tables with a rewritten or rehash-needing key */
-    objvec composite; /* tables with tuple keys, checked after the walk */
-    objvec instances; /* instances whose class was rewritten */
-    const rm_plans *plans; /* a transaction's: instances are migrated */
-    const rm_plans *undo_plans; /* an undo walk's: unlisted ones go back */
-    rm_plan_part part;     /* where this walker lists instances: a copy of
-                              its rm_plans part during the walk (the parts
-                              share cache lines; the walkers must not) */
-    bool listing;
-    size_t *counts;        /* per plan: instances retyped, migrated in place */
-    rm_object **scratch;   /* plans->max_fields */
-    bool lists_failed;
-    pthread_t thread;
-} walker;
 
 /* Shared by the walkers: the next chunk of the registry to take. */
 static size_t next_chunk;
@@ -360,121 +294,10 @@ static void *walk(void *arg) {
     return NULL;
 }
 
-/* True if a key (a tuple, maybe nested) holds an object that is a target
-   of the mapping: its hash may depend on a rewritten object. */
-static bool key_holds_new(const rm_probe *news, rm_object *key, int depth) {
-    if (!RM_IS(key, rm_tuple_type) || depth > 64) return false;
-    rm_tuple_object *t = (rm_tuple_object *)key;
-    for (size_t i = 0; i < t->size; i++) {
-        rm_object *item = t->items[i];
-        if (!item) continue;
-        if (rm_probe_get(news, item) || key_holds_new(news, item, depth + 1)) return true;
-    }
-    return false;
-}
-
-static bool table_has_dependent_key(const rm_probe *news, rm_table_object *t) {
-    for (size_t i = 0; i < t->used; i++)
-        if (t->entries[i].key && key_holds_new(news, t->entries[i].key, 0)) return true;
-    return false;
-}
-
-/* Types whose hash is their identity: these hand their hash over. */
-static bool identity_hashed(rm_object *o) {
-    return !o->ob_type->tp_hash && !o->ob_type->tp_equal;
-}
-
-/* Whether a remap gives new_obj the identity hash of old_obj. */
-static bool hands_over_hash(rm_object *old_obj, rm_object *new_obj) {
-    return identity_hashed(old_obj) && identity_hashed(new_obj) && rm_is_heap_object(new_obj);
-}
-
 static double now_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/*
-** Joins the walkers' vectors into the first one's block and makes that block
-** a root, so the listed objects stay alive while the report holds them.
-** Large malloc blocks grow by remapping pages, so nothing is copied but the
-** other walkers' parts. Returns false if out of memory.
-*/
-static bool report_list(objvec *parts, size_t nparts, rm_object ***list, size_t *count, size_t *capacity) {
-    size_t n = 0;
-    for (size_t i = 0; i < nparts; i++) n += parts[i].count;
-    *list = NULL;
-    *count = 0;
-    if (capacity) *capacity = 0;
-    if (!n) return true;
-    objvec *first = &parts[0];
-    if (first->capacity < n) {
-        rm_object **items = realloc(first->items, n * sizeof *items);
-        if (!items) return false;
-        first->items = items;
-        first->capacity = n;
-    }
-    for (size_t i = 1; i < nparts; i++) {
-        if (parts[i].count) memcpy(first->items + first->count, parts[i].items, parts[i].count * sizeof *first->items);
-        first->count += parts[i].count;
-    }
-    GC_add_roots(first->items, first->items + n);
-    *list = first->items;
-    *count = n;
-    if (capacity) *capacity = first->capacity;
-    first->items = NULL; /* now the report's */
-    first->capacity = 0;
-    return true;
-}
-
-/* Per-walker counts and scratch, made before the walk. */
-static int alloc_plan_work(walker *ws, unsigned nw, rm_plans *plans) {
-    for (unsigned k = 0; k < nw; k++) {
-        ws[k].part = plans->parts[k];
-        ws[k].part.count = 0;
-        ws[k].listing = true;
-        ws[k].counts = calloc(2 * plans->count, sizeof *ws[k].counts);
-        ws[k].scratch = malloc((plans->max_fields ? plans->max_fields : 1) * sizeof *ws[k].scratch);
-        if (!ws[k].counts || !ws[k].scratch) return -1;
-    }
-    return 0;
-}
-
-/* Adds the walkers' counts to the plans' reports, then frees them. */
-static void end_plan_work(walker *ws, unsigned nw, rm_plans *plans, bool walked) {
-    for (unsigned k = 0; k < nw; k++) {
-        if (ws[k].listing) plans->parts[k] = ws[k].part;
-        ws[k].listing = false;
-        for (size_t i = 0; walked && ws[k].counts && i < plans->count; i++) {
-            plans->items[i].stats.instances += ws[k].counts[2 * i];
-            plans->items[i].stats.in_place += ws[k].counts[2 * i + 1];
-        }
-        free(ws[k].counts);
-        free(ws[k].scratch);
-        ws[k].counts = NULL;
-        ws[k].scratch = NULL;
-    }
-    if (walked) rm_plans_walked(plans, nw);
-}
-
-static void merge_types(rm_remap_report *r, walker *ws, unsigned nw) {
-    for (unsigned k = 0; k < nw; k++) {
-        for (size_t i = 0; i <= TYPE_LINES; i++) {
-            type_line *line = &ws[k].types[i];
-            if (!line->objects && !line->rewritten) continue;
-            const rm_type *t = i == TYPE_LINES ? NULL : line->type;
-            size_t j = 0;
-            while (j < r->ntypes && r->types[j].type != t) j++;
-            if (j == r->ntypes) {
-                if (r->ntypes < RM_REPORT_TYPES) r->ntypes++;
-                else { j = RM_REPORT_TYPES; t = NULL; }
-                r->types[j].type = t;
-            }
-            r->types[j].objects += line->objects;
-            r->types[j].slots_rewritten += line->rewritten;
-        }
-    }
 }
 
 int rm_remap(const rm_mapping *m, rm_remap_report *report) { return rm_remap_ex(m, 0, report); }
@@ -519,7 +342,7 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
             /* Every target, immortal ones too: a tuple key that now holds None
                instead of an old object has a new hash all the same. */
             if (!rm_probe_get(&news, new_obj)) rm_probe_put(&news, new_obj, new_obj);
-            if (!keep && hands_over_hash(old_obj, new_obj) && old_obj->ob_hash != new_obj->ob_hash &&
+            if (!keep && rm_walk_hands_over_hash(old_obj, new_obj) && old_obj->ob_hash != new_obj->ob_hash &&
                 !rm_probe_get(&changed, new_obj))
                 rm_probe_put(&changed, new_obj, new_obj);
         }
@@ -539,8 +362,8 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
         goto out_of_memory;
     }
     if (plans && !plans->count) plans = NULL;
-    if (plans && !undo && alloc_plan_work(ws, nw, plans) < 0) {
-        end_plan_work(ws, nw, plans, false);
+    if (plans && !undo && rm_walk_alloc_plan_work(ws, nw, plans) < 0) {
+        rm_walk_end_plan_work(ws, nw, plans, false);
         free(ws);
         goto out_of_memory;
     }
@@ -556,10 +379,10 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
     next_chunk = 0;
     for (unsigned k = 0; k < nw; k++) {
         if (!undo) {
-            ws[k].instances = spare_instances[k];
+            ws[k].instances = rm_spare_instances[k];
             ws[k].instances.count = 0;
             ws[k].instances.failed = false;
-            spare_instances[k] = (objvec){0};
+            rm_spare_instances[k] = (objvec){0};
         }
         ws[k].olds = probe;
         ws[k].changed = &changed;
@@ -588,12 +411,12 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
     for (unsigned k = 0; k < nw && !undo; k++) {
         for (size_t i = 0; i < ws[k].composite.count; i++) {
             rm_table_object *t = (rm_table_object *)ws[k].composite.items[i];
-            if (table_has_dependent_key(&news, t)) objvec_push(&ws[k].tables, (rm_object *)t);
+            if (rm_walk_key_holds_new_in(&news, t)) objvec_push(&ws[k].tables, (rm_object *)t);
         }
     }
     if (!keep) {
         for (size_t i = 0; i < m->count; i++)
-            if (hands_over_hash(m->olds[i], m->news[i])) m->news[i]->ob_hash = hashes[i];
+            if (rm_walk_hands_over_hash(m->olds[i], m->news[i])) m->news[i]->ob_hash = hashes[i];
     }
     bool failed = false;
     objvec tables[MAX_WALKERS], instances[MAX_WALKERS];
@@ -608,20 +431,20 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
         tables[k] = ws[k].tables;
         instances[k] = ws[k].instances;
     }
-    merge_types(report, ws, nw);
+    rm_walk_merge_types(report, ws, nw);
     if (!undo) {
-        failed |= !report_list(tables, nw, &report->tables, &report->ntables, NULL);
-        failed |= !report_list(instances, nw, &report->instances, &report->ninstances, &report->capacity_instances);
+        failed |= !rm_walk_report_list(tables, nw, &report->tables, &report->ntables, NULL);
+        failed |= !rm_walk_report_list(instances, nw, &report->instances, &report->ninstances, &report->capacity_instances);
         ws[0].tables.items = tables[0].items;
         ws[0].instances = instances[0];
-        if (ws[0].listing) end_plan_work(ws, nw, plans, true);
+        if (ws[0].listing) rm_walk_end_plan_work(ws, nw, plans, true);
     }
     GC_enable();
 
     for (unsigned k = 0; k < nw && !undo; k++) {
         free(ws[k].tables.items);
         free(ws[k].composite.items);
-        spare_instances[k] = ws[k].instances; /* walker 0's is the report's, or NULL */
+        rm_spare_instances[k] = ws[k].instances; /* walker 0's is the report's, or NULL */
     }
     if (!undo) free(ws);
     free(hashes);
@@ -647,22 +470,3 @@ out_of_memory:
     return -1;
 }
 
-static void drop_list(rm_object **list, size_t n) {
-    if (!list) return;
-    GC_remove_roots(list, list + n);
-    free(list);
-}
-
-void rm_report_clear(rm_remap_report *report) {
-    drop_list(report->tables, report->ntables);
-    if (report->instances) {
-        /* Keep the instance list's memory for the next remap's walker 0. */
-        GC_remove_roots(report->instances, report->instances + report->ninstances);
-        if (!spare_instances[0].items && report->capacity_instances) {
-            spare_instances[0] = (objvec){report->instances, 0, report->capacity_instances, false};
-        } else {
-            free(report->instances);
-        }
-    }
-    memset(report, 0, sizeof *report);
-}
