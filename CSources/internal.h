@@ -17,6 +17,10 @@
 #include <stdint.h>
 #include <string.h>
 
+/* What the core's files share is hidden from the shared library's
+   exports: only include/remap/ is the API (nm -D shows nothing else). */
+#pragma GCC visibility push(hidden)
+
 _Static_assert(sizeof(rm_object) == 16, "the object header is 16 bytes");
 
 /* Thread-locals of the core. The core is linked into the host executable
@@ -378,5 +382,7 @@ static inline void rm_lookup(rm_type *cls, rm_object *name, int32_t *field, rm_o
 }
 void rm_lookup_invalidate(void);
 void rm_small_ints_init(void);
+
+#pragma GCC visibility pop
 
 #endif

@@ -21,6 +21,8 @@
 
 #include "mapping.h"
 
+#pragma GCC visibility push(hidden)
+
 /* One instance the walk retyped, its layout before (the shape) and its
    plan (an index in rm_plans.items), as read back from a part. */
 typedef struct rm_plan_entry {
@@ -211,5 +213,7 @@ rm_plans *rm_txn_plans(void);
    (migrate.c): a name -> value reader of the old fields. */
 extern rm_type rm_oldview_type;
 rm_object *rm_oldview_getattr(rm_object *view, rm_object *name);
+
+#pragma GCC visibility pop
 
 #endif

@@ -7,6 +7,8 @@
 
 #include "internal.h"
 
+#pragma GCC visibility push(hidden)
+
 /* Which heap blocks hold a key: one bit per 4 KiB block, the block number
    taken modulo the bitmap's size. Old objects sit in a few blocks, so a slot
    pointing anywhere else is answered with one load from a bitmap that stays
@@ -85,5 +87,7 @@ struct rm_mapping {
     rm_object **news;
     rm_probe probe;   /* old -> new */
 };
+
+#pragma GCC visibility pop
 
 #endif

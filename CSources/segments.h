@@ -9,8 +9,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#pragma GCC visibility push(hidden)
+
 /* The span of the PT_LOAD segments of the object loaded at `base` (a
    shared library's dli_fbase, which equals its load bias). */
 bool rm_object_segments(uintptr_t base, uintptr_t *lo, uintptr_t *hi);
+
+#pragma GCC visibility pop
 
 #endif

@@ -10,6 +10,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#pragma GCC visibility push(hidden)
+
 /* A growable array of objects in malloc memory. Safe only while
    collections are disabled: Boehm does not see it. */
 typedef struct objvec {
@@ -81,5 +83,7 @@ bool rm_walk_report_list(objvec *parts, size_t nparts, rm_object ***list, size_t
 int rm_walk_alloc_plan_work(walker *ws, unsigned nw, rm_plans *plans);
 void rm_walk_end_plan_work(walker *ws, unsigned nw, rm_plans *plans, bool walked);
 void rm_walk_merge_types(rm_remap_report *r, walker *ws, unsigned nw);
+
+#pragma GCC visibility pop
 
 #endif
