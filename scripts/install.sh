@@ -14,7 +14,9 @@
 #   DESTDIR=/tmp/stage scripts/install.sh --prefix /usr    stage under DESTDIR (paths inside still say /usr)
 #
 # Options for reusing a build:
-#   --scratch-path DIR   SwiftPM build folder (swift build --scratch-path), default .build
+#   --scratch-path DIR   SwiftPM build folder (swift build --scratch-path), default .build; any
+#                        other must be outside the source tree (SwiftPM 6.3 then fails the
+#                        next build into it with "unknown build description")
 #   --products DIR       install the reloadctl and libRemapHost.so already in DIR; do not build
 #
 # The manifest lists every file installed and every folder the install had to
@@ -78,6 +80,13 @@ fi
 # 1. Build (or take) the two products.
 if [ -z "$products" ]; then
     cd "$root"
+    if [ -n "$scratch" ]; then
+        scratch="$(realpath -m "$scratch")"
+        case "$scratch/" in
+            "$root/.build/") ;;
+            "$root"/*) echo "install.sh: --scratch-path $scratch is inside the source tree; use .build or a folder outside it" >&2; exit 2 ;;
+        esac
+    fi
     args=(-c release)
     [ -n "$scratch" ] && args+=(--scratch-path "$scratch")
     # One product per command: given several, swift build builds only the last.

@@ -97,7 +97,19 @@ public struct ModuleCompiler: Sendable {
 
     /// The folder of libswiftCore.so this process runs with.
     static func swiftRuntimeDirectory() -> String? {
-        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return nil }
+        // Read to the end by hand: /proc files report a size of 0, and
+        // String(contentsOfFile:) then reads nothing.
+        let fd = open("/proc/self/maps", O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            data.append(contentsOf: buffer[0..<n])
+        }
+        let maps = String(decoding: data, as: UTF8.self)
         for line in maps.split(separator: "\n") where line.hasSuffix("/libswiftCore.so") {
             if let path = line.split(separator: " ").last { return (String(path) as NSString).deletingLastPathComponent }
         }
