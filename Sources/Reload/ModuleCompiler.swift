@@ -66,24 +66,50 @@ public struct ModuleCompiler: Sendable {
     /// Flags to compile a module: position-independent, with the headers.
     public var moduleFlags: [String] { ["-shared", "-fPIC", "-O2", "-g", "-I", includeDirectory] }
 
-    /// Flags to compile and link a C host against the RemapHost library:
-    /// found beside the running executable (a build folder that built the
-    /// `RemapHost` product), with run paths for it and the Swift runtime.
+    /// Flags to compile and link a C host against the RemapHost library,
+    /// the same set `pkg-config --cflags --libs remap-host` gives for an
+    /// install: the library is found beside the running executable (a build
+    /// folder that built the `RemapHost` product) or in `../lib` (an install
+    /// prefix, see scripts/install.sh), with run paths for it and the Swift
+    /// runtime, the collector (`-lgc`), and `--export-dynamic` so modules can
+    /// bind to symbols the host defines.
     public func hostFlags() throws -> [String] {
-        let exe = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? CommandLine.arguments[0])
-        let libDir = exe.deletingLastPathComponent().path
-        guard FileManager.default.fileExists(atPath: libDir + "/libRemapHost.so") else {
-            throw Failure.headersNotFound(["\(libDir)/libRemapHost.so (build it: swift build -c release --product RemapHost)"])
+        let exeDir = Self.executableURL().deletingLastPathComponent()
+        let candidates = [exeDir.path, exeDir.deletingLastPathComponent().appendingPathComponent("lib").path]
+        guard let libDir = candidates.first(where: { FileManager.default.fileExists(atPath: $0 + "/libRemapHost.so") }) else {
+            throw Failure.headersNotFound(candidates.map {
+                "\($0)/libRemapHost.so (build it: swift build -c release --product RemapHost)"
+            })
         }
-        var flags = ["-I", includeDirectory, "-L", libDir, "-lRemapHost", "-Wl,-rpath,\(libDir)"]
+        var flags = ["-I", includeDirectory, "-L", libDir,
+                     // Kept even before the sources on a linker that defaults to --as-needed.
+                     "-Wl,--push-state,--no-as-needed", "-lRemapHost", "-Wl,--pop-state", "-lgc", "-Wl,--export-dynamic",
+                     "-Wl,-rpath,\(libDir)"]
         if let runtime = Self.swiftRuntimeDirectory() { flags += ["-Wl,-rpath,\(runtime)"] }
         return flags
     }
 
+    /// The running executable, symbolic links resolved (/proc/self/exe).
+    static func executableURL() -> URL {
+        URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments[0]).standardizedFileURL
+    }
+
     /// The folder of libswiftCore.so this process runs with.
     static func swiftRuntimeDirectory() -> String? {
-        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return nil }
+        // Read to the end by hand: /proc files report a size of 0, and
+        // String(contentsOfFile:) then reads nothing.
+        let fd = open("/proc/self/maps", O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            data.append(contentsOf: buffer[0..<n])
+        }
+        let maps = String(decoding: data, as: UTF8.self)
         for line in maps.split(separator: "\n") where line.hasSuffix("/libswiftCore.so") {
             if let path = line.split(separator: " ").last { return (String(path) as NSString).deletingLastPathComponent }
         }
@@ -91,13 +117,13 @@ public struct ModuleCompiler: Sendable {
     }
 
     /// $REMAP_INCLUDE, then an `include` folder beside or above the running
-    /// executable (a build tree or an install prefix), then the source tree
+    /// executable (a build tree, or `PREFIX/include` for `PREFIX/bin/reloadctl`
+    /// as scripts/install.sh lays it out), then the source tree
     /// this library was built from.
     static func findIncludeDirectory() throws -> String {
         var candidates: [String] = []
         if let env = ProcessInfo.processInfo.environment["REMAP_INCLUDE"] { candidates.append(env) }
-        var dir = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? CommandLine.arguments[0]).deletingLastPathComponent()
+        var dir = executableURL().deletingLastPathComponent()
         for _ in 0..<6 {
             candidates.append(dir.appendingPathComponent("include").path)
             dir = dir.deletingLastPathComponent()

@@ -227,6 +227,9 @@ struct CFlags: ParsableCommand {
         discussion: """
               cc $(reloadctl cflags) -o shapes.so shapes.c
               cc host.c $(reloadctl cflags --host) -o host     # needs the RemapHost library built
+
+            Installed with scripts/install.sh, it prints the flags of pkg-config's
+            remap and remap-host, from its own prefix (PREFIX/include, PREFIX/lib).
             """)
 
     @Flag(help: "Flags to compile and link a C program that embeds Remap (include/remap/host.h).")
