@@ -17,9 +17,10 @@
 extern "C" {
 #endif
 
-/* Starts Boehm and the runtime. Idempotent. Returns 0, or -1 if Boehm could
-   not be started. Call it on the main thread before any other thread uses
-   the runtime. */
+/* Starts Boehm and the runtime. Idempotent and thread-safe: any thread may
+   be the first (it is registered with Boehm as by rm_thread_attach).
+   Returns 0, or -1 with the error set if Boehm could not be started (then
+   every later call returns -1 too). */
 int rm_init(void);
 
 /* The runtime lock. Not recursive. */
