@@ -88,8 +88,18 @@ static void prune(rm_registry *r) {
     r->count = kept;
 }
 
+/*
+** Pruning compacts the registries in place, so the thread that collects must
+** be the holder of the runtime lock: every other thread that touches them
+** holds it, and a collection started elsewhere could stop the holder in the
+** middle of a push or a walk over rm_live. Every path into Boehm that can
+** collect is under the lock: rm_alloc and rm_gc_alloc check it, rm_collect
+** takes it, rm_thread_attach registers a thread (which allocates) under it.
+** A debug build checks it here.
+*/
 static void on_collection_event(GC_EventType event) {
     if (event != GC_EVENT_MARK_END) return;
+    rm_debug_check_collection_lock();
     rm_library_count_begin();
     prune(&rm_live);
     prune(&leaves);
@@ -174,6 +184,7 @@ int rm_register_class(rm_object *cls) {
 }
 
 void *rm_gc_alloc(size_t size) {
+    rm_debug_check_lock();
     if (rm_txn_on && rm_fault_at(RM_FAULT_ALLOC)) return NULL;
     void *p = GC_MALLOC(size);
     if (!p) rm_error_set(RM_ERR_MEMORY, "out of memory (%zu bytes)", size);
@@ -181,6 +192,7 @@ void *rm_gc_alloc(size_t size) {
 }
 
 void *rm_gc_alloc_atomic(size_t size) {
+    rm_debug_check_lock();
     if (rm_txn_on && rm_fault_at(RM_FAULT_ALLOC)) return NULL;
     void *p = GC_MALLOC_ATOMIC(size);
     if (!p) rm_error_set(RM_ERR_MEMORY, "out of memory (%zu bytes)", size);
@@ -211,10 +223,17 @@ rm_object *rm_alloc(rm_type *type, size_t size) {
     return o;
 }
 
+/* Takes the lock if the caller does not hold it: a collection prunes the
+   registry, which only the lock holder may change. */
 void rm_collect(void) {
-    rm_debug_check_lock();
+    bool took = !rm_lock_held();
+    if (took) {
+        if (rm_thread_attach() < 0) return;
+        rm_acquire();
+    }
     GC_gcollect();
     rm_run_pending_finalizers();
+    if (took) rm_release();
 }
 
 /*

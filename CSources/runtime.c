@@ -122,6 +122,19 @@ int rm_lock_held(void) {
     return lock_owned && pthread_equal(lock_owner, pthread_self());
 }
 
+/* At the end of a collection's mark phase, world stopped: was it started
+   by the holder of the runtime lock? Async-signal-safe (no stdio, no lock). */
+void rm_debug_check_collection_lock(void) {
+#if RM_DEBUG_LOCK
+    if (!rm_lock_held()) {
+        static const char msg[] = "remap: a collection started without the runtime lock\n";
+        ssize_t w = write(2, msg, sizeof msg - 1);
+        (void)w;
+        abort();
+    }
+#endif
+}
+
 void rm_debug_check_lock(void) {
 #if RM_DEBUG_LOCK
     if (!rm_lock_held()) {
@@ -165,8 +178,15 @@ int rm_thread_attach(void) {
         rm_error_set(RM_ERR_RUNTIME, "cannot find the stack of this thread");
         return -1;
     }
+    /* Registering allocates Boehm's record of the thread, and an allocation
+       may start a collection, which prunes the registry of live objects:
+       only the holder of the runtime lock may do that (another holder could
+       be in the middle of a registry push or a walk). */
+    bool took = !rm_lock_held();
+    if (took) rm_acquire();
     GC_register_my_thread(&base);
     after_register();
+    if (took) rm_release();
     return 0;
 }
 

@@ -16,7 +16,8 @@ extern "C" {
    sets its header and registers it with the heap walk. */
 rm_object *rm_alloc(rm_type *type, size_t size);
 
-/* A full collection; then runs the finalizers of dead capsules. */
+/* A full collection; then runs the finalizers of dead capsules. Takes the
+   runtime lock (and registers the thread) if the caller does not hold it. */
 void rm_collect(void);
 /* A full collection, then closes every library replaced by a reload that
    no live object can run any more (functions, objects of its user types,

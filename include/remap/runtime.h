@@ -42,7 +42,9 @@ int rm_safe_point_depth(void);
 /* A thread not created through Boehm registers before it touches the heap.
    Also unblocks Boehm's stop-the-world signals, which Dispatch worker
    threads block. Idempotent per thread. The thread is unregistered when it
-   exits (or earlier with rm_thread_detach). */
+   exits (or earlier with rm_thread_detach). Registering allocates, which
+   may collect, so it takes the runtime lock (waiting for it if another
+   thread holds it) unless the caller holds it. */
 int rm_thread_attach(void);
 void rm_thread_detach(void);
 
