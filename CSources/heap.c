@@ -111,8 +111,39 @@ static void on_collection_event(GC_EventType event) {
     collections++;
 }
 
+/*
+** RM_GC_STRESS=N in the environment (read once, at rm_init): every Nth
+** allocation through rm_gc_alloc / rm_gc_alloc_atomic (so every rm_alloc)
+** first runs a full collection, as Wren's WREN_DEBUG_GC_STRESS does: an
+** object kept alive only by memory Boehm does not scan is then freed, and
+** its reuse shows, at once instead of in production. Never while
+** collections are disabled (a walk over the registry, the heap check, a
+** layout commit: GC_disable), never from a thread that does not hold the
+** runtime lock, never inside a stress collection.
+*/
+static size_t gc_stress_every;
+static size_t gc_stress_count;
+static bool gc_stress_running;
+
+size_t rm_gc_stress_interval(void) { return gc_stress_every; }
+
+static void gc_stress(void) {
+    if (++gc_stress_count < gc_stress_every) return;
+    gc_stress_count = 0;
+    if (gc_stress_running || GC_is_disabled() || !rm_lock_held()) return;
+    gc_stress_running = true;
+    GC_gcollect();
+    gc_stress_running = false;
+}
+
 void rm_heap_init(void) {
     GC_set_on_collection_event(on_collection_event);
+    const char *stress = getenv("RM_GC_STRESS");
+    if (stress && *stress) {
+        char *end;
+        unsigned long n = strtoul(stress, &end, 10);
+        if (*end == '\0' && n > 0) gc_stress_every = n;
+    }
 }
 
 /* Room for one more capsule's finalizer in the pending queue. */
@@ -186,6 +217,7 @@ int rm_register_class(rm_object *cls) {
 void *rm_gc_alloc(size_t size) {
     rm_debug_check_lock();
     if (rm_txn_on && rm_fault_at(RM_FAULT_ALLOC)) return NULL;
+    if (gc_stress_every) gc_stress();
     void *p = GC_MALLOC(size);
     if (!p) rm_error_set(RM_ERR_MEMORY, "out of memory (%zu bytes)", size);
     return p;
@@ -194,6 +226,7 @@ void *rm_gc_alloc(size_t size) {
 void *rm_gc_alloc_atomic(size_t size) {
     rm_debug_check_lock();
     if (rm_txn_on && rm_fault_at(RM_FAULT_ALLOC)) return NULL;
+    if (gc_stress_every) gc_stress();
     void *p = GC_MALLOC_ATOMIC(size);
     if (!p) rm_error_set(RM_ERR_MEMORY, "out of memory (%zu bytes)", size);
     return p;

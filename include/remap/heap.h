@@ -33,6 +33,10 @@ size_t rm_libraries_retired(void);
 size_t rm_libraries_closed(void);
 /* Collections so far (each prunes the registry of dead objects). */
 size_t rm_collection_count(void);
+/* RM_GC_STRESS=N in the environment at rm_init: every Nth allocation runs
+   a full collection first (not while collections are disabled). The N in
+   effect, 0 when off. */
+size_t rm_gc_stress_interval(void);
 
 /* Visits every live object the runtime allocated (not the immortal ones),
    each exactly once. The callback must not allocate. Stop early by returning
