@@ -90,7 +90,12 @@ public enum Objects {
                                        _ body: (UnsafePointer<Object?>?, Int) throws -> T) throws -> T {
         if args.isEmpty { return try body(nil, 0) }
         let bytes = args.count * MemoryLayout<Object?>.stride
-        guard let raw = GC_malloc_uncollectable(bytes) else {
+        // Until they are copied, the arguments are in the Swift array only:
+        // the block's own allocation must not collect.
+        GC_disable()
+        let block = GC_malloc_uncollectable(bytes)
+        GC_enable()
+        guard let raw = block else {
             throw RuntimeError(kind: .memory, message: "out of memory for \(args.count) call arguments")
         }
         defer { GC_free(raw) }

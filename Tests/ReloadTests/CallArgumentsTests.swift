@@ -6,13 +6,16 @@ import XCTest
 /// referenced from nothing but the Swift array it was given, which Boehm
 /// does not scan.
 final class CallArgumentsTests: ModuleTestCase {
-    /// Fresh strs and lists, referenced only from the returned array.
+    /// Fresh strs and lists, also held by `holder` while they are made.
     @inline(never)
-    func freshArguments(_ count: Int) throws -> [Object] {
+    func freshArguments(_ count: Int, _ holder: Object) throws -> [Object] {
         try (0..<count).map { i in
             let list = try check(rm_list_new(0))
+            try check(rm_list_append(holder, list))
             try check(rm_list_append(list, try Objects.string("item-\(i)-\(String(repeating: "y", count: 40))")))
-            return i % 2 == 0 ? try Objects.string("arg-\(i)-\(String(repeating: "x", count: 40))") : list
+            let made = i % 2 == 0 ? try Objects.string("arg-\(i)-\(String(repeating: "x", count: 40))") : list
+            try check(rm_list_append(holder, made))
+            return made
         }
     }
 
@@ -45,8 +48,15 @@ final class CallArgumentsTests: ModuleTestCase {
         })
         try runtime.withLock {
             try loader.load("churner")
+            let churn = try Ref(try loader.resolve("churner.churn"))
             for _ in 0..<3 {
-                let bad = try loader.call("churner.churn", try freshArguments(count))
+                // Made while a list holds them (a collection may run between
+                // two allocations, RM_GC_STRESS makes sure of it), then the
+                // list lets go: from here on only the array refers to them.
+                let holder = try Ref(try check(rm_list_new(0)))
+                let args = try freshArguments(count, holder.object)
+                holder.object = Objects.none
+                let bad = try Objects.call(churn.object, args)
                 XCTAssertEqual(try Objects.intValue(bad), 0, "arguments were freed during the call")
             }
             try runtime.checkHeap()
