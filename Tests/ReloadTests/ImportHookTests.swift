@@ -20,8 +20,12 @@ final class ImportHookTests: XCTestCase {
             defer { rm_module_builder_free(builder) }
             let value = rm_import_from(builder, "hooktarget", "answer")
             XCTAssertNil(value, "imported through a deallocated loader")
-            XCTAssertTrue(String(cString: rm_error_message()).contains("no module loader is installed"),
-                          String(cString: rm_error_message()))
+            // Other tests' loaders may still be alive (XCTest keeps test
+            // cases): the import then goes to one of them, which does not
+            // define hooktarget. With none alive, no loader is installed.
+            let message = String(cString: rm_error_message())
+            XCTAssertTrue(message.contains("no module loader is installed") || message.contains("hooktarget not found"),
+                          message)
             rm_error_clear()
         }
     }
