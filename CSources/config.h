@@ -14,9 +14,12 @@
 #endif
 
 /* RM_DEBUG_TINY_TABLES: start every dict at the smallest size so resizing
-   runs all the time "to give bugs a chance". */
+   runs all the time "to give bugs a chance". The smallest index that works
+   has 2 slots: open addressing needs an empty slot to end a probe, so an
+   index holds at most nindex - 1 entries (a 1-slot index held 1 and every
+   probe for a missing key looped forever). Tested by Tests/TableTests. */
 #ifdef RM_DEBUG_TINY_TABLES
-#define RM_TABLE_MIN_INDEX 1
+#define RM_TABLE_MIN_INDEX 2
 #else
 /* Smallest index of a dict or set: 8 slots hold 5 entries before growing. */
 #define RM_TABLE_MIN_INDEX 8

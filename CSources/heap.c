@@ -88,8 +88,18 @@ static void prune(rm_registry *r) {
     r->count = kept;
 }
 
+/*
+** Pruning compacts the registries in place, so the thread that collects must
+** be the holder of the runtime lock: every other thread that touches them
+** holds it, and a collection started elsewhere could stop the holder in the
+** middle of a push or a walk over rm_live. Every path into Boehm that can
+** collect is under the lock: rm_alloc and rm_gc_alloc check it, rm_collect
+** takes it, rm_thread_attach registers a thread (which allocates) under it.
+** A debug build checks it here.
+*/
 static void on_collection_event(GC_EventType event) {
     if (event != GC_EVENT_MARK_END) return;
+    rm_debug_check_collection_lock();
     rm_library_count_begin();
     prune(&rm_live);
     prune(&leaves);
@@ -101,8 +111,39 @@ static void on_collection_event(GC_EventType event) {
     collections++;
 }
 
+/*
+** RM_GC_STRESS=N in the environment (read once, at rm_init): every Nth
+** allocation through rm_gc_alloc / rm_gc_alloc_atomic (so every rm_alloc)
+** first runs a full collection, as Wren's WREN_DEBUG_GC_STRESS does: an
+** object kept alive only by memory Boehm does not scan is then freed, and
+** its reuse shows, at once instead of in production. Never while
+** collections are disabled (a walk over the registry, the heap check, a
+** layout commit: GC_disable), never from a thread that does not hold the
+** runtime lock, never inside a stress collection.
+*/
+static size_t gc_stress_every;
+static size_t gc_stress_count;
+static bool gc_stress_running;
+
+size_t rm_gc_stress_interval(void) { return gc_stress_every; }
+
+static void gc_stress(void) {
+    if (++gc_stress_count < gc_stress_every) return;
+    gc_stress_count = 0;
+    if (gc_stress_running || GC_is_disabled() || !rm_lock_held()) return;
+    gc_stress_running = true;
+    GC_gcollect();
+    gc_stress_running = false;
+}
+
 void rm_heap_init(void) {
     GC_set_on_collection_event(on_collection_event);
+    const char *stress = getenv("RM_GC_STRESS");
+    if (stress && *stress) {
+        char *end;
+        unsigned long n = strtoul(stress, &end, 10);
+        if (*end == '\0' && n > 0) gc_stress_every = n;
+    }
 }
 
 /* Room for one more capsule's finalizer in the pending queue. */
@@ -174,14 +215,18 @@ int rm_register_class(rm_object *cls) {
 }
 
 void *rm_gc_alloc(size_t size) {
+    rm_debug_check_lock();
     if (rm_txn_on && rm_fault_at(RM_FAULT_ALLOC)) return NULL;
+    if (gc_stress_every) gc_stress();
     void *p = GC_MALLOC(size);
     if (!p) rm_error_set(RM_ERR_MEMORY, "out of memory (%zu bytes)", size);
     return p;
 }
 
 void *rm_gc_alloc_atomic(size_t size) {
+    rm_debug_check_lock();
     if (rm_txn_on && rm_fault_at(RM_FAULT_ALLOC)) return NULL;
+    if (gc_stress_every) gc_stress();
     void *p = GC_MALLOC_ATOMIC(size);
     if (!p) rm_error_set(RM_ERR_MEMORY, "out of memory (%zu bytes)", size);
     return p;
@@ -211,10 +256,17 @@ rm_object *rm_alloc(rm_type *type, size_t size) {
     return o;
 }
 
+/* Takes the lock if the caller does not hold it: a collection prunes the
+   registry, which only the lock holder may change. */
 void rm_collect(void) {
-    rm_debug_check_lock();
+    bool took = !rm_lock_held();
+    if (took) {
+        if (rm_thread_attach() < 0) return;
+        rm_acquire();
+    }
     GC_gcollect();
     rm_run_pending_finalizers();
+    if (took) rm_release();
 }
 
 /*

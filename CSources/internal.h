@@ -310,6 +310,7 @@ extern int rm_native_depth;
 /* ---- runtime.c ---- */
 extern unsigned rm_walk_threads;
 void rm_debug_check_lock(void);
+void rm_debug_check_collection_lock(void); /* in a collection, world stopped */
 uint32_t rm_next_identity_hash(void);
 
 /* ---- remap.c / check.c ---- */

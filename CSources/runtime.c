@@ -25,24 +25,51 @@ static void quiet_warning(char *msg, GC_word arg) {
     (void)arg;
 }
 
+static void after_register(void);
+
 /*
 ** Starts Boehm once. Interior pointers are turned off before GC_INIT: every
 ** reference the runtime keeps points at an object's start, and the extra
 ** byte per object they need would push a 32-byte object into a 48-byte
 ** size class. Thread registration is allowed so that threads not created
 ** through Boehm (Swift's, Dispatch's) can call rm_thread_attach.
+**
+** Any thread may be the first: GC_INIT registers the calling thread with
+** Boehm, so that thread gets what rm_thread_attach gives every other one
+** (Boehm's signals unblocked, unregistration when it exits). A Dispatch
+** worker that started the runtime otherwise kept Boehm's signals blocked,
+** and the next collection from another thread aborted the process
+** ("Signals delivery fails constantly"). Once only, even when two threads
+** start it at the same time.
 */
-int rm_init(void) {
-    if (initialized) return 0;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int init_status;
+static char init_message[256];
+
+static void init_once_body(void) {
     GC_set_all_interior_pointers(0);
     GC_INIT();
+    if (!GC_is_init_called() || GC_get_heap_size() == 0) {
+        snprintf(init_message, sizeof init_message, "Boehm GC could not be started");
+        init_status = -1;
+        return;
+    }
     GC_allow_register_threads();
     GC_set_warn_proc(quiet_warning);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     rm_walk_threads = cores < 1 ? 1 : cores > 8 ? 8 : (unsigned)cores;
     rm_heap_init();
     rm_small_ints_init();
-    initialized = true;
+    if (GC_thread_is_registered()) after_register();
+    __atomic_store_n(&initialized, true, __ATOMIC_RELEASE);
+}
+
+int rm_init(void) {
+    pthread_once(&init_once, init_once_body);
+    if (init_status != 0) {
+        rm_error_set(RM_ERR_RUNTIME, "%s", init_message);
+        return -1;
+    }
     return 0;
 }
 
@@ -95,6 +122,19 @@ int rm_lock_held(void) {
     return lock_owned && pthread_equal(lock_owner, pthread_self());
 }
 
+/* At the end of a collection's mark phase, world stopped: was it started
+   by the holder of the runtime lock? Async-signal-safe (no stdio, no lock). */
+void rm_debug_check_collection_lock(void) {
+#if RM_DEBUG_LOCK
+    if (!rm_lock_held()) {
+        static const char msg[] = "remap: a collection started without the runtime lock\n";
+        ssize_t w = write(2, msg, sizeof msg - 1);
+        (void)w;
+        abort();
+    }
+#endif
+}
+
 void rm_debug_check_lock(void) {
 #if RM_DEBUG_LOCK
     if (!rm_lock_held()) {
@@ -128,13 +168,31 @@ static void make_attached_key(void) {
 ** those or collections abort with "Signals delivery fails constantly".
 */
 int rm_thread_attach(void) {
+    if (!__atomic_load_n(&initialized, __ATOMIC_ACQUIRE)) {
+        rm_error_set(RM_ERR_RUNTIME, "the runtime is not started (call rm_init)");
+        return -1;
+    }
     if (GC_thread_is_registered()) return 0;
     struct GC_stack_base base;
     if (GC_get_stack_base(&base) != GC_SUCCESS) {
         rm_error_set(RM_ERR_RUNTIME, "cannot find the stack of this thread");
         return -1;
     }
+    /* Registering allocates Boehm's record of the thread, and an allocation
+       may start a collection, which prunes the registry of live objects:
+       only the holder of the runtime lock may do that (another holder could
+       be in the middle of a registry push or a walk). */
+    bool took = !rm_lock_held();
+    if (took) rm_acquire();
     GC_register_my_thread(&base);
+    after_register();
+    if (took) rm_release();
+    return 0;
+}
+
+/* What every thread registered with Boehm needs: unregistration at exit,
+   and Boehm's stop-the-world signals unblocked. */
+static void after_register(void) {
     pthread_once(&attached_once, make_attached_key);
     pthread_setspecific(attached_key, (void *)1);
     sigset_t set;
@@ -142,7 +200,6 @@ int rm_thread_attach(void) {
     sigaddset(&set, GC_get_suspend_signal());
     sigaddset(&set, GC_get_thr_restart_signal());
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    return 0;
 }
 
 void rm_thread_detach(void) {

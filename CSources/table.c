@@ -12,9 +12,15 @@
 
 #define EMPTY (-1)
 
-/* Entries an index of `nindex` slots may hold before it must grow. */
+_Static_assert(RM_TABLE_MIN_INDEX >= 2 && (RM_TABLE_MIN_INDEX & (RM_TABLE_MIN_INDEX - 1)) == 0,
+               "RM_TABLE_MIN_INDEX: a power of two, at least 2");
+
+/* Entries an index of `nindex` slots may hold before it must grow: at
+   least one, and always fewer than nindex, so that every probe (which stops
+   at an empty slot) ends. */
 static size_t usable(size_t nindex) {
     size_t n = nindex * RM_TABLE_LOAD_PERCENT / 100;
+    if (n >= nindex) n = nindex - 1;
     return n ? n : 1;
 }
 

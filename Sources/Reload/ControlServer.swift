@@ -278,9 +278,9 @@ public final class ControlServer: @unchecked Sendable {
                 }
             }
         case "stats":
-            return loader.runtime.withLock { stats() }
+            return try loader.runtime.withLock { stats() }
         case "collect":
-            return loader.runtime.withLock {
+            return try loader.runtime.withLock {
                 let before = rm_collection_count()
                 let closed = loader.collect()
                 return ["collections": rm_collection_count() - before, "libraries_closed": closed]

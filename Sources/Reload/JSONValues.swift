@@ -39,62 +39,109 @@ enum JSONValues {
         }
     }
 
-    /// The JSON form of an object: containers recursively (to a depth of 32),
-    /// anything without a JSON form as its printable description.
-    static func json(from object: Object, depth: Int = 0) -> Any {
-        if depth > 32 { return Objects.describe(object) }
-        if rm_is_none(object) { return NSNull() }
-        if rm_is_bool(object) { return object == rm_get_true() }
-        if rm_is_int(object) { return rm_int_value(object) }
-        if rm_is_float(object) { return rm_float_value(object) }
-        if rm_is_str(object) { return String(cString: rm_str_cstr(object)) }
-        if rm_is_list(object) {
-            return (0..<rm_list_size(object)).map { json(from: rm_list_get(object, $0)!, depth: depth + 1) }
+    /// The JSON form of an object: containers recursively, anything without
+    /// a JSON form as its printable description. A container met again is
+    /// not rendered again: a repeat elsewhere is `{"$ref": "#/0/1"}` and a
+    /// container inside itself is `{"$cycle": "#/0"}`, each naming where it
+    /// was first rendered (a JSON Pointer from the result). So the output
+    /// and the time grow with the number of distinct objects, not with the
+    /// number of paths to them. Past a depth of 32 a value is its
+    /// description; past `maxNodes` values, the rest are "<truncated>".
+    /// Call holding the lock.
+    static func json(from object: Object, maxNodes: Int = 100_000) -> Any {
+        var rendering = Rendering(maxNodes: maxNodes)
+        return rendering.render(object, path: "#", depth: 0)
+    }
+
+    static let maxDepth = 32
+
+    private struct Rendering {
+        let maxNodes: Int
+        var nodes = 0
+        /// Every container rendered so far, by identity: where it was.
+        var firstPath: [UnsafeMutableRawPointer: String] = [:]
+        /// The containers being rendered: the current one's ancestors.
+        var open: Set<UnsafeMutableRawPointer> = []
+
+        init(maxNodes: Int) { self.maxNodes = maxNodes }
+
+        /// A JSON Pointer reference token.
+        static func token(_ key: String) -> String {
+            key.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
         }
-        if rm_is_tuple(object) {
-            return (0..<rm_tuple_size(object)).map { json(from: rm_tuple_get(object, $0) ?? rm_get_none(), depth: depth + 1) }
-        }
-        if rm_is_dict(object) {
+
+        mutating func render(_ object: Object, path: String, depth: Int) -> Any {
+            nodes += 1
+            if nodes > maxNodes { return "<truncated>" }
+            if rm_is_none(object) { return NSNull() }
+            if rm_is_bool(object) { return object == rm_get_true() }
+            if rm_is_int(object) { return rm_int_value(object) }
+            if rm_is_float(object) { return rm_float_value(object) }
+            if rm_is_str(object) { return String(cString: rm_str_cstr(object)) }
+            let isList = rm_is_list(object), isTuple = rm_is_tuple(object), isDict = rm_is_dict(object)
+            let isInstance = rm_is_instance(object)
+            guard isList || isTuple || isDict || isInstance else { return Objects.describe(object) }
+            let key = UnsafeMutableRawPointer(object)
+            if let first = firstPath[key] {
+                return open.contains(key) ? ["$cycle": first] : ["$ref": first]
+            }
+            if depth >= JSONValues.maxDepth { return Objects.describe(object) }
+            firstPath[key] = path
+            open.insert(key)
+            defer { open.remove(key) }
+            if isInstance { return instance(object, path: path, depth: depth) }
+            if isList || isTuple {
+                let count = isList ? rm_list_size(object) : rm_tuple_size(object)
+                var items: [Any] = []
+                items.reserveCapacity(count)
+                for i in 0..<count {
+                    let got: Object? = isList ? rm_list_get(object, i) : rm_tuple_get(object, i)
+                    let item: Object = got ?? rm_get_none()
+                    items.append(render(item, path: "\(path)/\(i)", depth: depth + 1))
+                }
+                return items
+            }
             var result: [String: Any] = [:]
             var pos = 0
-            var key: Object?
+            var k: Object?
             var value: Object?
-            while rm_dict_next(object, &pos, &key, &value) {
-                let name = rm_is_str(key!) ? String(cString: rm_str_cstr(key!)) : Objects.describe(key!)
-                result[name] = json(from: value!, depth: depth + 1)
+            while rm_dict_next(object, &pos, &k, &value) {
+                let name = rm_is_str(k!) ? String(cString: rm_str_cstr(k!)) : Objects.describe(k!)
+                result[name] = render(value!, path: "\(path)/\(Self.token(name))", depth: depth + 1)
             }
             return result
         }
-        if rm_is_instance(object) { return instance(object, depth: depth) }
-        return Objects.describe(object)
-    }
 
-    /// An instance as {"class": "module.Class", "fields": {name: value}}:
-    /// its fields in their inline slots, then attributes kept in its dict
-    /// (fields a reload moved there, among them).
-    static func instance(_ object: Object, depth: Int) -> Any {
-        guard let type = object.pointee.ob_type else { return Objects.describe(object) }
-        var className = type.pointee.cls_name.map { String(cString: rm_str_cstr($0)) } ?? String(cString: rm_type_name(type))
-        if let module = type.pointee.cls_module, let moduleName = rm_module_name(module), rm_is_str(moduleName) {
-            className = String(cString: rm_str_cstr(moduleName)) + "." + className
-        }
-        var fields: [String: Any] = [:]
-        if let names = type.pointee.cls_fields {
-            let count = min(rm_tuple_size(names), rm_instance_slot_count(object))
-            for i in 0..<count {
-                guard let name = rm_tuple_get(names, i), rm_is_str(name) else { continue }
-                fields[String(cString: rm_str_cstr(name))] = json(from: rm_instance_slot(object, i) ?? rm_get_none(), depth: depth + 1)
+        /// An instance as {"class": "module.Class", "fields": {name: value}}:
+        /// its stored fields, then attributes kept in its dict (fields a
+        /// reload moved there, among them). Shared and cyclic like the
+        /// containers.
+        mutating func instance(_ object: Object, path: String, depth: Int) -> Any {
+            guard let type = object.pointee.ob_type else { return Objects.describe(object) }
+            var className = type.pointee.cls_name.map { String(cString: rm_str_cstr($0)) } ?? String(cString: rm_type_name(type))
+            if let module = type.pointee.cls_module, let moduleName = rm_module_name(module), rm_is_str(moduleName) {
+                className = String(cString: rm_str_cstr(moduleName)) + "." + className
             }
-        }
-        if let dict = rm_instance_dict(object) {
-            var pos = 0
-            var key: Object?
-            var value: Object?
-            while rm_dict_next(dict, &pos, &key, &value) {
-                let name = rm_is_str(key!) ? String(cString: rm_str_cstr(key!)) : Objects.describe(key!)
-                fields[name] = json(from: value!, depth: depth + 1)
+            var fields: [String: Any] = [:]
+            if let names = type.pointee.cls_fields {
+                let count = min(rm_tuple_size(names), rm_instance_slot_count(object))
+                for i in 0..<count {
+                    guard let name = rm_tuple_get(names, i), rm_is_str(name) else { continue }
+                    let field = String(cString: rm_str_cstr(name))
+                    fields[field] = render(rm_instance_slot(object, i) ?? rm_get_none(),
+                                           path: "\(path)/fields/\(Self.token(field))", depth: depth + 1)
+                }
             }
+            if let dict = rm_instance_dict(object) {
+                var pos = 0
+                var key: Object?
+                var value: Object?
+                while rm_dict_next(dict, &pos, &key, &value) {
+                    let name = rm_is_str(key!) ? String(cString: rm_str_cstr(key!)) : Objects.describe(key!)
+                    fields[name] = render(value!, path: "\(path)/fields/\(Self.token(name))", depth: depth + 1)
+                }
+            }
+            return ["class": className, "fields": fields]
         }
-        return ["class": className, "fields": fields]
     }
 }

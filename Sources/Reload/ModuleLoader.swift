@@ -85,15 +85,49 @@ public final class ModuleLoader: @unchecked Sendable {
 
     public init(runtime: Runtime = .shared) {
         self.runtime = runtime
-        rm_set_import_hook({ importer, name, context in
-            let loader = Unmanaged<ModuleLoader>.fromOpaque(context!).takeUnretainedValue()
-            do {
-                return try loader.importModule(String(cString: name!), from: String(cString: importer!))
-            } catch {
-                ModuleLoader.raise(error)
-                return nil
-            }
-        }, Unmanaged.passUnretained(self).toOpaque())
+        Self.hookLock.lock()
+        Self.hookLoaders.append(WeakLoader(self))
+        rm_set_import_hook(Self.importHook, nil)
+        Self.hookLock.unlock()
+    }
+
+    /// The import hook is global and outlives any one loader: it holds no
+    /// pointer to a loader, but asks this list for the newest one still
+    /// alive. A loader leaves it when it is deallocated; the hook is removed
+    /// with the last one.
+    private final class WeakLoader {
+        weak var loader: ModuleLoader?
+        init(_ loader: ModuleLoader) { self.loader = loader }
+    }
+    private static let hookLock = NSLock()
+    nonisolated(unsafe) private static var hookLoaders: [WeakLoader] = []
+
+    private static var hookTarget: ModuleLoader? {
+        hookLock.lock()
+        defer { hookLock.unlock() }
+        return hookLoaders.last(where: { $0.loader != nil })?.loader
+    }
+
+    private static let importHook: rm_import_hook = { importer, name, _ in
+        let module = String(cString: name!), from = String(cString: importer!)
+        guard let loader = ModuleLoader.hookTarget else {
+            rm_error_set_message(RM_ERR_IMPORT, "\(from): cannot import \(module): no module loader is installed")
+            return nil
+        }
+        do {
+            return try loader.importModule(module, from: from)
+        } catch {
+            ModuleLoader.raise(error)
+            return nil
+        }
+    }
+
+    deinit {
+        // Weak references to self already read nil here.
+        Self.hookLock.lock()
+        Self.hookLoaders.removeAll { $0.loader == nil }
+        if Self.hookLoaders.isEmpty { rm_set_import_hook(nil, nil) }
+        Self.hookLock.unlock()
     }
 
     static func raise(_ error: Error) {

@@ -1,3 +1,4 @@
+import CBoehm
 import CRemap
 
 /// A pointer to a heap object. Valid while something the collector sees keeps
@@ -73,14 +74,34 @@ public enum Objects {
 
     /// Calls a callable object with arguments.
     public static func call(_ callable: Object, _ args: [Object]) throws -> Object {
-        var args: [Object?] = args
-        return try check(rm_call(callable, &args, args.count))
+        try withRootedArguments(args) { try check(rm_call(callable, $0, $1)) }
     }
 
     /// Calls `object.name(args)`.
     public static func callMethod(_ object: Object, _ name: String, _ args: [Object] = []) throws -> Object {
-        var args: [Object?] = args
-        return try check(rm_call_method(object, name, &args, args.count))
+        try withRootedArguments(args) { try check(rm_call_method(object, name, $0, $1)) }
+    }
+
+    /// Runs `body` with the arguments copied into a block Boehm scans.
+    /// A Swift array is invisible to the collector: arguments made just for
+    /// the call may be referenced from nothing else, and the call may
+    /// collect. The uncollectable block is a root until the call returns.
+    static func withRootedArguments<T>(_ args: [Object],
+                                       _ body: (UnsafePointer<Object?>?, Int) throws -> T) throws -> T {
+        if args.isEmpty { return try body(nil, 0) }
+        let bytes = args.count * MemoryLayout<Object?>.stride
+        // Until they are copied, the arguments are in the Swift array only:
+        // the block's own allocation must not collect.
+        GC_disable()
+        let block = GC_malloc_uncollectable(bytes)
+        GC_enable()
+        guard let raw = block else {
+            throw RuntimeError(kind: .memory, message: "out of memory for \(args.count) call arguments")
+        }
+        defer { GC_free(raw) }
+        let buffer = raw.bindMemory(to: Object?.self, capacity: args.count)
+        buffer.initialize(from: args.map { Optional($0) }, count: args.count)
+        return try withExtendedLifetime(args) { try body(UnsafePointer(buffer), args.count) }
     }
 
     /// `dict[name]`, nil if absent; throws if the key cannot be made (a

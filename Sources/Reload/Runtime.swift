@@ -4,21 +4,49 @@ import CRemap
 ///
 /// Every use of the heap happens inside `withLock`, on a thread the runtime
 /// knows (`withLock` registers the calling thread with Boehm the first time).
+/// Any thread may start it. If Boehm cannot be started, `start()` throws and
+/// so does every `withLock`: the host decides what to do, the library never
+/// ends the process.
 public final class Runtime: @unchecked Sendable {
-    /// The runtime of this process. Starting it twice is harmless.
-    public static let shared: Runtime = {
+    /// Starting once, on whichever thread comes first.
+    private static let started: Result<Runtime, RuntimeError> = {
         guard CoreCalls.initialize() == 0 else {
-            fatalError("Remap: Boehm GC could not be started")
+            let cause = CoreCalls.takeError()
+            return .failure(RuntimeError(kind: .runtime, message: "Remap could not start: \(cause.message)"))
         }
-        return Runtime()
+        return .success(Runtime(startError: nil))
     }()
 
-    private init() {}
+    /// Starts the runtime (the first call) and returns it; throws if Boehm
+    /// could not be started. Calling it again is harmless.
+    @discardableResult
+    public static func start() throws -> Runtime {
+        try started.get()
+    }
+
+    /// The runtime of this process, started on first use. If it could not
+    /// start, this is a runtime whose `withLock` throws the reason.
+    public static let shared: Runtime = {
+        switch started {
+        case .success(let runtime): return runtime
+        case .failure(let error): return Runtime(startError: error)
+        }
+    }()
+
+    /// Why the runtime could not start, or nil.
+    public let startError: RuntimeError?
+
+    private init(startError: RuntimeError?) {
+        self.startError = startError
+    }
 
     /// Runs `body` holding the runtime lock. The lock is not recursive: do
-    /// not call `withLock` from inside `body`.
-    public func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        _ = CoreCalls.attachThread()
+    /// not call `withLock` from inside `body`. Throws what `body` throws,
+    /// the reason the runtime could not start, or why this thread could not
+    /// be registered with Boehm.
+    public func withLock<T>(_ body: () throws -> T) throws -> T {
+        if let startError { throw startError }
+        if CoreCalls.attachThread() != 0 { throw CoreCalls.takeError() }
         CoreCalls.acquire()
         defer { CoreCalls.release() }
         return try body()

@@ -106,7 +106,7 @@ struct Run: ParsableCommand {
         if let entry {
             do {
                 let result = try runtime.withLock { try loader.call(entry) }
-                print("\(entry) returned \(runtime.withLock { Objects.describe(result) })")
+                print("\(entry) returned \((try? runtime.withLock { Objects.describe(result) }) ?? "?")")
             } catch {
                 print("\(entry) failed: \(error)")
             }

@@ -222,7 +222,7 @@ final class HeapTests: XCTestCase {
     }
 
     func testImmortalObjectsCannotBeRemapped() throws {
-        runtime.withLock {
+        try runtime.withLock {
             let m = rm_mapping_new()!
             defer { rm_mapping_free(m) }
             XCTAssertEqual(rm_mapping_add(m, rm_get_none(), cls("X")), -1)
@@ -333,7 +333,7 @@ final class HeapTests: XCTestCase {
     }
 
     func testErrorsAreReportedNotFatal() throws {
-        runtime.withLock {
+        try runtime.withLock {
             let l = rm_list_new(0)!
             XCTAssertNil(rm_list_get(l, 3))
             XCTAssertEqual(rm_error_occurred(), RM_ERR_INDEX)

@@ -16,7 +16,8 @@ extern "C" {
    sets its header and registers it with the heap walk. */
 rm_object *rm_alloc(rm_type *type, size_t size);
 
-/* A full collection; then runs the finalizers of dead capsules. */
+/* A full collection; then runs the finalizers of dead capsules. Takes the
+   runtime lock (and registers the thread) if the caller does not hold it. */
 void rm_collect(void);
 /* A full collection, then closes every library replaced by a reload that
    no live object can run any more (functions, objects of its user types,
@@ -32,6 +33,10 @@ size_t rm_libraries_retired(void);
 size_t rm_libraries_closed(void);
 /* Collections so far (each prunes the registry of dead objects). */
 size_t rm_collection_count(void);
+/* RM_GC_STRESS=N in the environment at rm_init: every Nth allocation runs
+   a full collection first (not while collections are disabled). The N in
+   effect, 0 when off. */
+size_t rm_gc_stress_interval(void);
 
 /* Visits every live object the runtime allocated (not the immortal ones),
    each exactly once. The callback must not allocate. Stop early by returning

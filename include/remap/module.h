@@ -111,7 +111,9 @@ typedef enum rm_def_kind {
 } rm_def_kind;
 
 /* Loads module `name` for rm_import_from: returns the module object or NULL
-   with the error set. Installed by the loader. */
+   with the error set. Installed by the loader. The hook is process-wide and
+   keeps `context` as given: it must stay valid until the hook is replaced
+   or removed (rm_set_import_hook(NULL, NULL)). */
 typedef rm_object *(*rm_import_hook)(const char *importer, const char *name, void *context);
 void rm_set_import_hook(rm_import_hook hook, void *context);
 

@@ -17,9 +17,10 @@
 extern "C" {
 #endif
 
-/* Starts Boehm and the runtime. Idempotent. Returns 0, or -1 if Boehm could
-   not be started. Call it on the main thread before any other thread uses
-   the runtime. */
+/* Starts Boehm and the runtime. Idempotent and thread-safe: any thread may
+   be the first (it is registered with Boehm as by rm_thread_attach).
+   Returns 0, or -1 with the error set if Boehm could not be started (then
+   every later call returns -1 too). */
 int rm_init(void);
 
 /* The runtime lock. Not recursive. */
@@ -41,7 +42,9 @@ int rm_safe_point_depth(void);
 /* A thread not created through Boehm registers before it touches the heap.
    Also unblocks Boehm's stop-the-world signals, which Dispatch worker
    threads block. Idempotent per thread. The thread is unregistered when it
-   exits (or earlier with rm_thread_detach). */
+   exits (or earlier with rm_thread_detach). Registering allocates, which
+   may collect, so it takes the runtime lock (waiting for it if another
+   thread holds it) unless the caller holds it. */
 int rm_thread_attach(void);
 void rm_thread_detach(void);
 

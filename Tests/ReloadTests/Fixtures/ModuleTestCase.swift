@@ -17,7 +17,7 @@ class ModuleTestCase: XCTestCase {
     }
 
     override func tearDownWithError() throws {
-        runtime.withLock { _ = loader.collect() }
+        try runtime.withLock { _ = loader.collect() }
     }
 
     func int(_ object: Object) throws -> Int { try Objects.intValue(object) }

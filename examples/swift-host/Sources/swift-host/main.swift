@@ -11,7 +11,7 @@ func option(_ name: String) -> String? {
     arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
 }
 
-let runtime = Runtime.shared
+let runtime = try Runtime.start()
 let loader = ModuleLoader()
 if let folder { loader.addSearchPath(folder) }
 
@@ -50,7 +50,7 @@ if let socket = option("--serve") {
     server.start()
     print("serving \(socket)")
     let deadline = Date().addingTimeInterval(Double(option("--seconds") ?? "5") ?? 5)
-    runtime.withLock {
+    try runtime.withLock {
         while Date() < deadline {
             // ... the host's own work on the heap ...
             runtime.safePoint() // lets a waiting reload or request run
