@@ -8,22 +8,7 @@ import Glibc
 
 /// reloadctl as a user runs it: a host started with `reloadctl run` as a child
 /// process, driven by `reloadctl` clients and by raw bytes on its socket.
-final class ReloadCtlTests: XCTestCase {
-    var folder: FixtureFolder!
-    var socketDir: String!
-    var socketPath: String { socketDir + "/host.sock" }
-
-    override func setUpWithError() throws {
-        folder = try FixtureFolder()
-        socketDir = NSTemporaryDirectory() + "remap-sock-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: socketDir, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: socketDir)
-    }
-
+final class ReloadCtlTests: HostTestCase {
     /// counter: state `count` kept across reloads; bump() returns count*FACTOR.
     static func counter(factor: Int) -> String {
         """

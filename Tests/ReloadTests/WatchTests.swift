@@ -4,22 +4,7 @@ import XCTest
 
 /// `reloadctl run --watch`: saves during a build, header dependencies,
 /// sources that do not compile at start, the log and the status count.
-final class WatchTests: XCTestCase {
-    var folder: FixtureFolder!
-    var socketDir: String!
-    var socketPath: String { socketDir + "/host.sock" }
-
-    override func setUpWithError() throws {
-        folder = try FixtureFolder()
-        socketDir = NSTemporaryDirectory() + "remap-sock-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: socketDir, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: socketDir)
-    }
-
+final class WatchTests: HostTestCase {
     /// A module whose `version()` returns `value` (an expression: a number
     /// or a macro from `include`).
     static func versioned(_ value: String, include: String? = nil) -> String {
