@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 /* What the core's files share is hidden from the shared library's
    exports: only include/remap/ is the API (nm -D shows nothing else). */
@@ -322,6 +323,13 @@ void rm_function_set_current(rm_object *f); /* after a caught crash */
 
 /* ---- object.c ---- */
 uint32_t rm_hash_mix(uint64_t x);
+
+/* Seconds on the monotonic clock, for the reports' timings. */
+static inline double rm_now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 /* ---- class.c ---- */
 rm_object *rm_class_reload_rule(rm_object *cls, rm_object *name);

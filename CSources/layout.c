@@ -99,15 +99,14 @@ static void make_rule(rm_plan *p, size_t stored) {
     size_t need = 0, stash = 0;
     for (size_t j = 0; j < p->nnew; j++)
         if (src[j] >= 0 && (size_t)src[j] < stored) need = j + 1;
-    bool feasible = true, adds = false, same = need == stored;
+    bool feasible = true, same = need == stored;
     for (size_t j = 0; j < need; j++) {
         feasible &= src[j] < (int32_t)stored;
-        adds |= src[j] < 0;
         same &= src[j] == (int32_t)j;
     }
     for (size_t j = need; j < p->nnew; j++) feasible &= src[j] < 0 || p->lazy[j];
     while (stash < p->nremoved && p->removed[stash] < (int32_t)stored) stash++;
-    *r = (rm_shape_rule){(uint16_t)need, (uint16_t)stash, feasible, adds, same && stash == 0};
+    *r = (rm_shape_rule){(uint16_t)need, (uint16_t)stash, feasible, same && stash == 0};
 }
 
 static int build_plan(rm_plan *p, rm_object *old_cls, rm_object *new_cls, rm_object *hook_name) {
@@ -265,11 +264,9 @@ static size_t extend(const rm_plan *p, size_t need, size_t stash, size_t cap, bo
 ** value is stored; the fields before it that were not stored need a value
 ** the walk cannot read (an attribute dict is another object) unless they
 ** are new; an instance with an attribute dict stays only if every field
-** keeps its name; an instance whose fields stay where they are is done;
-** (2) whether the
-** fields, the removed values and the initialized new fields after them
-** fit; (3) gather, then write. Any "no" leaves the instance untouched for
-** migrate.c.
+** keeps its name; (2) whether the fields, the removed values and the
+** initialized new fields after them fit; (3) gather, then write. Any "no"
+** leaves the instance untouched for migrate.c.
 */
 uint32_t rm_layout_migrate(rm_instance_object *inst, const rm_plan *p, const rm_probe_view *pv,
                            rm_object **scratch) {
@@ -277,19 +274,18 @@ uint32_t rm_layout_migrate(rm_instance_object *inst, const rm_plan *p, const rm_
     bool word = (inst->ob_flags & RM_FLAG_WORD_FIELD) != 0;
     size_t stored = k + word;
     uint32_t shape = (uint32_t)k | (word ? RM_SHAPE_WORD : 0);
-    if (!p->layout) return shape | RM_SHAPE_SAME;
     bool has_attrs = !word && inst->dict;
     const int32_t *src = p->src;
 
-    /* 1. */
+    /* 1. (An instance whose fields stay where they are was answered by
+       rm_layout_same before the call.) */
     const rm_shape_rule *rule = &p->rules[stored];
-    if (!rule->feasible || (rule->adds && has_attrs)) return shape | RM_SHAPE_MOVE;
+    if (!rule->feasible) return shape | RM_SHAPE_MOVE;
     size_t need = rule->need, stash = rule->stash;
     /* An attribute dict may hold a name that becomes a field (which must
        read its new value, not the attribute) or stops being one (which
        must go): only a move (migrate.c) can look. */
     if (has_attrs && !p->same_names) return shape | RM_SHAPE_MOVE;
-    if (rule->same && p->init_end <= need) return shape | RM_SHAPE_SAME;
 
     /* 2. The floor first: Boehm's block header, which knows the real
        capacity, is a cache miss per instance. */

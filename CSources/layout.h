@@ -64,7 +64,6 @@ typedef struct rm_shape_rule {
     uint16_t need;    /* the new layout stores fields [0, need) at least */
     uint16_t stash;   /* removed values it must keep */
     bool feasible;    /* without reading the attribute dict */
-    bool adds;        /* a new field before `need` gets its default */
     bool same;        /* nothing moves: the instance stays as it is */
 } rm_shape_rule;
 
@@ -180,9 +179,10 @@ static inline uint32_t rm_layout_same(const rm_instance_object *inst, const rm_p
 }
 
 /* The walk's part, for one instance whose class slot was just rewritten
-   from p->old_cls (its slots already remapped): migrates it in place if
-   its allocation has room, else leaves it. Never fails, never allocates;
-   `scratch` holds p->nold + p->nnew objects. Returns the shape to list. */
+   from p->old_cls (its slots already remapped) and that rm_layout_same
+   answered 0 for: migrates it in place if its allocation has room, else
+   leaves it. Never fails, never allocates; `scratch` holds p->nold +
+   p->nnew objects. Returns the shape to list. */
 uint32_t rm_layout_migrate(rm_instance_object *inst, const rm_plan *p, const rm_probe_view *pv,
                            rm_object **scratch);
 

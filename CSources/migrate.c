@@ -209,12 +209,6 @@ static int initialize(rm_instance_object *inst, rm_plan *p, rm_object *view) {
     return 0;
 }
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* What one class needs after the walk, made when its first instance is
    met: the view and the scratch tuple, both transaction objects. */
 typedef struct class_state {
@@ -223,10 +217,13 @@ typedef struct class_state {
     bool ready;
 } class_state;
 
+/* Whether the walk left instances of a plan to be moved here. */
+static bool has_moves(const rm_plan *p) { return p->layout && p->stats.in_place < p->stats.instances; }
+
 static int prepare(rm_plan *p, class_state *c) {
     c->ready = true;
     if ((p->init_end || p->hook_nargs == 3) && !(c->view = oldview_new(p))) return -1;
-    if (p->layout && p->stats.in_place < p->stats.instances && !(c->values = rm_tuple_new(p->nnew))) return -1;
+    if (has_moves(p) && !(c->values = rm_tuple_new(p->nnew))) return -1;
     return 0;
 }
 
@@ -268,7 +265,7 @@ static int migrate_one(rm_plan *p, class_state *c, const rm_plan_entry *entry, r
 #define PREFETCH_AHEAD 24
 
 /* Whether a plan leaves anything for this pass. */
-static bool has_work(const rm_plan *p) { return p->post || (p->layout && p->stats.in_place < p->stats.instances); }
+static bool has_work(const rm_plan *p) { return p->post || has_moves(p); }
 
 typedef struct sampler {
     uint64_t state;
@@ -297,10 +294,10 @@ static int migrate_part(rm_plans *plans, class_state *states, sampler *smp, cons
         result->failed_class = entry->plan;
         if (!c->ready && prepare(p, c) < 0) return -1;
         bool timed = sample_next(smp);
-        double t0 = timed ? now_seconds() : 0;
+        double t0 = timed ? rm_now_seconds() : 0;
         if (migrate_one(p, c, entry, result) < 0) return -1;
         if (timed) {
-            smp->seconds[entry->plan] += now_seconds() - t0;
+            smp->seconds[entry->plan] += rm_now_seconds() - t0;
             smp->samples[entry->plan]++;
         }
     }

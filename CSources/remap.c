@@ -294,12 +294,6 @@ static void *walk(void *arg) {
     return NULL;
 }
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 int rm_remap(const rm_mapping *m, rm_remap_report *report) { return rm_remap_ex(m, 0, report); }
 
 int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) {
@@ -323,7 +317,7 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
                  rm_undo_log *logs, rm_plans *plans) {
     rm_debug_check_lock();
     memset(report, 0, sizeof *report);
-    double t0 = now_seconds();
+    double t0 = rm_now_seconds();
     const bool undo = (options & RM_REMAP_UNDO_WALK) != 0;
     if (undo) options |= RM_REMAP_KEEP_HASHES | RM_REMAP_NO_INSTANCES;
 
@@ -451,7 +445,7 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
     rm_probe_free(&changed);
     rm_probe_free(&news);
     report->threads = nw;
-    report->seconds = now_seconds() - t0;
+    report->seconds = rm_now_seconds() - t0;
     /* Class slots and method dicts were rewritten in place. */
     rm_lookup_invalidate();
     if (failed) {
