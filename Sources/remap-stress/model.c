@@ -830,6 +830,22 @@ ref_t make_like(model *m, rng *r, cluster *c, ref_t old) {
 
 /* ---- Mutations ---- */
 
+/*
+** RF_LIVE is only updated by reckon_live, so a mutation that drops the last
+** reference to an object leaves it flagged live, and a later pick could hand
+** it out after a collection freed it: under RM_GC_STRESS one always comes.
+** What a mutation may drop (the old target of a handle, everything the
+** mutated container held) is kept in the mutation's root list, so every
+** record flagged live stays reachable until the next reckoning.
+*/
+static void keep_alive(model *m, cluster *c, ref_t id) {
+    if (id >= 0) cluster_add(m, c, id);
+}
+
+static void keep_refs_alive(model *m, cluster *c, ref_t id) {
+    for (uint32_t i = 0; i < m->recs[id].nrefs; i++) keep_alive(m, c, refs_of(m, id)[i]);
+}
+
 static void mutate_one(model *m, rng *r, cluster *c) {
     static const int kinds[] = {K_LIST, K_DICT, K_SET, K_INSTANCE, K_DICT, K_LIST};
     if (m->nhandles && rng_chance(r, 10)) {
@@ -837,12 +853,14 @@ static void mutate_one(model *m, rng *r, cluster *c) {
         if (m->handles[i].is_root) return;
         ref_t t = pick_live(m, r, -1, false);
         if (t < 0) return;
+        keep_alive(m, c, m->handles[i].target);
         rm_handle_set(m->handles[i].h, ref_ptr(m, t));
         m->handles[i].target = t;
         return;
     }
     ref_t id = pick_live(m, r, kinds[rng_below(r, 6)], false);
     if (id < 0) return;
+    keep_refs_alive(m, c, id);
     record *rec = &m->recs[id];
     rm_object *o = rec->ptr;
     switch (rec->kind) {

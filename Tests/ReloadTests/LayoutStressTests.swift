@@ -24,6 +24,13 @@ final class LayoutStressTests: XCTestCase {
         try stress.assertPasses(["--seed", String(seed), "--rounds", "150", "--instances", "2000", "--quiet"])
     }
 
+    /// With a collection every 20th allocation, commits and rollbacks keep
+    /// every instance intact.
+    func testUnderGCStress() throws {
+        try stress.assertPasses(["--seed", "12345", "--rounds", "40", "--instances", "1000", "--quiet"],
+                                environment: ["RM_GC_STRESS": "20"])
+    }
+
     /// A bad option is refused with exit status 2, not run with defaults.
     func testUsageErrorExitsWithTwo() throws {
         let (status, _) = try stress.run(["--no-such-option"])

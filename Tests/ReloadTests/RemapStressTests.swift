@@ -25,6 +25,16 @@ final class RemapStressTests: XCTestCase {
         try stress.assertPasses(["--threads", "--seed", "777", "--objects", "30000", "--rounds", "10", "--quiet"])
     }
 
+    /// With a collection every 25th allocation: the model hands out only
+    /// objects the heap still holds, and every collection loses nothing
+    /// reachable (a reference kept only in malloc memory shows at once).
+    func testUnderGCStress() throws {
+        // This seed and size failed at round 3 while the model could pick an
+        // object a mutation had just dropped and a collection had freed.
+        try stress.assertPasses(["--seed", "12345", "--objects", "20000", "--rounds", "3", "--quiet"],
+                                environment: ["RM_GC_STRESS": "50"])
+    }
+
     /// A bad option is refused with exit status 2, not run with defaults.
     func testUsageErrorExitsWithTwo() throws {
         let (status, _) = try stress.run(["--no-such-option"])

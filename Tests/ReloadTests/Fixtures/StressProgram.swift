@@ -26,8 +26,10 @@ struct StressProgram {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }
 
-    /// Runs it with `arguments`; returns its exit status and output.
-    func run(_ arguments: [String], timeout: TimeInterval = 120) throws -> (status: Int32, output: String) {
+    /// Runs it with `arguments` and `environment` added to this process's;
+    /// returns its exit status and output.
+    func run(_ arguments: [String], environment: [String: String] = [:],
+             timeout: TimeInterval = 120) throws -> (status: Int32, output: String) {
         let executable = try XCTUnwrap(executable, "\(name) was not built next to the tests")
         let outputURL = FileManager.default.temporaryDirectory
             .appendingPathComponent("\(name)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString).log")
@@ -39,6 +41,7 @@ struct StressProgram {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = output
         process.standardError = output
         try process.run()
@@ -57,8 +60,9 @@ struct StressProgram {
     }
 
     /// Runs it and checks it printed its seed first, no failure, exit 0.
-    func assertPasses(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
-        let (status, output) = try run(arguments)
+    func assertPasses(_ arguments: [String], environment: [String: String] = [:],
+                      file: StaticString = #filePath, line: UInt = #line) throws {
+        let (status, output) = try run(arguments, environment: environment)
         XCTAssertTrue(output.hasPrefix("seed="), "the first line must give the seed:\n\(output)", file: file, line: line)
         XCTAssertTrue(output.contains(" 0 failed"), "\(name) reported failures:\n\(output)", file: file, line: line)
         XCTAssertEqual(status, 0, "\(name) \(arguments.joined(separator: " ")) exited \(status):\n\(output)",
