@@ -89,8 +89,8 @@ void rm_acquire(void) {
     pthread_mutex_lock(&runtime_lock);
     __atomic_sub_fetch(&waiters, 1, __ATOMIC_SEQ_CST);
     __atomic_add_fetch(&acquisitions, 1, __ATOMIC_SEQ_CST);
-    lock_owner = pthread_self();
-    lock_owned = true;
+    __atomic_store_n(&lock_owner, pthread_self(), __ATOMIC_RELAXED);
+    __atomic_store_n(&lock_owned, true, __ATOMIC_RELAXED);
 }
 
 /* Inside a reload (a hook calling it) the lock is not handed over: the
@@ -114,12 +114,16 @@ int rm_safe_point_depth(void) { return __atomic_load_n(&safe_point_depth, __ATOM
    collection proved unused are closed here. */
 void rm_release(void) {
     rm_libraries_after_collection();
-    lock_owned = false;
+    __atomic_store_n(&lock_owned, false, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&runtime_lock);
 }
 
+/* Any thread may ask, holding the lock or not, so the owner is read
+   atomically; relaxed is enough: only the holder itself can see its own
+   id there, and it wrote it. */
 int rm_lock_held(void) {
-    return lock_owned && pthread_equal(lock_owner, pthread_self());
+    return __atomic_load_n(&lock_owned, __ATOMIC_RELAXED) &&
+           pthread_equal(__atomic_load_n(&lock_owner, __ATOMIC_RELAXED), pthread_self());
 }
 
 /* At the end of a collection's mark phase, world stopped: was it started
