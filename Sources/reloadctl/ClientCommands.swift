@@ -200,6 +200,7 @@ struct Status: ParsableCommand {
         try client.send(["request": "status"]) { reply in
             var lines = ["pid \(reply["pid"] ?? "?"), up \(Output.seconds(reply["uptime_seconds"])), \(reply["reloads"] ?? 0) reloads served, socket \(reply["socket"] ?? "?")"]
             lines += Output.moduleTable(reply["modules"] as? [[String: Any]] ?? [])
+            if let entry = reply["entry"] as? [String: Any] { lines.append(Output.entryLine(entry)) }
             return lines.joined(separator: "\n")
         }
     }

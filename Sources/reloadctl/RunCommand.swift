@@ -19,7 +19,14 @@ struct Run: ParsableCommand {
             CC (which may carry arguments, as in "ccache cc"), CFLAGS and
             LDFLAGS are honoured.
 
-              reloadctl run examples/particles --entry particles.start --watch
+            The entry function runs with crash signals caught: a crash in it
+            is reported like an error and the host keeps serving. With
+            --restart on-failure (or always), it is called again after a
+            failure (or any end), with backoff from 0.1 s doubling to 5 s;
+            module state is kept, and a reload that fixed it is what runs.
+
+              reloadctl run examples/particles --entry particles.run --watch
+              reloadctl run game --entry game.main --restart on-failure --watch
             """)
 
     @Argument(help: "The folder of modules.")
@@ -27,6 +34,9 @@ struct Run: ParsableCommand {
 
     @Option(help: "A function to call once the modules are loaded, as module.name.")
     var entry: String?
+
+    @Option(help: "Call the entry again when it fails (on-failure), when it ends at all (always), or never (no).")
+    var restart: RestartPolicy = .no
 
     @Option(help: "The control socket to serve.")
     var socket: String = ControlServer.defaultPath()
@@ -36,6 +46,12 @@ struct Run: ParsableCommand {
 
     @Flag(name: .customLong("allow-insecure-modules"), help: "Load libraries other users could have written.")
     var allowInsecureModules = false
+
+    func validate() throws {
+        if restart != .no && entry == nil {
+            throw ValidationError("--restart \(restart.rawValue) needs an --entry function to restart")
+        }
+    }
 
     func run() throws {
         Output.lineBuffered()
@@ -80,6 +96,10 @@ struct Run: ParsableCommand {
         } catch {
             throw CommandFailure(message: "cannot serve \(socket): \(error)")
         }
+        let supervisor = entry.map {
+            EntrySupervisor(loader: loader, function: $0, policy: restart, log: { Self.log($0) })
+        }
+        server.entry = supervisor
         server.beforeReload = { modules in
             buildLock.lock()
             defer { buildLock.unlock() }
@@ -103,12 +123,12 @@ struct Run: ParsableCommand {
             watcher.start()
             print("watching \(sources.path)")
         }
-        if let entry {
-            do {
-                let result = try runtime.withLock { try loader.call(entry) }
-                print("\(entry) returned \((try? runtime.withLock { Objects.describe(result) }) ?? "?")")
-            } catch {
-                print("\(entry) failed: \(error)")
+        if let supervisor {
+            // The last run's end, once the policy stops calling it; the host
+            // keeps serving either way.
+            switch supervisor.run() {
+            case .returned(let value): print("\(supervisor.function) returned \(value)")
+            case .failed(let reason): print("\(supervisor.function) failed: \(reason)")
             }
         }
         while true { pause() }
@@ -169,78 +189,4 @@ struct Run: ParsableCommand {
     }
 }
 
-struct Build: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Build module sources into shared libraries.",
-        discussion: """
-            Compiles with Remap's headers and the flags modules need; the
-            compiler's messages are shown as they are.
-
-              reloadctl build shapes.c            # -> shapes.so
-              reloadctl build modules/ -o out/    # every .c of the folder
-            """)
-
-    @Argument(help: "A .c file or a folder of them.")
-    var input: String
-
-    @Option(name: .shortAndLong, help: "The library to write (a folder when building a folder).")
-    var output: String?
-
-    func run() throws {
-        let compiler = try ModuleCompiler()
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) else {
-            throw CommandFailure(message: "no such file or folder: \(input)")
-        }
-        var jobs: [(String, String)] = []
-        if isDirectory.boolValue {
-            let outDir = output ?? input
-            try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
-            for file in try FileManager.default.contentsOfDirectory(atPath: input).sorted() where file.hasSuffix(".c") {
-                jobs.append(("\(input)/\(file)", "\(outDir)/\((file as NSString).deletingPathExtension).so"))
-            }
-            guard !jobs.isEmpty else {
-                throw CommandFailure(message: "no modules to build in \(input): it has no NAME.c sources")
-            }
-        } else {
-            guard input.hasSuffix(".c") else { throw CommandFailure(message: "\(input) is not a .c file") }
-            jobs.append((input, output ?? (input as NSString).deletingPathExtension + ".so"))
-        }
-        var failed = false
-        for (source, library) in jobs {
-            do {
-                try compiler.build(source: source, output: library)
-                print("built \(library)")
-            } catch ModuleCompiler.Failure.compilerFailed(_, let text) {
-                FileHandle.standardError.write(Data(text.utf8))
-                failed = true
-            }
-        }
-        if failed { throw ExitCode.failure }
-    }
-}
-
-struct CFlags: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "cflags",
-        abstract: "Print the compiler flags that build a module (or, with --host, a C host), for other build systems.",
-        discussion: """
-              cc $(reloadctl cflags) -o shapes.so shapes.c
-              cc host.c $(reloadctl cflags --host) -o host     # needs the RemapHost library built
-
-            Installed with scripts/install.sh, it prints the flags of pkg-config's
-            remap and remap-host, from its own prefix (PREFIX/include, PREFIX/lib).
-            """)
-
-    @Flag(help: "Flags to compile and link a C program that embeds Remap (include/remap/host.h).")
-    var host = false
-
-    func run() throws {
-        let compiler = try ModuleCompiler()
-        do {
-            print((host ? try compiler.hostFlags() : compiler.moduleFlags).joined(separator: " "))
-        } catch {
-            throw CommandFailure(message: "\(error)")
-        }
-    }
-}
+extension RestartPolicy: ExpressibleByArgument {}
