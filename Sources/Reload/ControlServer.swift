@@ -308,8 +308,8 @@ public final class ControlServer: @unchecked Sendable {
             options.onRemoved = policy
         }
         if let collision = request["on_collision"] {
-            guard let text = collision as? String, let policy = CollisionPolicy(rawValue: text == "keep-new" ? "keep-newer" : text) else {
-                throw RequestError(code: "bad_argument", message: "\"on_collision\" must be keep-new (or keep-newer) or refuse")
+            guard let text = collision as? String, let policy = CollisionPolicy(userName: text) else {
+                throw RequestError(code: "bad_argument", message: "\"on_collision\" must be keep-new, keep-old or refuse")
             }
             options.onCollision = policy
         }
