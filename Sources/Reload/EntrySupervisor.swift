@@ -151,7 +151,7 @@ public final class EntrySupervisor: @unchecked Sendable {
             case .failed(let reason): why = "failed: \(reason)"
             }
             log("\(function) \(why); restart \(restarts) in \(String(format: "%.1f", delay)) s")
-            usleep(useconds_t(delay * 1_000_000))
+            Thread.sleep(forTimeInterval: delay)
         }
     }
 
