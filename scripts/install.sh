@@ -4,6 +4,7 @@
 #   PREFIX/bin/reloadctl
 #   PREFIX/lib/libRemapHost.so             the runtime + loader for C hosts
 #   PREFIX/include/remap/*.h               module.h (modules), host.h (hosts), ...
+#   PREFIX/include/remap/module.modulemap  `import CRemap` for modules written in Swift
 #   PREFIX/lib/pkgconfig/remap.pc          modules: cflags
 #   PREFIX/lib/pkgconfig/remap-host.pc     C hosts: cflags and libs
 #   PREFIX/share/remap/install-manifest    what was installed, for --uninstall
@@ -171,6 +172,16 @@ Requires: bdw-gc
 Cflags: -I\${includedir}
 Libs: -L\${libdir} -Wl,--push-state,--no-as-needed -lRemapHost -Wl,--pop-state -Wl,--export-dynamic -Wl,-rpath,\${libdir} -Wl,-rpath,\${swiftlibdir}
 EOF
+# The clang module Swift-written modules import (`import CRemap`): found by
+# `swiftc -I PREFIX/include/remap`, as reloadctl build passes it. Kept under
+# remap/ so it claims no generic PREFIX/include/module.modulemap.
+cat >"$pc/module.modulemap" <<EOF
+module CRemap {
+    header "remap.h"
+    export *
+}
+EOF
+put 644 "$pc/module.modulemap" "$include/remap/module.modulemap"
 put 644 "$pc/remap.pc" "$lib/pkgconfig/remap.pc"
 put 644 "$pc/remap-host.pc" "$lib/pkgconfig/remap-host.pc"
 

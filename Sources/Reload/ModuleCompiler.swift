@@ -1,6 +1,7 @@
 import Foundation
 
-/// Builds C module sources into shared libraries with the flags Remap needs,
+/// Builds module sources (C, or Swift against the C API) into shared
+/// libraries with the flags Remap needs,
 /// finding Remap's headers without the user knowing where the package lives.
 public struct ModuleCompiler: Sendable {
     public enum Failure: Error, CustomStringConvertible {
@@ -137,33 +138,97 @@ public struct ModuleCompiler: Sendable {
         throw Failure.headersNotFound(candidates)
     }
 
-    /// Compiles `source` into `output` (written under a temporary name, then
-    /// renamed, so a host never loads a half-written library). Throws with the
-    /// compiler's own messages. With `depfile`, the compiler also writes the
-    /// headers the source includes there (`-MMD -MF`, make syntax; see
-    /// `dependencies(inDepfile:)`).
-    public func build(source: String, output: String, depfile: String? = nil) throws {
+    /// The languages a module source can be written in, told by its file's
+    /// extension.
+    public enum Language: String, Sendable, CaseIterable {
+        case c
+        case swift
+
+        public init?(source: String) {
+            self.init(rawValue: (source as NSString).pathExtension)
+        }
+    }
+
+    /// The Swift compiler for `.swift` modules: `$SWIFTC` (which may carry
+    /// arguments), else `swiftc` on the PATH.
+    public var swiftCompiler: String = ProcessInfo.processInfo.environment["SWIFTC"]
+        .flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } ?? "swiftc"
+    /// Extra flags for `swiftc` (`$SWIFTFLAGS`).
+    public var swiftFlags: [String] = Self.words(ProcessInfo.processInfo.environment["SWIFTFLAGS"] ?? "")
+
+    /// The `swiftc` command that builds `source` into a module library:
+    /// `import CRemap` finds include/module.modulemap, and the C API's
+    /// symbols stay undefined until the host loads the library.
+    func swiftCommand(source: String, output: String, moduleName: String) -> [String] {
+        var command = Self.words(swiftCompiler)
+        if command.isEmpty { command = ["swiftc"] }
+        return command + ["-emit-library", "-parse-as-library", "-O", "-g",
+                          "-module-name", moduleName,
+                          // The module map: include/ in the source tree,
+                          // include/remap/ in an install (scripts/install.sh).
+                          "-I", includeDirectory, "-I", includeDirectory + "/remap",
+                          "-Xcc", "-I", "-Xcc", includeDirectory]
+            + swiftFlags + ["-o", output, source]
+    }
+
+    /// Compiles `source` (a `.c` or a `.swift` file) into `output` (written
+    /// under a temporary name, then renamed, so a host never loads a
+    /// half-written library). Throws with the compiler's own messages. With
+    /// `depfile`, a C build also writes the headers the source includes there
+    /// (`-MMD -MF`, make syntax; see `dependencies(inDepfile:)`); a Swift
+    /// build writes no depfile (its only input is the source).
+    /// `moduleName` names a Swift module's symbols (default: the file's
+    /// name); give the full dotted name so two modules never share one.
+    public func build(source: String, output: String, depfile: String? = nil, moduleName: String? = nil) throws {
+        guard let language = Language(source: source) else {
+            throw Failure.compilerFailed(source: source,
+                                         output: "a module source is a .c or a .swift file, not \(source)")
+        }
         let temporary = output + ".part"
+        let command: [String]
+        switch language {
+        case .c:
+            var cc = Self.words(compiler)
+            if cc.isEmpty { cc = ["cc"] }
+            cc += moduleFlags + cflags
+            if let depfile { cc += ["-MMD", "-MF", depfile] }
+            command = cc + ["-o", temporary, source] + ldflags
+        case .swift:
+            let name = moduleName ?? ((source as NSString).lastPathComponent as NSString).deletingPathExtension
+            command = swiftCommand(source: source, output: temporary, moduleName: Self.swiftModuleName(name))
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        var command = Self.words(compiler)
-        if command.isEmpty { command = ["cc"] }
-        command += moduleFlags + cflags
-        if let depfile { command += ["-MMD", "-MF", depfile] }
-        process.arguments = command + ["-o", temporary, source] + ldflags
+        process.arguments = command
         let pipe = Pipe()
         process.standardError = pipe
         process.standardOutput = pipe
-        try process.run()
+        do {
+            try process.run()
+        } catch {
+            throw Failure.compilerFailed(source: source, output: "cannot run \(command[0]): \(error)")
+        }
         let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             try? FileManager.default.removeItem(atPath: temporary)
-            throw Failure.compilerFailed(source: source, output: text)
+            let missing = process.terminationStatus == 127 ? "cannot run \(command[0]) (set \(language == .c ? "CC" : "SWIFTC"))\n" : ""
+            throw Failure.compilerFailed(source: source, output: missing + text)
+        }
+        if language == .swift, let depfile {
+            // The same depfile a C build leaves, so callers track both alike.
+            let escaped = { (name: String) in name.replacingOccurrences(of: " ", with: "\\ ") }
+            try? "\(escaped(output)): \(escaped(source))\n".write(toFile: depfile, atomically: true, encoding: .utf8)
         }
         guard rename(temporary, output) == 0 else {
             throw Failure.compilerFailed(source: source, output: "cannot move the library into \(output)")
         }
+    }
+
+    /// A Swift module name for a Remap module name ("game.physics" ->
+    /// "game_physics"): Swift names have no dots.
+    static func swiftModuleName(_ name: String) -> String {
+        name.replacingOccurrences(of: ".", with: "_")
     }
 
     /// The files a make-syntax depfile lists as prerequisites (the source and

@@ -1,17 +1,17 @@
 import Foundation
 
-/// A folder of module sources (`NAME.c`) and prebuilt libraries (`NAME.so`):
-/// builds each source into `.remap-build/NAME.so`, and notices edits to a
-/// source or to a header it includes. Not thread-safe: callers serialize its
+/// A folder of module sources (`NAME.c`, `NAME.swift`, in subfolders too:
+/// `game/physics.c` is module `game.physics`) and prebuilt libraries
+/// (`NAME.so`): builds each source into `.remap-build/NAME.so`, and notices
+/// edits to a source or to a header it includes. Not thread-safe: callers serialize its
 /// use.
 ///
 /// What a library was built from is kept as the content hash of each input
 /// (the source and the headers the compiler's depfile names), taken when the
 /// build starts. A build is needed when an input's content differs from that,
 /// so a save that lands while the compiler runs is built next, never lost to a
-/// modification time that looked older than the library. Only the folder's
-/// own `NAME.c` files are modules: subfolders and other languages are not
-/// looked at (their headers are, when a module includes them).
+/// modification time that looked older than the library. Hidden files and
+/// folders are not looked at.
 public final class SourceFolder: @unchecked Sendable {
     public let path: String
     public let buildPath: String
@@ -47,23 +47,64 @@ public final class SourceFolder: @unchecked Sendable {
     /// Where the loader looks: built libraries first, then prebuilt ones.
     public var searchPaths: [String] { [buildPath, path] }
 
-    /// Module names: every `NAME.c` and `NAME.so` whose name is a module name.
+    /// Module names: every source (`NAME.c`, `NAME.swift`) and prebuilt
+    /// `NAME.so` of the folder and its subfolders whose name is a module name.
     public var moduleNames: [String] {
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        let names = files.compactMap { file -> String? in
-            guard file.hasSuffix(".c") || file.hasSuffix(".so") else { return nil }
-            let name = (file as NSString).deletingPathExtension
-            return ModuleLoader.isValidName(name) ? name : nil
-        }
-        return Array(Set(names)).sorted()
+        Array(Set(Self.moduleFiles(in: path, extensions: ["c", "swift", "so"]).map(\.name))).sorted()
     }
 
-    /// Names with a `NAME.c` source (the ones this folder builds).
+    /// Names with a source (the ones this folder builds).
     public var sourceModuleNames: [String] {
-        moduleNames.filter { FileManager.default.fileExists(atPath: sourcePath($0)) }
+        Array(Set(Self.moduleFiles(in: path, extensions: ["c", "swift"]).map(\.name))).sorted()
     }
 
-    func sourcePath(_ module: String) -> String { "\(path)/\(module).c" }
+    /// The module files of `folder` with one of `extensions`, with their
+    /// module names: `shapes.c` is module `shapes`, `game/physics.swift` is
+    /// `game.physics` (the loader finds its library as `game/physics.so` or
+    /// `game.physics.so`). Hidden files and folders (such as `.remap-build`)
+    /// are skipped, as are names that are not module names.
+    public static func moduleFiles(in folder: String, extensions: Set<String>,
+                                   maxDepth: Int = 6) -> [(name: String, path: String)] {
+        var found: [(name: String, path: String)] = []
+        func visit(_ directory: String, prefix: String, depth: Int) {
+            guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+            for entry in entries.sorted() where !entry.hasPrefix(".") {
+                let full = directory + "/" + entry
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory) else { continue }
+                if isDirectory.boolValue {
+                    if depth < maxDepth, ModuleLoader.isValidName(entry) {
+                        visit(full, prefix: prefix + entry + ".", depth: depth + 1)
+                    }
+                    continue
+                }
+                let ext = (entry as NSString).pathExtension
+                let name = prefix + (entry as NSString).deletingPathExtension
+                if extensions.contains(ext), ModuleLoader.isValidName(name) { found.append((name, full)) }
+            }
+        }
+        visit(folder, prefix: "", depth: 0)
+        return found
+    }
+
+    /// The sources module `name` could be built from (`a.b` is `a/b.c`,
+    /// `a/b.swift`, or `a.b.c`, `a.b.swift` in the top folder): the ones
+    /// that exist.
+    func sourceCandidates(_ module: String) -> [String] {
+        let nested = path + "/" + module.replacingOccurrences(of: ".", with: "/")
+        let flat = path + "/" + module
+        var bases = [nested]
+        if flat != nested { bases.append(flat) }
+        return bases.flatMap { base in ModuleCompiler.Language.allCases.map { "\(base).\($0.rawValue)" } }
+            .filter { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    /// The module's source (the first candidate; a module with two is an
+    /// error at build time), or where a C source would be.
+    func sourcePath(_ module: String) -> String {
+        sourceCandidates(module).first ?? path + "/" + module.replacingOccurrences(of: ".", with: "/") + ".c"
+    }
+
     func libraryPath(_ module: String) -> String { "\(buildPath)/\(module).so" }
     func depfilePath(_ module: String) -> String { "\(buildPath)/\(module).d" }
 
@@ -162,6 +203,12 @@ public final class SourceFolder: @unchecked Sendable {
     /// the inputs are hashed as the compiler starts, and if they differ once
     /// it is done (a save landed meanwhile) it builds again.
     public func build(_ module: String) throws {
+        let candidates = sourceCandidates(module)
+        guard candidates.count <= 1 else {
+            throw ModuleCompiler.Failure.compilerFailed(
+                source: candidates[0],
+                output: "module \(module) has \(candidates.count) sources (\(candidates.joined(separator: ", "))): keep one")
+        }
         let source = sourcePath(module)
         let depfile = depfilePath(module)
         for attempt in 1...Self.maxRebuilds {
@@ -169,7 +216,8 @@ public final class SourceFolder: @unchecked Sendable {
             let before = snapshot(known, cached: false)
             let started = Date()
             do {
-                try compiler.build(source: source, output: libraryPath(module), depfile: depfile + ".part")
+                try compiler.build(source: source, output: libraryPath(module), depfile: depfile + ".part",
+                                   moduleName: module)
             } catch {
                 try? FileManager.default.removeItem(atPath: depfile + ".part")
                 // The error may be about content already replaced: try again.

@@ -10,8 +10,9 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a host on a folder of modules and serve its control socket.",
         discussion: """
-            Builds every NAME.c of the folder into a library (also loads prebuilt
-            NAME.so), loads the modules, calls the entry function if given, and
+            Builds every NAME.c and NAME.swift of the folder and its subfolders
+            (game/physics.c is module game.physics) into a library (also loads
+            prebuilt NAME.so), loads the modules, calls the entry function if given, and
             serves the control socket until interrupted. With --watch, a saved
             source or an edited header it includes is rebuilt and reloaded; a
             failed build or reload is printed and the old code keeps running,

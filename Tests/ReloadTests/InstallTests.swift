@@ -95,6 +95,21 @@ final class InstallTests: XCTestCase {
             XCTAssertTrue(run.stdout.contains("expected failure: module nosuch is not loaded"), run.stdout)
             XCTAssertTrue(run.stdout.contains("v2: counter.bump() = 12"), "state kept across the reload: \(run.stdout)")
         }
+        // A module written in Swift builds with the installed reloadctl
+        // alone: swiftc finds `import CRemap` in the installed headers.
+        let swiftc = Processes.which("swiftc") ?? "swiftc"
+        try """
+            import CRemap
+            @_cdecl("rm_module_abi") public func moduleABI() -> UInt32 { UInt32(RM_ABI_VERSION) }
+            @_cdecl("rm_module_init") public func moduleInit(_ m: OpaquePointer) -> Int32 {
+                let answer: rm_cfunction = { _, _, _ in rm_int(42) }
+                return rm_def_function(m, "answer", answer, 0) == nil ? -1 : 0
+            }
+            """.write(toFile: work + "/answer.swift", atomically: true, encoding: .utf8)
+        let swiftModule = try sh("SWIFTC='\(swiftc)' \(prefix)/bin/reloadctl build answer.swift && nm -D --defined-only answer.so")
+        XCTAssertEqual(swiftModule.status, 0, swiftModule.stdout + swiftModule.stderr)
+        XCTAssertTrue(swiftModule.stdout.contains("rm_module_init"), swiftModule.stdout)
+
         // It runs with the installed library, not the build's.
         let ldd = try sh("ldd ./host")
         XCTAssertTrue(ldd.stdout.contains("libRemapHost.so => \(prefix)/lib/libRemapHost.so"), ldd.stdout)

@@ -148,6 +148,72 @@ final class WatchTests: HostTestCase {
         XCTAssertEqual(try reloads(), 2)
     }
 
+    /// A module written in Swift (`NAME.swift`, importing CRemap).
+    static func swiftVersioned(_ value: Int) -> String {
+        """
+        import CRemap
+        @_cdecl("rm_module_abi") public func moduleABI() -> UInt32 { UInt32(RM_ABI_VERSION) }
+        @_cdecl("rm_module_init") public func moduleInit(_ m: OpaquePointer) -> Int32 {
+            let version: rm_cfunction = { _, _, _ in rm_int(\(value)) }
+            return rm_def_function(m, "version", version, 0) == nil ? -1 : 0
+        }
+        """
+    }
+
+    /// `.swift` sources and sources in subfolders (dotted modules) are built,
+    /// loaded, watched and reloaded like a top-level `.c`.
+    func testSwiftAndSubfolderModulesAreBuiltAndWatched() throws {
+        try FileManager.default.createDirectory(atPath: folder.path + "/game", withIntermediateDirectories: true)
+        try write("greet.swift", Self.swiftVersioned(1))
+        try write("game/physics.c", Self.versioned("10"))
+        let host = try startHost()
+        defer { host.stop() }
+        XCTAssertEqual(try ctl("call", "greet.version").stdout, "1\n", host.log)
+        XCTAssertEqual(try ctl("call", "game.physics.version").stdout, "10\n", host.log)
+
+        try write("greet.swift", Self.swiftVersioned(2))
+        XCTAssertTrue(host.waitFor("reloaded greet 1 -> 2"), host.log)
+        XCTAssertEqual(try ctl("call", "greet.version").stdout, "2\n")
+        try write("game/physics.c", Self.versioned("11"))
+        XCTAssertTrue(host.waitFor("reloaded game.physics 1 -> 2"), host.log)
+        XCTAssertEqual(try ctl("call", "game.physics.version").stdout, "11\n")
+
+        // A Swift compile error keeps the old code, with swiftc's message.
+        try write("greet.swift", "import CRemap\nlet x: Int = \"no\"\n")
+        XCTAssertTrue(host.waitFor("build of greet failed"), host.log)
+        XCTAssertTrue(host.log.contains("error:"), host.log)
+        XCTAssertEqual(try ctl("call", "greet.version").stdout, "2\n")
+
+        // A new module in a new subfolder is loaded for the first time.
+        try FileManager.default.createDirectory(atPath: folder.path + "/game/ai", withIntermediateDirectories: true)
+        try write("game/ai/brain.c", Self.versioned("3"))
+        XCTAssertTrue(host.waitFor("loaded game.ai.brain"), host.log)
+        XCTAssertEqual(try ctl("call", "game.ai.brain.version").stdout, "3\n", host.log)
+    }
+
+    /// `reloadctl build` builds `.swift` files, and a folder's subfolders
+    /// into the same layout; two sources for one module are refused.
+    func testBuildSwiftFileAndFolderWithSubfolders() throws {
+        try write("greet.swift", Self.swiftVersioned(5))
+        let single = try Processes.reloadctl("build", folder.path + "/greet.swift")
+        XCTAssertEqual(single.status, 0, single.stdout + single.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.path + "/greet.so"))
+
+        try FileManager.default.createDirectory(atPath: folder.path + "/src/game", withIntermediateDirectories: true)
+        try Self.swiftVersioned(6).write(toFile: folder.path + "/src/greet.swift", atomically: true, encoding: .utf8)
+        try Self.versioned("7").write(toFile: folder.path + "/src/game/physics.c", atomically: true, encoding: .utf8)
+        let tree = try Processes.reloadctl("build", folder.path + "/src", "-o", folder.path + "/out")
+        XCTAssertEqual(tree.status, 0, tree.stdout + tree.stderr)
+        for library in ["out/greet.so", "out/game/physics.so"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: folder.path + "/" + library), library)
+        }
+
+        try Self.versioned("8").write(toFile: folder.path + "/src/greet.c", atomically: true, encoding: .utf8)
+        let twice = try Processes.reloadctl("build", folder.path + "/src")
+        XCTAssertNotEqual(twice.status, 0)
+        XCTAssertTrue(twice.stderr.contains("two sources"), twice.stderr)
+    }
+
     /// `reloadctl build` on a folder without sources says so and fails.
     func testBuildOfEmptyFolderFails() throws {
         try write("notes.txt", "nothing to build")

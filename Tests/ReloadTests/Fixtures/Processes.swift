@@ -52,6 +52,14 @@ enum Processes {
     static func reloadctl(_ args: String...) throws -> Result {
         try run(reloadctl, args)
     }
+
+    /// The full path of `tool` on this process's PATH, for children that run
+    /// with a PATH of their own.
+    static func which(_ tool: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        return path.split(separator: ":").map { "\($0)/\(tool)" }
+            .first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
 }
 
 /// A `reloadctl run` host started as a child process, stopped with SIGTERM.

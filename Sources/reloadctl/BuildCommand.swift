@@ -6,14 +6,18 @@ struct Build: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Build module sources into shared libraries.",
         discussion: """
-            Compiles with Remap's headers and the flags modules need; the
-            compiler's messages are shown as they are.
+            Compiles C sources with Remap's headers and the flags modules need
+            (CC, CFLAGS, LDFLAGS honoured), and Swift sources with swiftc
+            (SWIFTC, SWIFTFLAGS) importing CRemap; the compilers' messages are
+            shown as they are. A folder's subfolders hold dotted modules:
+            game/physics.c is module game.physics, built to game/physics.so.
 
               reloadctl build shapes.c            # -> shapes.so
-              reloadctl build modules/ -o out/    # every .c of the folder
+              reloadctl build hello.swift         # -> hello.so
+              reloadctl build modules/ -o out/    # every module of the folder
             """)
 
-    @Argument(help: "A .c file or a folder of them.")
+    @Argument(help: "A .c or .swift file, or a folder of them.")
     var input: String
 
     @Option(name: .shortAndLong, help: "The library to write (a folder when building a folder).")
@@ -25,24 +29,37 @@ struct Build: ParsableCommand {
         guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) else {
             throw CommandFailure(message: "no such file or folder: \(input)")
         }
-        var jobs: [(String, String)] = []
+        // (source, library, module name)
+        var jobs: [(String, String, String)] = []
         if isDirectory.boolValue {
             let outDir = output ?? input
-            try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
-            for file in try FileManager.default.contentsOfDirectory(atPath: input).sorted() where file.hasSuffix(".c") {
-                jobs.append(("\(input)/\(file)", "\(outDir)/\((file as NSString).deletingPathExtension).so"))
+            let extensions = Set(ModuleCompiler.Language.allCases.map(\.rawValue))
+            for (name, source) in SourceFolder.moduleFiles(in: input, extensions: extensions) {
+                let library = outDir + "/" + name.replacingOccurrences(of: ".", with: "/") + ".so"
+                jobs.append((source, library, name))
             }
             guard !jobs.isEmpty else {
-                throw CommandFailure(message: "no modules to build in \(input): it has no NAME.c sources")
+                throw CommandFailure(message: "no modules to build in \(input): it has no NAME.c or NAME.swift sources")
+            }
+            let names = jobs.map(\.2)
+            if let twice = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+                throw CommandFailure(message: "module \(twice) has two sources in \(input): keep one")
             }
         } else {
-            guard input.hasSuffix(".c") else { throw CommandFailure(message: "\(input) is not a .c file") }
-            jobs.append((input, output ?? (input as NSString).deletingPathExtension + ".so"))
+            guard ModuleCompiler.Language(source: input) != nil else {
+                throw CommandFailure(message: "\(input) is not a .c or .swift file")
+            }
+            let name = ((input as NSString).lastPathComponent as NSString).deletingPathExtension
+            jobs.append((input, output ?? (input as NSString).deletingPathExtension + ".so", name))
         }
         var failed = false
-        for (source, library) in jobs {
+        for (source, library, name) in jobs {
             do {
-                try compiler.build(source: source, output: library)
+                let directory = (library as NSString).deletingLastPathComponent
+                if !directory.isEmpty {
+                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                }
+                try compiler.build(source: source, output: library, moduleName: name)
                 print("built \(library)")
             } catch ModuleCompiler.Failure.compilerFailed(_, let text) {
                 FileHandle.standardError.write(Data(text.utf8))
