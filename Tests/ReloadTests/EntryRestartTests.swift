@@ -1,4 +1,5 @@
 import Foundation
+import Reload
 import XCTest
 
 /// `reloadctl run --entry F --restart no|on-failure|always`: an entry that
@@ -131,5 +132,47 @@ final class EntryRestartTests: HostTestCase {
         XCTAssertEqual(after.status, 0, after.stderr + host.log)
         XCTAssertEqual(try ctl("call", "flaky.version").stdout, "3\n")
         XCTAssertTrue(try ctl("status").stdout.contains("entry flaky.run: returned, 1 restart (on-failure), last failure: crashed: SIGABRT"))
+    }
+}
+
+/// EntrySupervisor in the test process: the backoff's growth and its reset
+/// after a healthy run, and the status a control server would show.
+final class EntrySupervisorTests: ModuleTestCase {
+    func testBackoffDoublesToItsCap() {
+        let backoff = RestartBackoff()
+        XCTAssertEqual((0..<8).map { backoff.delay(inRow: $0) }, [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5, 5])
+        XCTAssertEqual(backoff.delay(inRow: 10_000), 5)
+    }
+
+    /// flaky v1 fails twice (an error, then a crash caught in this very
+    /// process) and returns 3; `healthyRun` decides whether the second
+    /// wait doubles or starts the row again.
+    func runFlaky(healthyRun: Double) throws -> (EntryOutcome, [String], EntryStatus) {
+        try folder.buildModule("flaky", from: "flaky.c", version: 1)
+        try runtime.withLock { _ = try loader.load("flaky") }
+        var lines: [String] = []
+        let supervisor = EntrySupervisor(loader: loader, function: "flaky.run", policy: .onFailure,
+                                         backoff: RestartBackoff(initial: 0.1, cap: 1, healthyRun: healthyRun),
+                                         log: { lines.append($0) })
+        let outcome = supervisor.run()
+        return (outcome, lines, supervisor.status)
+    }
+
+    func testWaitsDoubleWhileFailuresComeInARow() throws {
+        let (outcome, lines, status) = try runFlaky(healthyRun: 100)
+        XCTAssertEqual(outcome, .returned("3"))
+        XCTAssertEqual(lines.count, 2, "\(lines)")
+        XCTAssertTrue(lines.first?.hasSuffix("restart 1 in 0.1 s") ?? false, "\(lines)")
+        XCTAssertTrue(lines.last?.hasSuffix("restart 2 in 0.2 s") ?? false, "\(lines)")
+        XCTAssertEqual(status.state, .returned)
+        XCTAssertEqual(status.restarts, 2)
+        XCTAssertTrue(status.lastFailure?.hasPrefix("crashed: SIGSEGV") ?? false, "\(status)")
+        try runtime.withLock { try runtime.checkHeap() }
+    }
+
+    func testAHealthyRunStartsTheRowAgain() throws {
+        let (outcome, lines, _) = try runFlaky(healthyRun: 0)
+        XCTAssertEqual(outcome, .returned("3"))
+        XCTAssertEqual(lines.map { $0.hasSuffix("in 0.1 s") }, [true, true], "\(lines)")
     }
 }
