@@ -162,7 +162,7 @@ int rm_dict_rehash(rm_object *d, size_t *collisions) {
         rm_error_set(RM_ERR_TYPE, "rm_dict_rehash: not a dict");
         return -1;
     }
-    return rm_table_rehash((rm_table_object *)d, collisions);
+    return rm_table_rehash((rm_table_object *)d, RM_KEEP_LAST, collisions);
 }
 
 /* ---- set ---- */
@@ -190,5 +190,17 @@ int rm_set_rehash(rm_object *s, size_t *collisions) {
         rm_error_set(RM_ERR_TYPE, "rm_set_rehash: not a set");
         return -1;
     }
-    return rm_table_rehash((rm_table_object *)s, collisions);
+    return rm_table_rehash((rm_table_object *)s, RM_KEEP_LAST, collisions);
+}
+
+int rm_rehash_keeping(rm_object *table, rm_rehash_keep keep, size_t *collisions) {
+    if (!RM_IS(table, rm_dict_type) && !RM_IS(table, rm_set_type)) {
+        rm_error_set(RM_ERR_TYPE, "rm_rehash_keeping: not a dict or set");
+        return -1;
+    }
+    if (keep != RM_KEEP_LAST && keep != RM_KEEP_FIRST) {
+        rm_error_set(RM_ERR_VALUE, "rm_rehash_keeping: keep must be RM_KEEP_LAST or RM_KEEP_FIRST");
+        return -1;
+    }
+    return rm_table_rehash((rm_table_object *)table, keep, collisions);
 }

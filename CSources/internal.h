@@ -205,7 +205,7 @@ void rm_handles_txn_end(void);
 int rm_table_init(rm_table_object *t);
 rm_entry *rm_table_find(rm_table_object *t, rm_object *key, uint32_t hash, int *error);
 int rm_table_insert(rm_table_object *t, rm_object *key, rm_object *value);
-int rm_table_rehash(rm_table_object *t, size_t *collisions);
+int rm_table_rehash(rm_table_object *t, rm_rehash_keep keep, size_t *collisions);
 int rm_table_check(rm_table_object *t);
 bool rm_table_next(rm_table_object *t, size_t *pos, rm_entry **entry);
 int rm_hashable(rm_object *key);

@@ -142,12 +142,14 @@ bool rm_table_next(rm_table_object *t, size_t *pos, rm_entry **entry) {
 
 /*
 ** After a remap rewrote keys: recompute every live key's hash, then rebuild
-** the table, merging keys that became equal (the entry inserted last wins,
-** at the place of the first). Hashes are computed into a scratch array
-** first and the new arrays are built before the swap, so on failure (an
-** unhashable key, no memory) the table is unchanged.
+** the table, merging keys that became equal at the place of the first.
+** Which entry survives (its key and value) is `keep`'s choice: the one
+** inserted last (RM_KEEP_LAST) or first (RM_KEEP_FIRST). Hashes are
+** computed into a scratch array first and the new arrays are built before
+** the swap, so on failure (an unhashable key, no memory) the table is
+** unchanged.
 */
-int rm_table_rehash(rm_table_object *t, size_t *collisions) {
+int rm_table_rehash(rm_table_object *t, rm_rehash_keep keep, size_t *collisions) {
     if (rm_journal((rm_object *)t) < 0) return -1;
     size_t n = t->live;
     uint64_t *hashes = rm_gc_alloc_atomic((n ? n : 1) * sizeof(uint64_t));
@@ -184,8 +186,10 @@ int rm_table_rehash(rm_table_object *t, size_t *collisions) {
         rm_entry *e = rm_table_find(&fresh, old->key, hash, &error);
         if (error) return -1;
         if (e) {
-            e->key = old->key;
-            e->value = old->value;
+            if (keep == RM_KEEP_LAST) {
+                e->key = old->key;
+                e->value = old->value;
+            }
             merged++;
             continue;
         }

@@ -8,7 +8,8 @@ import Glibc
 /// Serves a running host's control socket: newline-delimited JSON, one request
 /// and one reply per line.
 ///
-/// Requests (`{"request": NAME, ...}`): `ping`; `status`; `modules`;
+/// Requests (`{"request": NAME, ...}`): `ping`; `status` (with `entry` when
+/// the host supervises an entry function); `modules`;
 /// `reload` (`modules`, `cascade`, `on_removed`, `on_collision`); `call`
 /// (`function`: "module.name", `args`: JSON values); `get` (`name`:
 /// "module.name"); `stats`; `collect`.
@@ -55,6 +56,10 @@ public final class ControlServer: @unchecked Sendable {
     /// the modules' changed sources here. A thrown error fails the request
     /// ("build_failed") and nothing is reloaded.
     public var beforeReload: (@Sendable ([String]) throws -> Void)?
+
+    /// The host's supervised entry function, if any: `status` shows its
+    /// state, restarts and last failure. Set it before `start()`.
+    public var entry: EntrySupervisor?
 
     /// The default socket: `$XDG_RUNTIME_DIR/remap/NAME.sock`, else
     /// `/tmp/remap-UID/NAME.sock`.
@@ -303,8 +308,8 @@ public final class ControlServer: @unchecked Sendable {
             options.onRemoved = policy
         }
         if let collision = request["on_collision"] {
-            guard let text = collision as? String, let policy = CollisionPolicy(rawValue: text == "keep-new" ? "keep-newer" : text) else {
-                throw RequestError(code: "bad_argument", message: "\"on_collision\" must be keep-new (or keep-newer) or refuse")
+            guard let text = collision as? String, let policy = CollisionPolicy(userName: text) else {
+                throw RequestError(code: "bad_argument", message: "\"on_collision\" must be keep-new, keep-old or refuse")
             }
             options.onCollision = policy
         }
@@ -318,7 +323,7 @@ public final class ControlServer: @unchecked Sendable {
         // module snapshot.
         let reloads = loader.reloadCount
         let modules = loader.moduleSnapshot
-        return [
+        var result: [String: Any] = [
             "pid": Int(getpid()),
             "uptime_seconds": Date().timeIntervalSince(startedAt),
             "generation": modules.map(\.generation).reduce(0, +),
@@ -326,6 +331,8 @@ public final class ControlServer: @unchecked Sendable {
             "socket": path,
             "modules": try encode(modules),
         ]
+        if let entry { result["entry"] = try encode(entry.status) }
+        return result
     }
 
     private func stats() -> [String: Any] {

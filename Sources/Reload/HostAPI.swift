@@ -73,7 +73,7 @@ public func rm_host_reload(_ names: UnsafePointer<UnsafePointer<CChar>?>?, _ cou
     if let options = options?.pointee {
         opts.cascade = options.cascade != 0
         opts.onRemoved = [RemovedPolicy.keep, .tombstone, .refuse][min(Int(options.on_removed.rawValue), 2)]
-        opts.onCollision = options.refuse_collisions != 0 ? .refuse : .keepNewer
+        opts.onCollision = options.refuse_collisions != 0 ? .refuse : options.keep_old_collisions != 0 ? .keepOlder : .keepNewer
     }
     let modules = (0..<count).compactMap { names[$0].map { String(cString: $0) } }
     do {

@@ -16,8 +16,31 @@ public enum RemovedPolicy: String, Codable, Sendable, CaseIterable {
 public enum CollisionPolicy: String, Codable, Sendable, CaseIterable {
     /// The entry inserted last wins; the count is in the report.
     case keepNewer = "keep-newer"
+    /// The entry inserted first wins, key and value: the older binding
+    /// stays and the later one is dropped; the count is in the report.
+    case keepOlder = "keep-older"
     /// The reload is rolled back.
     case refuse
+
+    /// The policy a user names: keep-new, keep-old or refuse (the raw
+    /// values keep-newer and keep-older are accepted too); nil otherwise.
+    public init?(userName: String) {
+        switch userName {
+        case "keep-new", "keep-newer": self = .keepNewer
+        case "keep-old", "keep-older": self = .keepOlder
+        case "refuse": self = .refuse
+        default: return nil
+        }
+    }
+
+    /// What the CLI calls it: keep-new, keep-old or refuse.
+    public var userName: String {
+        switch self {
+        case .keepNewer: return "keep-new"
+        case .keepOlder: return "keep-old"
+        case .refuse: return "refuse"
+        }
+    }
 }
 
 public struct ReloadOptions: Codable, Sendable, Equatable {

@@ -129,7 +129,7 @@ extension ModuleLoader {
 
         // 6. Rehash.
         do {
-            let (tables, collisions) = try rehash(remapReport)
+            let (tables, collisions) = try rehash(remapReport, keep: options.onCollision == .keepOlder ? RM_KEEP_FIRST : RM_KEEP_LAST)
             report.tablesRehashed = tables
             report.keyCollisions = collisions
         } catch {
@@ -314,14 +314,16 @@ extension ModuleLoader {
 
     // MARK: - After the remap
 
-    /// Rehashes every table the remap listed. Returns (tables, collisions).
-    func rehash(_ remapReport: rm_remap_report) throws -> (Int, Int) {
+    /// Rehashes every table the remap listed, keeping of keys that became
+    /// equal the entry `keep` says (a refused collision is undone by the
+    /// rollback, so refuse rehashes as keep-new does). Returns (tables,
+    /// collisions).
+    func rehash(_ remapReport: rm_remap_report, keep: rm_rehash_keep) throws -> (Int, Int) {
         var collisions = 0
         for i in 0..<remapReport.ntables {
             let table = remapReport.tables[i]!
             if rm_fault("rehash") != 0 { throw CoreCalls.takeError() }
-            let status = rm_is_set(table) ? rm_set_rehash(table, &collisions) : rm_dict_rehash(table, &collisions)
-            try check(status)
+            try check(rm_rehash_keeping(table, keep, &collisions))
         }
         return (remapReport.ntables, collisions)
     }

@@ -95,7 +95,7 @@ struct ReloadCommand: ParsableCommand {
     @Option(name: .customLong("on-removed"), help: "Definitions the new version removes: keep, tombstone or refuse.")
     var onRemoved: String = "keep"
 
-    @Option(name: .customLong("on-collision"), help: "Dict or set keys that become equal: keep-new (the entry inserted last wins) or refuse (roll back).")
+    @Option(name: .customLong("on-collision"), help: "Dict or set keys that become equal: keep-new (the entry inserted last wins), keep-old (the one inserted first stays) or refuse (roll back).")
     var onCollision: String = "keep-new"
 
     @OptionGroup var client: ClientOptions
@@ -104,13 +104,13 @@ struct ReloadCommand: ParsableCommand {
         guard RemovedPolicy(rawValue: onRemoved) != nil else {
             throw ValidationError("--on-removed must be keep, tombstone or refuse")
         }
-        guard ["keep-new", "keep-newer", "refuse"].contains(onCollision) else {
-            throw ValidationError("--on-collision must be keep-new or refuse")
+        guard CollisionPolicy(userName: onCollision) != nil else {
+            throw ValidationError("--on-collision must be keep-new, keep-old or refuse")
         }
     }
 
     func run() throws {
-        let collision = onCollision == "refuse" ? CollisionPolicy.refuse : .keepNewer
+        let collision = CollisionPolicy(userName: onCollision) ?? .keepNewer
         try client.send(["request": "reload", "modules": modules, "cascade": cascade, "on_removed": onRemoved,
                          "on_collision": collision.rawValue], defaultTimeout: 120) { reply in
             Output.reloadReport(reply["report"] as? [String: Any] ?? [:])
@@ -200,6 +200,7 @@ struct Status: ParsableCommand {
         try client.send(["request": "status"]) { reply in
             var lines = ["pid \(reply["pid"] ?? "?"), up \(Output.seconds(reply["uptime_seconds"])), \(reply["reloads"] ?? 0) reloads served, socket \(reply["socket"] ?? "?")"]
             lines += Output.moduleTable(reply["modules"] as? [[String: Any]] ?? [])
+            if let entry = reply["entry"] as? [String: Any] { lines.append(Output.entryLine(entry)) }
             return lines.joined(separator: "\n")
         }
     }

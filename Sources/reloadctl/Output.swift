@@ -65,4 +65,14 @@ enum Output {
         lines.append("  phases: " + order.map { "\($0) \(ms(phases[$0]))" }.joined(separator: ", "))
         return lines.joined(separator: "\n")
     }
+
+    /// The entry line of `status`: "entry game.main: running, 2 restarts (on-failure), last failure: ...".
+    static func entryLine(_ entry: [String: Any]) -> String {
+        let restarts = entry["restarts"] as? Int ?? 0
+        var line = "entry \(entry["function"] ?? "?"): \(entry["state"] ?? "?"), \(restarts) restart\(restarts == 1 ? "" : "s") (\(entry["restart"] ?? "no"))"
+        if let failure = entry["last_failure"] as? String {
+            line += ", last failure: \(failure.split(whereSeparator: \.isNewline).joined(separator: " "))"
+        }
+        return line
+    }
 }

@@ -20,7 +20,14 @@ struct Run: ParsableCommand {
             CC (which may carry arguments, as in "ccache cc"), CFLAGS and
             LDFLAGS are honoured.
 
-              reloadctl run examples/particles --entry particles.start --watch
+            The entry function runs with crash signals caught: a crash in it
+            is reported like an error and the host keeps serving. With
+            --restart on-failure (or always), it is called again after a
+            failure (or any end), with backoff from 0.1 s doubling to 5 s;
+            module state is kept, and a reload that fixed it is what runs.
+
+              reloadctl run examples/particles --entry particles.run --watch
+              reloadctl run game --entry game.main --restart on-failure --watch
             """)
 
     @Argument(help: "The folder of modules.")
@@ -28,6 +35,9 @@ struct Run: ParsableCommand {
 
     @Option(help: "A function to call once the modules are loaded, as module.name.")
     var entry: String?
+
+    @Option(help: "Call the entry again when it fails (on-failure), when it ends at all (always), or never (no).")
+    var restart: RestartPolicy = .no
 
     @Option(help: "The control socket to serve.")
     var socket: String = ControlServer.defaultPath()
@@ -37,6 +47,12 @@ struct Run: ParsableCommand {
 
     @Flag(name: .customLong("allow-insecure-modules"), help: "Load libraries other users could have written.")
     var allowInsecureModules = false
+
+    func validate() throws {
+        if restart != .no && entry == nil {
+            throw ValidationError("--restart \(restart.rawValue) needs an --entry function to restart")
+        }
+    }
 
     func run() throws {
         Output.lineBuffered()
@@ -81,6 +97,10 @@ struct Run: ParsableCommand {
         } catch {
             throw CommandFailure(message: "cannot serve \(socket): \(error)")
         }
+        let supervisor = entry.map {
+            EntrySupervisor(loader: loader, function: $0, policy: restart, log: { Self.log($0) })
+        }
+        server.entry = supervisor
         server.beforeReload = { modules in
             buildLock.lock()
             defer { buildLock.unlock() }
@@ -104,12 +124,12 @@ struct Run: ParsableCommand {
             watcher.start()
             print("watching \(sources.path)")
         }
-        if let entry {
-            do {
-                let result = try runtime.withLock { try loader.call(entry) }
-                print("\(entry) returned \((try? runtime.withLock { Objects.describe(result) }) ?? "?")")
-            } catch {
-                print("\(entry) failed: \(error)")
+        if let supervisor {
+            // The last run's end, once the policy stops calling it; the host
+            // keeps serving either way.
+            switch supervisor.run() {
+            case .returned(let value): print("\(supervisor.function) returned \(value)")
+            case .failed(let reason): print("\(supervisor.function) failed: \(reason)")
             }
         }
         while true { pause() }
@@ -169,3 +189,5 @@ struct Run: ParsableCommand {
         try JSONSerialization.jsonObject(with: JSONEncoder.remap.encode(report)) as? [String: Any] ?? [:]
     }
 }
+
+extension RestartPolicy: ExpressibleByArgument {}

@@ -125,6 +125,15 @@ int rm_set_contains(rm_object *s, rm_object *key);
 int rm_set_discard(rm_object *s, rm_object *key); /* 1 removed, 0 absent */
 bool rm_set_next(rm_object *s, size_t *pos, rm_object **key);
 int rm_set_rehash(rm_object *s, size_t *collisions);
+/* Which entry a rehash keeps of keys that became equal. */
+typedef enum rm_rehash_keep {
+    RM_KEEP_LAST = 0, /* the entry inserted last (rm_dict_rehash, rm_set_rehash) */
+    RM_KEEP_FIRST,    /* the entry inserted first: the older binding stays */
+} rm_rehash_keep;
+/* rm_dict_rehash or rm_set_rehash (by the table's type) with the surviving
+   entry, key and value, chosen by `keep`; it stays at the place of the
+   first. Unchanged on failure (-1). */
+int rm_rehash_keeping(rm_object *table, rm_rehash_keep keep, size_t *collisions);
 void rm_set_clear(rm_object *s);
 
 /* ---- function (a native C function with a name, a module and a closure) ----

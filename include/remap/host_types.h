@@ -17,6 +17,9 @@ typedef struct rm_reload_options {
     int cascade;                 /* also reload importers */
     rm_removed_policy on_removed;
     int refuse_collisions;       /* roll back if dict keys collide */
+    int keep_old_collisions;     /* else keep the entry inserted first (the
+                                    old binding), not the last; zero-initialize
+                                    the struct so older hosts get keep-new */
 } rm_reload_options;
 
 /* What a reload did; `json` is the whole report (free with rm_host_free). */
