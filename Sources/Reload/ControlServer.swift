@@ -263,8 +263,12 @@ public final class ControlServer: @unchecked Sendable {
                     let held = try Ref(try check(rm_list_new(args.count)))
                     for arg in args { try check(rm_list_append(held.object, try JSONValues.object(from: arg))) }
                     let values = (0..<args.count).map { rm_list_get(held.object, $0)! }
-                    let result = try loader.call(function, values)
+                    // Under the crash guard: a function that crashes fails
+                    // this request, not the host.
+                    let result = try loader.callGuarded(function, values)
                     return ["result": JSONValues.json(from: result)]
+                } catch let crash as CallCrash {
+                    throw RequestError(code: "call_crashed", message: "\(function) \(crash.message)")
                 } catch let error as JSONValues.Unsupported {
                     throw RequestError(code: "bad_argument", message: error.description)
                 } catch let error as RuntimeError {

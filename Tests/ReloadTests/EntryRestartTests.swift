@@ -51,6 +51,26 @@ final class EntryRestartTests: HostTestCase {
         XCTAssertEqual(try ctl("call", "flaky.calls").stdout, "3\n")
     }
 
+    /// A function called over the control socket that crashes fails that
+    /// request (exit 1, the signal named) and the host keeps serving with its
+    /// state: calls run under the same crash guard as the entry.
+    func testCrashInAControlCallFailsTheRequestOnly() throws {
+        try folder.buildModule("flaky", from: "flaky.c", version: 1)
+        let host = try startHost([])
+        defer { host.stop() }
+        let failed = try ctl("call", "flaky.run")
+        XCTAssertEqual(failed.status, 1, failed.stdout + failed.stderr)
+        XCTAssertTrue(failed.stderr.contains("call 1 fails on purpose"), failed.stderr)
+        let crashed = try ctl("call", "flaky.run")
+        XCTAssertEqual(crashed.status, 1, crashed.stdout + crashed.stderr)
+        XCTAssertTrue(crashed.stderr.contains("flaky.run crashed: SIGSEGV"), crashed.stderr)
+        XCTAssertEqual(try ctl("call", "flaky.run").stdout, "3\n", host.log)
+        XCTAssertEqual(try ctl("status").status, 0)
+        try folder.buildModule("flaky", from: "flaky.c", version: 3)
+        XCTAssertEqual(try ctl("reload", "flaky").status, 0)
+        XCTAssertEqual(try ctl("call", "flaky.calls").stdout, "3\n")
+    }
+
     /// `--restart no` (the default) reports the failure once and keeps
     /// serving; the entry is not called again.
     func testNoRestartReportsTheFailureAndKeepsServing() throws {
