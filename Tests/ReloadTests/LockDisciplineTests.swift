@@ -56,7 +56,15 @@ final class LockDisciplineTests: XCTestCase {
     /// main thread allocates: the registry stays consistent.
     func testRegistryStaysValidWhileThreadsComeAndGo() throws {
         let stop = DispatchSemaphore(value: 0)
-        final class Box: @unchecked Sendable { var running = true }
+        // Read by the churn thread, cleared by this one: behind a lock.
+        final class Box: @unchecked Sendable {
+            private let lock = NSLock()
+            private var value = true
+            var running: Bool {
+                get { lock.lock(); defer { lock.unlock() }; return value }
+                set { lock.lock(); value = newValue; lock.unlock() }
+            }
+        }
         let box = Box()
         let churn = Thread {
             while box.running {
