@@ -11,7 +11,7 @@
 #include <gc/gc_mark.h>
 #include "config.h"
 #include "remap/remap.h"
-#include "remap/transaction.h"
+#include "loader.h"
 
 #include <stdbool.h>
 #include <stdint.h>

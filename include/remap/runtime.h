@@ -80,9 +80,6 @@ const char *rm_error_message(void); /* "" when no error */
 const char *rm_error_kind_name(rm_error_kind kind);
 void rm_error_clear(void);
 
-/* The uid of the peer of a connected Unix socket (SO_PEERCRED). 0 or -1. */
-int rm_socket_peer_uid(int fd, unsigned *uid);
-
 /* ---- Handles ----
 ** A handle is a slot in a table Boehm scans: the way to keep a heap reference
 ** in memory Boehm does not scan (a Swift object, a malloc block). Handles are
