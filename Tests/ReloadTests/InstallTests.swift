@@ -95,6 +95,17 @@ final class InstallTests: XCTestCase {
             XCTAssertTrue(run.stdout.contains("expected failure: module nosuch is not loaded"), run.stdout)
             XCTAssertTrue(run.stdout.contains("v2: counter.bump() = 12"), "state kept across the reload: \(run.stdout)")
         }
+        // Only the public headers are installed, and a host cannot reach the
+        // loader's part of the core (CSources/loader.h): it is not exported.
+        let headers = try fm.contentsOfDirectory(atPath: prefix + "/include/remap").sorted()
+        let publicHeaders = try fm.contentsOfDirectory(atPath: root + "/include/remap").filter { $0.hasSuffix(".h") }.sorted()
+        XCTAssertEqual(headers, publicHeaders)
+        try "int rm_txn_begin(void);\nint main(void) { return rm_txn_begin(); }\n"
+            .write(toFile: work + "/internal.c", atomically: true, encoding: .utf8)
+        let probe = try sh("cc internal.c $(pkg-config --cflags --libs remap-host) -o internal")
+        XCTAssertNotEqual(probe.status, 0, "a host linked against rm_txn_begin")
+        XCTAssertTrue(probe.stderr.contains("rm_txn_begin"), probe.stderr)
+
         // It runs with the installed library, not the build's.
         let ldd = try sh("ldd ./host")
         XCTAssertTrue(ldd.stdout.contains("libRemapHost.so => \(prefix)/lib/libRemapHost.so"), ldd.stdout)
