@@ -35,9 +35,6 @@ int rm_lock_held(void); /* by the calling thread */
    been replaced when it returns; its own frame keeps running the old code,
    whose library stays mapped meanwhile. */
 void rm_safe_point(void);
-/* How many rm_safe_point calls are waiting to take the lock back: while
-   one is, a library's code may be on a stack. */
-int rm_safe_point_depth(void);
 
 /* A thread not created through Boehm registers before it touches the heap.
    Also unblocks Boehm's stop-the-world signals, which Dispatch worker
