@@ -7,14 +7,27 @@ import PackageDescription
 // used as a dependency by other packages.
 let exportDynamic: [LinkerSetting] = [.unsafeFlags(["-Xlinker", "--export-dynamic"])]
 
+// libRemapHost.so exports include/remap/'s rm_* functions and nothing else
+// (no Swift symbol). Only the RemapHost target carries this flag, and only
+// the RemapHost product contains that target: the products other packages
+// depend on (Reload, ReloadDynamic) stay free of unsafeFlags.
+let remapHostExports: [LinkerSetting] = [
+    .unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/RemapHost/exports.map"]),
+]
+
 let package = Package(
     name: "Remap",
     products: [
         .library(name: "Reload", targets: ["Reload"]),
+        // For Swift hosts: the same library as a shared object. A host that
+        // links it has the one copy of the core in a library of the global
+        // symbol scope, where the native modules it dlopens bind their rm_*
+        // calls, so it needs no --export-dynamic (examples/swift-host).
+        .library(name: "ReloadDynamic", type: .dynamic, targets: ["Reload"]),
         .library(name: "CRemap", targets: ["CRemap"]),
         // For C hosts: the runtime, the loader and include/remap/host.h in one
         // shared library (`reloadctl cflags --host` prints how to link it).
-        .library(name: "RemapHost", type: .dynamic, targets: ["Reload"]),
+        .library(name: "RemapHost", type: .dynamic, targets: ["RemapHost"]),
         .executable(name: "reloadctl", targets: ["reloadctl"]),
         .executable(name: "remap-stress", targets: ["remap-stress"]),
         .executable(name: "layout-stress", targets: ["layout-stress"]),
@@ -42,7 +55,15 @@ let package = Package(
                 .treatAllWarnings(as: .error),
             ]
         ),
-        .target(name: "Reload", dependencies: ["CRemap", "CBoehm"]),
+        // The part of the core only the Swift loader sees: a module map over
+        // CSources/loader.h (the core implements it; nothing is compiled here).
+        .systemLibrary(name: "CRemapLoader", path: "Sources/CRemapLoader"),
+        // The C calls Swift cannot make itself (SO_PEERCRED), apart from the core.
+        .target(name: "CRemapShims", cSettings: [.enableWarning("all"), .treatAllWarnings(as: .error)]),
+        .target(name: "Reload", dependencies: ["CRemap", "CRemapLoader", "CRemapShims", "CBoehm"]),
+        // include/remap/host.h, implemented in Swift, for libRemapHost.so.
+        .target(name: "RemapHost", dependencies: ["Reload", "CRemap"], exclude: ["exports.map"],
+                linkerSettings: remapHostExports),
         .executableTarget(
             name: "reloadctl",
             dependencies: ["Reload", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -61,7 +82,7 @@ let package = Package(
                           linkerSettings: exportDynamic),
         .testTarget(
             name: "ReloadTests",
-            dependencies: ["Reload", "CRemap", "remap-stress", "layout-stress", "reloadctl"],
+            dependencies: ["Reload", "CRemap", "CRemapLoader", "remap-stress", "layout-stress", "reloadctl"],
             swiftSettings: [.swiftLanguageMode(.v5)],
             linkerSettings: exportDynamic
         ),

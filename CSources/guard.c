@@ -9,7 +9,7 @@
 ** where it would have gone without the guard.
 */
 #define _GNU_SOURCE
-#include "remap/guard.h"
+#include "guard.h"
 #include "segments.h"
 
 #define GC_THREADS 1

@@ -10,6 +10,7 @@
 ** guard, so an injected crash is caught like a real one.
 */
 #include "internal.h"
+#include "guard.h"
 
 #include <signal.h>
 

@@ -11,7 +11,7 @@
 #include <gc/gc_mark.h>
 #include "config.h"
 #include "remap/remap.h"
-#include "remap/transaction.h"
+#include "loader.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -391,6 +391,9 @@ static inline void rm_lookup(rm_type *cls, rm_object *name, int32_t *field, rm_o
 }
 void rm_lookup_invalidate(void);
 void rm_small_ints_init(void);
+/* How many rm_safe_point calls are waiting to take the lock back: while
+   one is, a library's code may be on a stack (library.c closes none). */
+int rm_safe_point_depth(void);
 
 #pragma GCC visibility pop
 

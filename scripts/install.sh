@@ -3,7 +3,8 @@
 #
 #   PREFIX/bin/reloadctl
 #   PREFIX/lib/libRemapHost.so             the runtime + loader for C hosts
-#   PREFIX/include/remap/*.h               module.h (modules), host.h (hosts), ...
+#   PREFIX/include/remap/*.h               module.h (modules), host.h (hosts), ...: the public
+#                                          headers only (CSources/loader.h is the loader's, not installed)
 #   PREFIX/include/remap/module.modulemap  `import CRemap` for modules written in Swift
 #   PREFIX/lib/pkgconfig/remap.pc          modules: cflags
 #   PREFIX/lib/pkgconfig/remap-host.pc     C hosts: cflags and libs

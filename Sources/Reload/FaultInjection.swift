@@ -1,4 +1,5 @@
 import CRemap
+import CRemapLoader
 
 /// The reload transaction's named failure points, for tests of a host or
 /// of modules: arm one to make its nth occurrence fail, with an error or

@@ -1,4 +1,5 @@
 import CRemap
+import CRemapLoader
 
 /// A call into module code that crashed: a SIGSEGV, SIGBUS, SIGFPE, SIGILL
 /// or abort the crash guard caught, reported instead of ending the process.

@@ -1,4 +1,5 @@
 import CRemap
+import CRemapLoader
 import Foundation
 
 /// One generation of a module: its object, what each name is, what it

@@ -1,4 +1,5 @@
 import CRemap
+import CRemapLoader
 import Foundation
 
 #if canImport(Glibc)
@@ -92,7 +93,7 @@ final class NativeLibrary {
     }
 
     /// Hands the library to the runtime, which closes it once no live
-    /// object can run its code (include/remap/transaction.h). A library
+    /// object can run its code (CSources/loader.h). A library
     /// that ran any code is never closed directly.
     func retire() {
         guard !retiredAlready else { return }

@@ -7,7 +7,7 @@ public typealias Object = UnsafeMutablePointer<rm_object>
 
 extension RuntimeError {
     /// Sets this error as the C core's current error.
-    func raise() {
+    package func raise() {
         rm_error_set_message(kind.cValue, message)
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CRemap
+import CRemapShims
 import Foundation
 
 /// The thin layer over the socket calls the control server and client use:
@@ -77,7 +78,7 @@ enum Syscalls {
     /// The uid of the process at the other end of a Unix socket.
     static func peerUID(_ fd: Int32) -> uid_t? {
         var uid: UInt32 = 0
-        guard rm_socket_peer_uid(fd, &uid) == 0 else { return nil }
+        guard remap_shim_peer_uid(fd, &uid) == 0 else { return nil }
         return uid
     }
 

@@ -8,7 +8,7 @@
 ** abort outside a guard) run in a forked child and report by exit status.
 */
 #define _GNU_SOURCE
-#include "remap/guard.h"
+#include "guard.h"
 
 #include <gc/gc.h>
 

@@ -3,22 +3,30 @@ import XCTest
 
 /// The two embedding examples, built and run as their READMEs say.
 final class HostExampleTests: XCTestCase {
-    /// A folder with counter.so built from examples/c-host/counter.c.
-    func counterModule() throws -> FixtureFolder {
-        let folder = try FixtureFolder()
-        let source = FixtureFolder.packageRoot.appendingPathComponent("examples/c-host/counter.c").path
-        try folder.buildC("counter", try String(contentsOfFile: source, encoding: .utf8))
-        return folder
-    }
-
+    /// examples/swift-host depends on Remap's ReloadDynamic product with no
+    /// linker flags of its own (issue 14: no unsafeFlags for a dependent):
+    /// the core is in libReloadDynamic.so, and a module built by
+    /// `reloadctl build` binds to it, loads, and reloads with its state.
     func testSwiftHostPackageBuildsAndRuns() throws {
         let package = FixtureFolder.packageRoot.appendingPathComponent("examples/swift-host").path
+        let manifest = try String(contentsOfFile: package + "/Package.swift", encoding: .utf8)
+        XCTAssertFalse(manifest.contains(".unsafeFlags("), "the example needs no unsafe flags")
         let build = try Processes.run("/usr/bin/env", ["swift", "build", "--package-path", package], timeout: 900)
         XCTAssertEqual(build.status, 0, build.stdout + build.stderr)
         let binPath = try Processes.run("/usr/bin/env", ["swift", "build", "--package-path", package, "--show-bin-path"])
         let binary = binPath.stdout.trimmingCharacters(in: .whitespacesAndNewlines) + "/swift-host"
+        // One copy of the core, in the shared library: the executable
+        // defines no rm_ function of its own.
+        let defined = try Processes.run("/usr/bin/nm", ["--defined-only", binary])
+        XCTAssertFalse(defined.stdout.split(separator: "\n").contains { $0.hasSuffix(" rm_init") },
+                       "the executable has its own copy of the core")
 
-        let modules = try counterModule()
+        let modules = try FixtureFolder()
+        let source = modules.path + "/counter.c"
+        try FileManager.default.copyItem(atPath: FixtureFolder.packageRoot.appendingPathComponent("examples/c-host/counter.c").path,
+                                         toPath: source)
+        let built = try Processes.run(Processes.reloadctl, ["build", modules.path])
+        XCTAssertEqual(built.status, 0, built.stderr)
         let socketDir = NSTemporaryDirectory() + "remap-sh-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: socketDir, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
@@ -39,15 +47,24 @@ final class HostExampleTests: XCTestCase {
             if result.status == 0 { pong = result.stdout; break }
         }
         XCTAssertEqual(pong, "2\n", "the host served a call between its own steps")
+        // New code: count in tens. The count itself is state, kept.
+        var text = try String(contentsOfFile: source, encoding: .utf8)
+        text = text.replacingOccurrences(of: "#define STEP 1\n", with: "#define STEP 10\n")
+        try text.write(toFile: source, atomically: true, encoding: .utf8)
+        let rebuilt = try Processes.run(Processes.reloadctl, ["build", modules.path])
+        XCTAssertEqual(rebuilt.status, 0, rebuilt.stderr)
         let reload = try Processes.run(Processes.reloadctl, ["reload", "counter", "--socket", socket])
         XCTAssertEqual(reload.status, 0, reload.stderr)
+        XCTAssertTrue(reload.stdout.contains("reloaded counter 1 -> 2"), reload.stdout)
+        let after = try Processes.run(Processes.reloadctl, ["call", "counter.bump", "--socket", socket])
+        XCTAssertEqual(after.stdout, "12\n", "the new code ran on the kept count: \(after.stderr)")
         // The host stops by itself after its loop, and exits cleanly.
         host.waitUntilExit()
         XCTAssertEqual(host.terminationStatus, 0)
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        XCTAssertTrue(text.contains("hello, world"), text)
-        XCTAssertTrue(text.contains("counter.bump() = 1"), text)
-        XCTAssertTrue(text.contains("reloaded greetings to generation 2"), text)
+        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(log.contains("hello, world"), log)
+        XCTAssertTrue(log.contains("counter.bump() = 1"), log)
+        XCTAssertTrue(log.contains("reloaded greetings to generation 2"), log)
     }
 
     func testCHostBuildsWithMakeAndReloads() throws {

@@ -1,4 +1,5 @@
 import CRemap
+import CRemapLoader
 import Reload
 import XCTest
 

@@ -109,6 +109,16 @@ final class InstallTests: XCTestCase {
         let swiftModule = try sh("SWIFTC='\(swiftc)' \(prefix)/bin/reloadctl build answer.swift && nm -D --defined-only answer.so")
         XCTAssertEqual(swiftModule.status, 0, swiftModule.stdout + swiftModule.stderr)
         XCTAssertTrue(swiftModule.stdout.contains("rm_module_init"), swiftModule.stdout)
+        // Only the public headers are installed, and a host cannot reach the
+        // loader's part of the core (CSources/loader.h): it is not exported.
+        let headers = try fm.contentsOfDirectory(atPath: prefix + "/include/remap").filter { $0.hasSuffix(".h") }.sorted()
+        let publicHeaders = try fm.contentsOfDirectory(atPath: root + "/include/remap").filter { $0.hasSuffix(".h") }.sorted()
+        XCTAssertEqual(headers, publicHeaders)
+        try "int rm_txn_begin(void);\nint main(void) { return rm_txn_begin(); }\n"
+            .write(toFile: work + "/internal.c", atomically: true, encoding: .utf8)
+        let probe = try sh("cc internal.c $(pkg-config --cflags --libs remap-host) -o internal")
+        XCTAssertNotEqual(probe.status, 0, "a host linked against rm_txn_begin")
+        XCTAssertTrue(probe.stderr.contains("rm_txn_begin"), probe.stderr)
 
         // It runs with the installed library, not the build's.
         let ldd = try sh("ldd ./host")

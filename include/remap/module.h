@@ -100,7 +100,7 @@ rm_object *rm_import_from(rm_module *m, const char *module, const char *name);
 ** writing into its own module's namespace (rm_module_dict of
 ** rm_function_module(self)). If it fails, the reload changes nothing. */
 
-/* ---- For the loader (Swift or a C host) ---- */
+/* ---- Binding objects, the function being called ---- */
 /* What each name of a namespace is. */
 typedef enum rm_def_kind {
     RM_DEF_FUNCTION = 1,
@@ -110,36 +110,16 @@ typedef enum rm_def_kind {
     RM_DEF_IMPORT,
 } rm_def_kind;
 
-/* Loads module `name` for rm_import_from: returns the module object or NULL
-   with the error set. Installed by the loader. The hook is process-wide and
-   keeps `context` as given: it must stay valid until the hook is replaced
-   or removed (rm_set_import_hook(NULL, NULL)). */
-typedef rm_object *(*rm_import_hook)(const char *importer, const char *name, void *context);
-void rm_set_import_hook(rm_import_hook hook, void *context);
-
-/* A builder for one generation of a module. `previous` is the namespace of
-   the generation being replaced, or NULL on first load: state is taken from
-   it. Lives in memory Boehm scans until rm_module_builder_free. */
-rm_module *rm_module_builder_new(const char *name, rm_object *previous, int64_t generation);
-void rm_module_builder_free(rm_module *m);
-/* name -> int (rm_def_kind) of every definition made. */
-rm_object *rm_module_builder_kinds(rm_module *m);
-/* names of the modules imported, in order (a list of str). */
-rm_object *rm_module_builder_imports(rm_module *m);
-/* The function object being called on this thread (its closure holds what a
-   Swift-defined function needs), or NULL. */
-rm_object *rm_function_current(void);
-
-/* The address range of the library that defines `symbol`. */
-int rm_library_range(void *symbol, uintptr_t *lo, uintptr_t *hi);
 /* Binds an existing object under `name` with the given kind. */
 int rm_def_object(rm_module *m, const char *name, rm_object *value, rm_def_kind kind);
 
-/* A function that fails with "<qualname> was removed in generation N". */
-rm_object *rm_tombstone_new(const char *qualname, int64_t generation);
+/* The function object being called on this thread, or NULL: a method or a
+   field initializer, called with the instance as `self`, finds its module
+   with rm_function_module(rm_function_current()). */
+rm_object *rm_function_current(void);
 
-/* Runs an init function against the builder. */
-int rm_module_builder_run(rm_module *m, rm_module_init_fn init);
+/* What only the loader uses (module builders, the import hook, tombstones,
+   the reload transaction) is in CSources/loader.h, not here. */
 
 #ifdef __cplusplus
 }

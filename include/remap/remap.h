@@ -10,7 +10,6 @@
 #include "heap.h"
 #include "module.h"
 #include "host_types.h"
-#include "transaction.h"
 
 #define RM_VERSION_STRING "0.1.0"
 

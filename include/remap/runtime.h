@@ -35,9 +35,6 @@ int rm_lock_held(void); /* by the calling thread */
    been replaced when it returns; its own frame keeps running the old code,
    whose library stays mapped meanwhile. */
 void rm_safe_point(void);
-/* How many rm_safe_point calls are waiting to take the lock back: while
-   one is, a library's code may be on a stack. */
-int rm_safe_point_depth(void);
 
 /* A thread not created through Boehm registers before it touches the heap.
    Also unblocks Boehm's stop-the-world signals, which Dispatch worker
@@ -79,9 +76,6 @@ rm_error_kind rm_error_occurred(void);
 const char *rm_error_message(void); /* "" when no error */
 const char *rm_error_kind_name(rm_error_kind kind);
 void rm_error_clear(void);
-
-/* The uid of the peer of a connected Unix socket (SO_PEERCRED). 0 or -1. */
-int rm_socket_peer_uid(int fd, unsigned *uid);
 
 /* ---- Handles ----
 ** A handle is a slot in a table Boehm scans: the way to keep a heap reference

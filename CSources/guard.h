@@ -7,6 +7,9 @@
 ** process survive long enough to report the crash and back the change out.
 ** A fault inside the collector (libgc) is never caught: the heap cannot be
 ** trusted after it.
+**
+** Core-private: the reload transaction runs new code through it
+** (guarded.c, declared in loader.h); neither the loader nor a host calls it.
 */
 #ifndef REMAP_GUARD_H
 #define REMAP_GUARD_H
@@ -14,6 +17,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#pragma GCC visibility push(hidden)
 
 /* What a caught crash was. */
 typedef struct rm_crash {
@@ -44,6 +49,8 @@ int rm_guard(rm_guarded_fn fn, void *context, rm_crash *crash);
 
 /* The name of a signal for messages: "SIGSEGV", ... */
 const char *rm_signal_name(int signal);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,8 @@
 import CRemap
+import Reload
 import Foundation
 
-/// The C embedding API (include/remap/host.h), exported from this library:
+/// The C embedding API (include/remap/host.h), exported from libRemapHost.so:
 /// a C host gets the same loader, reloader and control server as a Swift one.
 /// Every function but rm_host_start expects the caller to hold the lock.
 enum HostAPI {

@@ -1,8 +1,56 @@
 /*
-** transaction.h: what the reload transaction is built from. For loaders
-** (the Swift loader, a C host that drives its own reloads) and for tests;
-** module code never needs it.
+** loader.h: what the Swift loader (Sources/Reload) needs from the core and
+** no module author or C host uses: module builders, the import hook,
+** tombstones, and the reload transaction. Include/internal/ to
+** include/remap/'s Include/, as in CPython.
 **
+** Swift imports it as the CRemapLoader module (Sources/CRemapLoader's module
+** map points here); the core's files include it through internal.h, so each
+** definition is checked against its declaration. Hidden like internal.h:
+** Swift links the core into the same image, so nothing here is exported
+** from libRemapHost.so and no module or host can come to depend on it.
+** Hosts reload through include/remap/host.h, which drives all of this.
+*/
+#ifndef REMAP_LOADER_H
+#define REMAP_LOADER_H
+
+#include "remap/remap.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#pragma GCC visibility push(hidden)
+
+/* ---- Building a module ---- */
+/* Loads module `name` for rm_import_from: returns the module object or NULL
+   with the error set. Installed by the loader. The hook is process-wide and
+   keeps `context` as given: it must stay valid until the hook is replaced
+   or removed (rm_set_import_hook(NULL, NULL)). */
+typedef rm_object *(*rm_import_hook)(const char *importer, const char *name, void *context);
+void rm_set_import_hook(rm_import_hook hook, void *context);
+
+/* A builder for one generation of a module. `previous` is the namespace of
+   the generation being replaced, or NULL on first load: state is taken from
+   it. Lives in memory Boehm scans until rm_module_builder_free. */
+rm_module *rm_module_builder_new(const char *name, rm_object *previous, int64_t generation);
+void rm_module_builder_free(rm_module *m);
+/* name -> int (rm_def_kind) of every definition made. */
+rm_object *rm_module_builder_kinds(rm_module *m);
+/* names of the modules imported, in order (a list of str). */
+rm_object *rm_module_builder_imports(rm_module *m);
+/* Runs an init function against the builder. */
+int rm_module_builder_run(rm_module *m, rm_module_init_fn init);
+
+/* A function that fails with "<qualname> was removed in generation N". */
+rm_object *rm_tombstone_new(const char *qualname, int64_t generation);
+
+/* The address range of the library that defines `symbol` (every segment
+   of it): what rm_library_retire below is given. 0, or -1 with the error
+   set. */
+int rm_library_range(void *symbol, uintptr_t *lo, uintptr_t *hi);
+
+/* ---- The reload transaction ----
 ** A transaction makes everything between rm_txn_begin and rm_txn_commit
 ** undoable by rm_txn_rollback:
 **   - every change made through the API to an object that existed before
@@ -17,17 +65,6 @@
 ** What cannot be journaled: fields of user C types written directly, and
 ** memory outside the heap.
 */
-#ifndef REMAP_TRANSACTION_H
-#define REMAP_TRANSACTION_H
-
-#include "object.h"
-#include "heap.h"
-#include "module.h"
-#include "guard.h"
-
-#ifdef __cplusplus
-extern "C" {
-#endif
 
 /* Starts a transaction. -1 (RM_ERR_RELOAD) if one is already active: a
    reload cannot start inside another. */
@@ -101,6 +138,8 @@ int rm_guarded_init(rm_module *m, rm_module_init_fn init, int *crashed);
 rm_object *rm_guarded_call(rm_object *callable, rm_object *const *args, size_t nargs, const char *point,
                            int *crashed);
 int rm_guarded_migrate(rm_migration *result, int *crashed);
+/* "SIGSEGV" for SIGSEGV, ...: the name a *crashed signal is reported by. */
+const char *rm_signal_name(int signal);
 
 /* Hands a dlopen handle of a module library to the runtime, which closes
    it once no live object can run its code or read its data, [lo, hi) being
@@ -133,6 +172,9 @@ void rm_fault_reset_counts(void);
 /* Reaches `point`: returns 1 with the error set if this occurrence is the
    armed one (or crashes, in crash mode), else 0. */
 int rm_fault(const char *point);
+
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }
