@@ -60,11 +60,6 @@ _Static_assert(sizeof(void *) == 8, "Remap assumes 64-bit pointers");
 #define RM_FLAG_REPLACED 0x0100u
 
 /* ---- Objects with a variable part ---- */
-typedef struct rm_int_object {
-    RM_OBJECT_HEADER;
-    int64_t value;
-} rm_int_object;
-
 typedef struct rm_float_object {
     RM_OBJECT_HEADER;
     double value;
@@ -319,6 +314,24 @@ bool rm_type_is_known(const rm_type *t);
 
 /* ---- function.c ---- */
 rm_object *rm_function_invoke(rm_object *f, rm_object *self, rm_object *const *args, size_t nargs);
+extern RM_THREAD_LOCAL rm_object *rm_current_function;
+rm_object *rm_function_arity_error(rm_object *f, size_t nargs); /* NULL, error set */
+rm_object *rm_function_failed(rm_object *f); /* NULL, an error set if none is */
+
+/* Checks the arity, then calls the C function. `self` is the function object
+   for a plain call and the instance for a method call. Inline: every call
+   and method call ends here. */
+static inline rm_object *rm_invoke(rm_object *fobj, rm_object *self, rm_object *const *args, size_t nargs) {
+    rm_function_object *f = (rm_function_object *)fobj;
+    if (__builtin_expect(f->nargs >= 0 && (size_t)f->nargs != nargs, 0)) return rm_function_arity_error(fobj, nargs);
+    rm_object *outer = rm_current_function;
+    rm_current_function = fobj;
+    rm_native_depth++;
+    rm_object *result = f->fn(self, args, nargs);
+    rm_native_depth--;
+    rm_current_function = outer;
+    return __builtin_expect(result != NULL, 1) ? result : rm_function_failed(fobj);
+}
 void rm_function_set_current(rm_object *f); /* after a caught crash */
 
 /* ---- object.c ---- */
@@ -330,6 +343,10 @@ static inline double rm_now_seconds(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+/* ---- object.c ---- */
+/* obj.name(args) by the whole attribute protocol. */
+rm_object *rm_call_method_slow(rm_object *obj, rm_object *name, rm_object *const *args, size_t nargs);
 
 /* ---- class.c ---- */
 rm_object *rm_class_reload_rule(rm_object *cls, rm_object *name);
@@ -377,18 +394,64 @@ static inline rm_object *rm_cname(const char *cstr) {
     return rm_cname_miss(cstr);
 }
 
+/* The entry for `name` on `cls` if the cache vouches for it. Only classes
+   get entries, so a hit also says the object is an instance. */
+static inline rm_attr_entry *rm_attr_hit(rm_type *cls, rm_object *name) {
+    rm_attr_entry *e = &rm_attrs[rm_lookup_slot((uintptr_t)cls ^ ((uintptr_t)name << 7), RM_ATTR_BITS)];
+    return e->cls == RM_HIDE(cls) && e->name == name && e->epoch == rm_lookup_epoch ? e : NULL;
+}
+
 /* What `name` is on instances of `cls`: its field index (or -1) and the
    class attribute found through the bases (or NULL), from a cache that any
    change to a class, a remap or a class's death invalidates. */
 static inline void rm_lookup(rm_type *cls, rm_object *name, int32_t *field, rm_object **attr) {
-    rm_attr_entry *e = &rm_attrs[rm_lookup_slot((uintptr_t)cls ^ ((uintptr_t)name << 7), RM_ATTR_BITS)];
-    if (e->cls == RM_HIDE(cls) && e->name == name && e->epoch == rm_lookup_epoch) {
+    rm_attr_entry *e = rm_attr_hit(cls, name);
+    if (e) {
         *field = e->field;
         *attr = e->attr ? RM_REVEAL(e->attr) : NULL;
         return;
     }
     rm_lookup_miss(cls, name, field, attr);
 }
+/* 3. The plain API's hot path: what the C string `cstr` names on `cls`, in
+   one probe keyed by both addresses (rm_getattr(p, "x") needs neither the
+   name's cache nor the class's). The entry keeps the name's first 8 bytes
+   with the NUL and a mask of them. Only classes get entries, so a hit also
+   says the object is an instance. */
+#define RM_SITE_BITS 10
+
+typedef struct rm_site_entry {
+    const char *cstr;
+    uintptr_t cls;   /* hidden */
+    uint64_t prefix; /* the name's bytes [0, 8), NUL-padded */
+    uint64_t mask;   /* of the bytes up to the NUL; 0 when rm_site cannot check */
+    rm_object *name; /* interned */
+    uintptr_t attr;  /* hidden */
+    uint32_t epoch;
+    int32_t field;
+    uint64_t pad_;   /* an entry is a cache line */
+} rm_site_entry;
+
+extern rm_site_entry rm_sites[1 << RM_SITE_BITS];
+
+/* The entry for (obj's class, cstr) if the cache vouches for it in a few
+   loads, calling nothing: for a name of up to 7 bytes, one masked load of
+   eight bytes from cstr checks the text. The entry of a longer name, or of
+   a string whose eight bytes could cross into the next page, has a mask
+   that never matches. NULL (cstr may be NULL): ask rm_site_find. */
+static inline rm_site_entry *rm_site(rm_object *obj, const char *cstr) {
+    uintptr_t cls = (uintptr_t)obj->ob_type;
+    rm_site_entry *e = &rm_sites[rm_lookup_slot((uintptr_t)cstr ^ (cls << 9), RM_SITE_BITS)];
+    if (e->cstr != cstr || e->cls != RM_HIDE(cls) || e->epoch != rm_lookup_epoch) return NULL;
+    uint64_t w;
+    memcpy(&w, cstr, 8);
+    return (w & e->mask) == e->prefix ? e : NULL;
+}
+
+/* rm_site for any name: the text compared in full, the entry filled on a
+   miss if obj is an instance. NULL: not an instance, or out of memory. */
+rm_site_entry *rm_site_find(rm_object *obj, const char *cstr);
+
 void rm_lookup_invalidate(void);
 void rm_small_ints_init(void);
 

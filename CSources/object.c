@@ -164,6 +164,7 @@ static int instance_setattr(rm_object *obj, rm_object *name, rm_object *value) {
 }
 
 rm_object *rm_getattr_obj(rm_object *obj, rm_object *name) {
+    if (rm_missing(obj, "rm_getattr") || rm_missing(name, "rm_getattr")) return NULL;
     if (!RM_IS(name, rm_str_type)) {
         rm_error_set(RM_ERR_TYPE, "attribute name must be a str");
         return NULL;
@@ -183,23 +184,6 @@ rm_object *rm_getattr_obj(rm_object *obj, rm_object *name) {
     return NULL;
 }
 
-/* The common case in a few loads: an instance's field that it stores.
-   NULL: take the whole protocol (no error is set). */
-static inline rm_object **stored_field(rm_object *obj, rm_object *name) {
-    if (!obj || !name || !is_instance(obj)) return NULL;
-    int32_t field;
-    rm_object *attr;
-    rm_lookup(obj->ob_type, name, &field, &attr);
-    return field >= 0 ? rm_field_slot((rm_instance_object *)obj, (size_t)field) : NULL;
-}
-
-rm_object *rm_getattr(rm_object *obj, const char *name) {
-    rm_object *key = rm_cname(name);
-    rm_object **slot = stored_field(obj, key);
-    if (slot && *slot) return *slot;
-    return key ? rm_getattr_obj(obj, key) : NULL;
-}
-
 int rm_setattr_obj(rm_object *obj, rm_object *name, rm_object *value) {
     if (rm_missing(obj, "rm_setattr") || rm_missing(name, "rm_setattr") || rm_missing(value, "rm_setattr")) return -1;
     if (!RM_IS(name, rm_str_type)) {
@@ -212,17 +196,6 @@ int rm_setattr_obj(rm_object *obj, rm_object *name, rm_object *value) {
     rm_error_set(RM_ERR_ATTRIBUTE, "cannot set attribute '%s' of a '%s' object",
                  rm_str_cstr(name), rm_type_name(obj->ob_type));
     return -1;
-}
-
-int rm_setattr(rm_object *obj, const char *name, rm_object *value) {
-    rm_object *key = rm_cname(name);
-    rm_object **slot = value ? stored_field(obj, key) : NULL;
-    if (slot) {
-        if (rm_journal(obj) < 0) return -1;
-        *slot = value;
-        return 0;
-    }
-    return key ? rm_setattr_obj(obj, key, value) : -1;
 }
 
 /* ---- Calls ---- */
@@ -238,11 +211,11 @@ rm_object *rm_call(rm_object *callable, rm_object *const *args, size_t nargs) {
     return call(callable, args, nargs);
 }
 
-/* Calls obj.name(args) without allocating a bound method when the attribute
-   is a function found on the class (not shadowed by a stored field or an
-   attribute of the instance). */
-rm_object *rm_call_method_name(rm_object *obj, rm_object *name, rm_object *const *args, size_t nargs) {
-    if (rm_missing(name, "rm_call_method")) return NULL;
+/* obj.name(args) by the whole protocol, without allocating a bound method
+   when the attribute is a function found on the class (not shadowed by a
+   stored field or an attribute of the instance). */
+rm_object *rm_call_method_slow(rm_object *obj, rm_object *name, rm_object *const *args, size_t nargs) {
+    if (rm_missing(obj, "rm_call_method") || rm_missing(name, "rm_call_method")) return NULL;
     if (is_instance(obj)) {
         rm_instance_object *inst = (rm_instance_object *)obj;
         int32_t field;
@@ -250,30 +223,10 @@ rm_object *rm_call_method_name(rm_object *obj, rm_object *name, rm_object *const
         rm_lookup(obj->ob_type, name, &field, &f);
         rm_object *attrs = rm_attr_dict(inst);
         bool shadowed = (field >= 0 && rm_field_slot(inst, (size_t)field)) || (attrs && rm_dict_get(attrs, name));
-        if (!shadowed && f && RM_IS(f, rm_function_type)) return rm_function_invoke(f, obj, args, nargs);
+        if (!shadowed && f && RM_IS(f, rm_function_type)) return rm_invoke(f, obj, args, nargs);
     }
     rm_object *attr = rm_getattr_obj(obj, name);
     return attr ? rm_call(attr, args, nargs) : NULL;
-}
-
-rm_object *rm_call_method(rm_object *obj, const char *name, rm_object *const *args, size_t nargs) {
-    return rm_call_method_name(obj, rm_cname(name), args, nargs);
-}
-
-rm_object *rm_getattr_name(rm_object *obj, rm_object *name) {
-    rm_object **slot = RM_IS(name, rm_str_type) ? stored_field(obj, name) : NULL;
-    if (slot && *slot) return *slot;
-    return rm_getattr_obj(obj, name);
-}
-
-int rm_setattr_name(rm_object *obj, rm_object *name, rm_object *value) {
-    rm_object **slot = value && name && RM_IS(name, rm_str_type) ? stored_field(obj, name) : NULL;
-    if (slot) {
-        if (rm_journal(obj) < 0) return -1;
-        *slot = value;
-        return 0;
-    }
-    return rm_setattr_obj(obj, name, value);
 }
 
 /* ---- repr ---- */
@@ -294,7 +247,7 @@ rm_object *rm_repr(rm_object *obj) {
 }
 
 /* ---- Type tests and singletons as functions ---- */
-rm_object *rm_get_none(void) { return rm_none; }
+extern inline rm_object *rm_get_none(void);
 rm_object *rm_get_true(void) { return rm_true; }
 rm_object *rm_get_false(void) { return rm_false; }
 bool rm_is_none(rm_object *o) { return o == rm_none; }

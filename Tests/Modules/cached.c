@@ -1,7 +1,9 @@
 /*
 ** cached.c: module "cached" for the lookup-cache tests (LookupCacheTests).
 ** Base and Thing(Base); Thing.get() answers VERSION * 10 + the field a;
-** Base.kind() answers "base vVERSION".
+** Base.kind() answers "base vVERSION". Thing.get_typed() answers the same
+** through the typed fast API (an interned name, rm_getattr_int) and
+** Thing.set_typed(v) sets a with rm_setattr_int.
 **   v1: Thing(a = 1, b = 2)
 **   v2: Thing(z = 0, b = 2, a = 1): a moved, z added in front
 **   v3: Thing's base is Other (kind() answers "other"), fields as v2
@@ -12,6 +14,19 @@ RM_MODULE_ABI;
 static rm_object *get(rm_object *self, rm_object *const *args, size_t nargs) {
     rm_object *a = rm_getattr(self, "a");
     return a ? rm_int(VERSION * 10 + rm_int_value(a)) : NULL;
+}
+
+static rm_object *name_a;
+
+static rm_object *get_typed(rm_object *self, rm_object *const *args, size_t nargs) {
+    int64_t a;
+    return rm_getattr_int(self, name_a, &a) < 0 ? NULL : rm_int(VERSION * 10 + a);
+}
+
+static rm_object *set_typed(rm_object *self, rm_object *const *args, size_t nargs) {
+    int64_t v;
+    if (rm_int_check(args[0], &v) < 0 || rm_setattr_int(self, name_a, v) < 0) return NULL;
+    return rm_none;
 }
 
 static rm_object *kind(rm_object *self, rm_object *const *args, size_t nargs) {
@@ -32,5 +47,8 @@ int rm_module_init(rm_module *m) {
 #else
     if (rm_def_field(thing, "a", rm_int(1)) < 0 || rm_def_field(thing, "b", rm_int(2)) < 0) return -1;
 #endif
+    if (!(name_a = rm_name("a")) || rm_def_method(thing, "get_typed", get_typed, 0) < 0 ||
+        rm_def_method(thing, "set_typed", set_typed, 1) < 0)
+        return -1;
     return rm_def_method(thing, "get", get, 0);
 }

@@ -62,4 +62,59 @@ final class LookupCacheTests: ModuleTestCase {
             XCTAssertEqual(try Objects.stringValue(Objects.callMethod(thing.object, "kind")), "other")
         }
     }
+
+    /// The typed fast API (an interned name kept in a static) follows a
+    /// reload that moves the field, and refuses a value that is not an int.
+    func testTypedAccessFollowsAMovedField() throws {
+        try runtime.withLock {
+            try folder.buildModule("cached", from: "cached.c", version: 1)
+            try loader.load("cached")
+            let thing = try Ref(try Objects.call(loader.resolve("cached.Thing"), [try Objects.int(5), try Objects.int(6)]))
+            for _ in 0..<100 { _ = try Objects.callMethod(thing.object, "get_typed") }
+            XCTAssertEqual(try int(Objects.callMethod(thing.object, "get_typed")), 15)
+
+            try folder.buildModule("cached", from: "cached.c", version: 2)
+            _ = try loader.reload(["cached"])
+            XCTAssertEqual(try int(Objects.callMethod(thing.object, "get_typed")), 25, "a from its new slot")
+            _ = try Objects.callMethod(thing.object, "set_typed", [try Objects.int(2000)])
+            XCTAssertEqual(try int(try XCTUnwrap(rm_instance_slot(thing.object, 2))), 2000, "a is slot 2 since v2")
+            XCTAssertEqual(try int(Objects.getAttribute(thing.object, "a")), 2000)
+
+            try check(rm_setattr(thing.object, "a", try Objects.string("not an int")))
+            XCTAssertThrowsError(try Objects.callMethod(thing.object, "get_typed")) { error in
+                XCTAssertTrue("\(error)".contains("expected an int"), "\(error)")
+            }
+        }
+    }
+
+    /// The C-string cache is keyed by the string's address: one buffer that
+    /// holds "a", then "b", then a name longer than the cache's inline check,
+    /// names a different attribute each time.
+    func testReusedNameBufferIsReadAgain() throws {
+        try runtime.withLock {
+            try folder.buildModule("cached", from: "cached.c", version: 1)
+            try loader.load("cached")
+            let thing = try Ref(try Objects.call(loader.resolve("cached.Thing"), [try Objects.int(5), try Objects.int(6)]))
+            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: 32)
+            defer { buffer.deallocate() }
+            func read(_ name: String) throws -> Object {
+                _ = name.withCString { strcpy(buffer, $0) }
+                return try check(rm_getattr(thing.object, buffer))
+            }
+            for _ in 0..<10 {
+                XCTAssertEqual(try int(read("a")), 5)
+                XCTAssertEqual(try int(read("b")), 6)
+            }
+            try check(rm_setattr(thing.object, "a_longer_name", try Objects.int(9)))
+            try check(rm_setattr(thing.object, "a_longer_other", try Objects.int(10)))
+            for _ in 0..<10 {
+                XCTAssertEqual(try int(read("a_longer_name")), 9)
+                XCTAssertEqual(try int(read("a_longer_other")), 10)
+                XCTAssertEqual(try int(read("a")), 5)
+            }
+            XCTAssertNil(rm_getattr(thing.object, "missing"))
+            XCTAssertTrue(String(cString: rm_error_message()).contains("no attribute 'missing'"))
+            rm_error_clear()
+        }
+    }
 }

@@ -42,7 +42,7 @@ extern rm_object rm_false_object;
 #define rm_false (&rm_false_object)
 rm_object *rm_bool(bool value);
 /* The singletons as functions, for languages that cannot use the macros. */
-rm_object *rm_get_none(void);
+inline rm_object *rm_get_none(void) { return rm_none; }
 rm_object *rm_get_true(void);
 rm_object *rm_get_false(void);
 
@@ -61,9 +61,27 @@ bool rm_is_method(rm_object *o);
 bool rm_is_module(rm_object *o);
 bool rm_is_instance(rm_object *o); /* of any class */
 
-/* ---- int, float ---- */
-rm_object *rm_int(int64_t value);
-int64_t rm_int_value(rm_object *o);            /* o must be an int */
+/* ---- int, float ----
+** An int is the header and its value. The ints RM_SMALL_INT_MIN to
+** RM_SMALL_INT_MAX are shared immortal objects: rm_int allocates none of
+** them. rm_int and rm_int_value are inline (C99 inline: a call the compiler
+** does not inline goes to the host's copy), so a module's arithmetic does
+** not call into the host for a small int. */
+typedef struct rm_int_object {
+    RM_OBJECT_HEADER;
+    int64_t value;
+} rm_int_object;
+#define RM_SMALL_INT_MIN (-256)
+#define RM_SMALL_INT_MAX 1023
+extern rm_int_object rm_small_ints[RM_SMALL_INT_MAX - RM_SMALL_INT_MIN + 1];
+/* rm_int past the small ints (any value works): allocates. */
+rm_object *rm_int_large(int64_t value);
+inline rm_object *rm_int(int64_t value) {
+    if ((uint64_t)(value - RM_SMALL_INT_MIN) <= (uint64_t)(RM_SMALL_INT_MAX - RM_SMALL_INT_MIN))
+        return (rm_object *)&rm_small_ints[value - RM_SMALL_INT_MIN];
+    return rm_int_large(value);
+}
+inline int64_t rm_int_value(rm_object *o) { return ((rm_int_object *)o)->value; } /* o must be an int */
 int rm_int_check(rm_object *o, int64_t *out);  /* -1 + RM_ERR_TYPE if not int */
 rm_object *rm_float(double value);
 double rm_float_value(rm_object *o);
@@ -201,6 +219,11 @@ rm_object *rm_call_method(rm_object *obj, const char *name, rm_object *const *ar
 rm_object *rm_getattr_name(rm_object *obj, rm_object *name);
 int rm_setattr_name(rm_object *obj, rm_object *name, rm_object *value);
 rm_object *rm_call_method_name(rm_object *obj, rm_object *name, rm_object *const *args, size_t nargs);
+/* Typed, with an interned name: an int attribute read into *out, or set
+   from a C integer, with no rm_object in the caller. 0, or -1 with the
+   error set (RM_ERR_TYPE: the attribute is not an int). */
+int rm_getattr_int(rm_object *obj, rm_object *name, int64_t *out);
+int rm_setattr_int(rm_object *obj, rm_object *name, int64_t value);
 
 /* A short printable description, for messages ("<instance of Point>"). */
 rm_object *rm_repr(rm_object *obj);
