@@ -48,7 +48,7 @@ static __attribute__((noinline)) rm_object *getattr_slow(rm_object *obj, const c
     rm_object **slot = e && e->field >= 0 ? rm_field_slot((rm_instance_object *)obj, (size_t)e->field) : NULL;
     if (slot && *slot) return *slot;
     rm_object *name = name_of(obj, cstr, "rm_getattr");
-    return name ? rm_getattr_obj(obj, name) : NULL;
+    return name ? rm_getattr_full(obj, name) : NULL;
 }
 
 rm_object *rm_getattr(rm_object *obj, const char *cstr) {
@@ -66,7 +66,7 @@ static __attribute__((noinline)) int setattr_slow(rm_object *obj, const char *cs
         return 0;
     }
     rm_object *name = name_of(obj, cstr, "rm_setattr");
-    return name ? rm_setattr_obj(obj, name, value) : -1;
+    return name ? rm_setattr_full(obj, name, value) : -1;
 }
 
 int rm_setattr(rm_object *obj, const char *cstr, rm_object *value) {
@@ -94,12 +94,12 @@ rm_object *rm_call_method(rm_object *obj, const char *cstr, rm_object *const *ar
 rm_object *rm_getattr_name(rm_object *obj, rm_object *name) {
     rm_attr_entry *e = __builtin_expect(obj != NULL, 1) ? rm_attr_hit(obj->ob_type, name) : NULL;
     rm_object *v = e ? inline_field(obj, e->field) : NULL;
-    return __builtin_expect(v != NULL, 1) ? v : rm_getattr_obj(obj, name);
+    return __builtin_expect(v != NULL, 1) ? v : rm_getattr_full(obj, name);
 }
 
 int rm_setattr_name(rm_object *obj, rm_object *name, rm_object *value) {
     rm_attr_entry *e = __builtin_expect(obj && value, 1) ? rm_attr_hit(obj->ob_type, name) : NULL;
-    return e && set_inline_field(obj, e->field, value) ? 0 : rm_setattr_obj(obj, name, value);
+    return e && set_inline_field(obj, e->field, value) ? 0 : rm_setattr_full(obj, name, value);
 }
 
 rm_object *rm_call_method_name(rm_object *obj, rm_object *name, rm_object *const *args, size_t nargs) {
@@ -111,7 +111,7 @@ rm_object *rm_call_method_name(rm_object *obj, rm_object *name, rm_object *const
 /* ---- Typed: an int field without an rm_object in the caller ---- */
 
 static __attribute__((noinline)) int getattr_int_slow(rm_object *obj, rm_object *name, int64_t *out) {
-    rm_object *v = rm_getattr_obj(obj, name);
+    rm_object *v = rm_getattr_full(obj, name);
     return v ? rm_int_check(v, out) : -1;
 }
 
@@ -128,5 +128,9 @@ int rm_getattr_int(rm_object *obj, rm_object *name, int64_t *out) {
 int rm_setattr_int(rm_object *obj, rm_object *name, int64_t value) {
     rm_object *boxed = rm_int(value);
     rm_attr_entry *e = __builtin_expect(obj && boxed, 1) ? rm_attr_hit(obj->ob_type, name) : NULL;
-    return e && set_inline_field(obj, e->field, boxed) ? 0 : rm_setattr_obj(obj, name, boxed);
+    return e && set_inline_field(obj, e->field, boxed) ? 0 : rm_setattr_full(obj, name, boxed);
 }
+
+/* ---- The old names (builtins.h) ---- */
+rm_object *rm_getattr_obj(rm_object *obj, rm_object *name) { return rm_getattr_name(obj, name); }
+int rm_setattr_obj(rm_object *obj, rm_object *name, rm_object *value) { return rm_setattr_name(obj, name, value); }

@@ -345,6 +345,9 @@ static inline double rm_now_seconds(void) {
 }
 
 /* ---- object.c ---- */
+/* The whole attribute protocol, behind the caches of attr_fast.c. */
+rm_object *rm_getattr_full(rm_object *obj, rm_object *name);
+int rm_setattr_full(rm_object *obj, rm_object *name, rm_object *value);
 /* obj.name(args) by the whole attribute protocol. */
 rm_object *rm_call_method_slow(rm_object *obj, rm_object *name, rm_object *const *args, size_t nargs);
 

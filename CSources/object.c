@@ -84,7 +84,7 @@ size_t rm_sizeof(rm_object *obj) {
 }
 
 /* True for an object that Boehm allocated and the runtime may remap. */
-int rm_is_heap_object(const rm_object *obj) {
+bool rm_is_heap_object(const rm_object *obj) {
     return obj && GC_base((void *)obj) == (void *)obj;
 }
 
@@ -163,7 +163,8 @@ static int instance_setattr(rm_object *obj, rm_object *name, rm_object *value) {
     return attrs ? rm_dict_set(attrs, name, value) : -1;
 }
 
-rm_object *rm_getattr_obj(rm_object *obj, rm_object *name) {
+/* The whole attribute protocol (rm_getattr_name is its cached front). */
+rm_object *rm_getattr_full(rm_object *obj, rm_object *name) {
     if (rm_missing(obj, "rm_getattr") || rm_missing(name, "rm_getattr")) return NULL;
     if (!RM_IS(name, rm_str_type)) {
         rm_error_set(RM_ERR_TYPE, "attribute name must be a str");
@@ -184,7 +185,8 @@ rm_object *rm_getattr_obj(rm_object *obj, rm_object *name) {
     return NULL;
 }
 
-int rm_setattr_obj(rm_object *obj, rm_object *name, rm_object *value) {
+/* The whole protocol (rm_setattr_name is its cached front). */
+int rm_setattr_full(rm_object *obj, rm_object *name, rm_object *value) {
     if (rm_missing(obj, "rm_setattr") || rm_missing(name, "rm_setattr") || rm_missing(value, "rm_setattr")) return -1;
     if (!RM_IS(name, rm_str_type)) {
         rm_error_set(RM_ERR_TYPE, "attribute name must be a str");
@@ -200,7 +202,7 @@ int rm_setattr_obj(rm_object *obj, rm_object *name, rm_object *value) {
 
 /* ---- Calls ---- */
 
-int rm_is_callable(rm_object *obj) { return obj->ob_type->tp_call != NULL; }
+bool rm_is_callable(rm_object *obj) { return obj->ob_type->tp_call != NULL; }
 
 rm_object *rm_call(rm_object *callable, rm_object *const *args, size_t nargs) {
     rm_callproc call = callable->ob_type->tp_call;
@@ -225,7 +227,7 @@ rm_object *rm_call_method_slow(rm_object *obj, rm_object *name, rm_object *const
         bool shadowed = (field >= 0 && rm_field_slot(inst, (size_t)field)) || (attrs && rm_dict_get(attrs, name));
         if (!shadowed && f && RM_IS(f, rm_function_type)) return rm_invoke(f, obj, args, nargs);
     }
-    rm_object *attr = rm_getattr_obj(obj, name);
+    rm_object *attr = rm_getattr_full(obj, name);
     return attr ? rm_call(attr, args, nargs) : NULL;
 }
 

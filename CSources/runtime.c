@@ -118,7 +118,7 @@ void rm_release(void) {
     pthread_mutex_unlock(&runtime_lock);
 }
 
-int rm_lock_held(void) {
+bool rm_lock_held(void) {
     return lock_owned && pthread_equal(lock_owner, pthread_self());
 }
 

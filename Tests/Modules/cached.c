@@ -35,7 +35,7 @@ static rm_object *kind(rm_object *self, rm_object *const *args, size_t nargs) {
 
 static rm_object *other_kind(rm_object *self, rm_object *const *args, size_t nargs) { return rm_str("other"); }
 
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     rm_object *base = rm_def_class(m, "Base", NULL);
     rm_object *other = base ? rm_def_class(m, "Other", NULL) : NULL;
     if (!other || rm_def_method(base, "kind", kind, 0) < 0 || rm_def_method(other, "kind", other_kind, 0) < 0) return -1;

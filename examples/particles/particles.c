@@ -40,7 +40,7 @@ static rm_object *spawn(rm_object *self, rm_object *const *args, size_t nargs) {
     rm_object *ns = namespace_of(self);
     rm_object *world = rm_dict_get_str(ns, "world"), *cls = rm_dict_get_str(ns, "Particle");
     for (int64_t i = 0; i < rm_int_value(args[0]); i++) {
-        rm_object *p = rm_new_instance(cls, NULL, 0);
+        rm_object *p = rm_instance_new(cls, NULL, 0);
         if (!p || rm_setattr(p, "x", rm_int(i % WORLD_SIZE)) < 0 || rm_setattr(p, "v", rm_int(i % 5 - 2)) < 0) return NULL;
         if (rm_list_append(world, p) < 0) return NULL;
     }
@@ -94,7 +94,7 @@ static rm_object *run(rm_object *self, rm_object *const *args, size_t nargs) {
     }
 }
 
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     if (!(x_name = rm_name("x")) || !(v_name = rm_name("v")) || !(step_name = rm_name("step"))) return -1;
     rm_object *particle = rm_def_class(m, "Particle", NULL);
     if (!particle || rm_def_field(particle, "x", rm_int(0)) < 0 || rm_def_field(particle, "v", rm_int(0)) < 0) return -1;

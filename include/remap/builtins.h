@@ -173,13 +173,15 @@ int rm_class_set_method(rm_object *cls, const char *name, rm_cfunction fn, int n
 int rm_class_set_field_init(rm_object *cls, const char *name, rm_cfunction fn);
 int rm_class_set_field_renamed(rm_object *cls, const char *new_name, const char *old_name);
 rm_object *rm_class_lookup(rm_object *cls, rm_object *name); /* through bases; NULL if absent */
-int rm_is_class(rm_object *o);
-int rm_isinstance(rm_object *obj, rm_object *cls);
+bool rm_is_class(rm_object *o);
+/* Is obj an instance of cls or of a class derived from it? */
+bool rm_is_instance_of(rm_object *obj, rm_object *cls);
 size_t rm_class_field_count(rm_object *cls);
+/* A new instance: rm_instance_alloc, then __init__(args) if the class has
+   one (as calling the class does). */
+rm_object *rm_instance_new(rm_object *cls, rm_object *const *args, size_t nargs);
 /* A new instance with every field at its default; does not run __init__. */
 rm_object *rm_instance_alloc(rm_object *cls);
-/* rm_instance_alloc, then __init__(args) if the class has one. */
-rm_object *rm_new_instance(rm_object *cls, rm_object *const *args, size_t nargs);
 size_t rm_instance_slot_count(rm_object *inst);
 rm_object *rm_instance_slot(rm_object *inst, size_t i);
 void rm_instance_set_slot(rm_object *inst, size_t i, rm_object *value);
@@ -206,16 +208,14 @@ void *rm_capsule_pointer(rm_object *c);
 rm_object *rm_weakref_new(rm_object *target);
 rm_object *rm_weakref_get(rm_object *w); /* NULL once cleared */
 
-/* ---- attributes and calls ---- */
+/* ---- attributes and calls ----
+** A name is a C string, or with the _name variants a str object: an
+** interned one (rm_name) kept by the caller is the fastest, any str works. */
 rm_object *rm_getattr(rm_object *obj, const char *name);
-rm_object *rm_getattr_obj(rm_object *obj, rm_object *name);
 int rm_setattr(rm_object *obj, const char *name, rm_object *value);
-int rm_setattr_obj(rm_object *obj, rm_object *name, rm_object *value);
-int rm_is_callable(rm_object *obj);
+bool rm_is_callable(rm_object *obj);
 rm_object *rm_call(rm_object *callable, rm_object *const *args, size_t nargs);
 rm_object *rm_call_method(rm_object *obj, const char *name, rm_object *const *args, size_t nargs);
-/* The same with an interned name (rm_name) kept by the caller: no lookup
-   of the C string. */
 rm_object *rm_getattr_name(rm_object *obj, rm_object *name);
 int rm_setattr_name(rm_object *obj, rm_object *name, rm_object *value);
 rm_object *rm_call_method_name(rm_object *obj, rm_object *name, rm_object *const *args, size_t nargs);
@@ -227,6 +227,12 @@ int rm_setattr_int(rm_object *obj, rm_object *name, int64_t value);
 
 /* A short printable description, for messages ("<instance of Point>"). */
 rm_object *rm_repr(rm_object *obj);
+
+/* ---- Old names: they compile, with a warning naming the new one ---- */
+RM_DEPRECATED("rm_is_instance_of") int rm_isinstance(rm_object *obj, rm_object *cls);
+RM_DEPRECATED("rm_instance_new") rm_object *rm_new_instance(rm_object *cls, rm_object *const *args, size_t nargs);
+RM_DEPRECATED("rm_getattr_name") rm_object *rm_getattr_obj(rm_object *obj, rm_object *name);
+RM_DEPRECATED("rm_setattr_name") int rm_setattr_obj(rm_object *obj, rm_object *name, rm_object *value);
 
 #ifdef __cplusplus
 }

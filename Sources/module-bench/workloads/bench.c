@@ -42,7 +42,7 @@ static rm_object *step_fast(rm_object *self, rm_object *const *args, size_t narg
 static rm_object *make(rm_object *self, rm_object *const *args, size_t nargs) {
     rm_object *world = ns_get(self, "world"), *cls = ns_get(self, "Particle");
     for (int64_t i = 0; i < rm_int_value(args[0]); i++) {
-        rm_object *p = rm_new_instance(cls, NULL, 0);
+        rm_object *p = rm_instance_new(cls, NULL, 0);
         if (!p || rm_setattr(p, "x", rm_int(i % WORLD)) < 0 || rm_setattr(p, "v", rm_int(i % 5 - 2)) < 0 ||
             rm_list_append(world, p) < 0)
             return NULL;
@@ -119,14 +119,14 @@ static rm_object *alloc(rm_object *self, rm_object *const *args, size_t nargs) {
     rm_object *cls = ns_get(self, "Particle");
     int64_t sum = 0;
     for (int64_t i = 0; i < rm_int_value(args[0]); i++) {
-        rm_object *p = rm_new_instance(cls, NULL, 0);
+        rm_object *p = rm_instance_new(cls, NULL, 0);
         if (!p) return NULL;
         sum += rm_instance_slot_count(p);
     }
     return rm_int(sum);
 }
 
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     if (!(name_x = rm_name("x")) || !(name_v = rm_name("v")) || !(name_step_fast = rm_name("step_fast"))) return -1;
     rm_object *cls = rm_def_class(m, "Particle", NULL);
     if (!cls || rm_def_field(cls, "x", rm_int(0)) < 0 || rm_def_field(cls, "v", rm_int(0)) < 0 ||
