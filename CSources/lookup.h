@@ -11,9 +11,24 @@
 #define RM_CNAME_BITS 10
 #define RM_ATTR_BITS 12
 
+/* A C string's text is checked with one load: an entry keeps the first 8
+   bytes of its name with the NUL (prefix) and a mask of them. A name longer
+   than 7 bytes, or a string whose 8 bytes could cross into the next page,
+   gets a mask that never matches: the miss path compares it in full. */
+typedef struct rm_text_key {
+    uint64_t prefix, mask;
+} rm_text_key;
+
+static inline bool rm_text_matches(const char *cstr, rm_text_key key) {
+    uint64_t w;
+    memcpy(&w, cstr, 8);
+    return (w & key.mask) == key.prefix;
+}
+
 typedef struct rm_cname_entry {
     const char *cstr;
     rm_object *name;
+    rm_text_key text;
 } rm_cname_entry;
 
 typedef struct rm_attr_entry {
@@ -27,6 +42,7 @@ typedef struct rm_attr_entry {
 extern rm_cname_entry rm_cnames[1 << RM_CNAME_BITS];
 extern rm_attr_entry rm_attrs[1 << RM_ATTR_BITS];
 rm_object *rm_cname_miss(const char *cstr);
+rm_text_key rm_text_key_of(rm_object *name, const char *cstr);
 void rm_lookup_miss(rm_type *cls, rm_object *name, int32_t *field, rm_object **attr);
 
 /* Every address bit counts: string literals sit bytes apart ("x" and "v"
@@ -36,15 +52,11 @@ static inline size_t rm_lookup_slot(uintptr_t a, unsigned bits) {
 }
 
 /* The interned name for a C string, from a cache keyed by its address (a
-   literal's address is stable; the text is compared too, since an address
+   literal's address is stable; the text is checked too, since an address
    can be reused). NULL: out of memory. */
 static inline rm_object *rm_cname(const char *cstr) {
     rm_cname_entry *e = &rm_cnames[rm_lookup_slot((uintptr_t)cstr, RM_CNAME_BITS)];
-    if (e->cstr == cstr && e->name) {
-        const char *a = ((rm_str_object *)e->name)->data, *b = cstr;
-        while (*a && *a == *b) a++, b++;
-        if (*a == *b) return e->name;
-    }
+    if (e->cstr == cstr && e->name && rm_text_matches(cstr, e->text)) return e->name; /* e->name: filled */
     return rm_cname_miss(cstr);
 }
 
@@ -69,16 +81,14 @@ static inline void rm_lookup(rm_type *cls, rm_object *name, int32_t *field, rm_o
 }
 /* 3. The plain API's hot path: what the C string `cstr` names on `cls`, in
    one probe keyed by both addresses (rm_getattr(p, "x") needs neither the
-   name's cache nor the class's). The entry keeps the name's first 8 bytes
-   with the NUL and a mask of them. Only classes get entries, so a hit also
+   name's cache nor the class's). Only classes get entries, so a hit also
    says the object is an instance. */
 #define RM_SITE_BITS 10
 
 typedef struct rm_site_entry {
     const char *cstr;
     uintptr_t cls;   /* hidden */
-    uint64_t prefix; /* the name's bytes [0, 8), NUL-padded */
-    uint64_t mask;   /* of the bytes up to the NUL; 0 when rm_site cannot check */
+    rm_text_key text;
     rm_object *name; /* interned */
     uintptr_t attr;  /* hidden */
     uint32_t epoch;
@@ -89,17 +99,12 @@ typedef struct rm_site_entry {
 extern rm_site_entry rm_sites[1 << RM_SITE_BITS];
 
 /* The entry for (obj's class, cstr) if the cache vouches for it in a few
-   loads, calling nothing: for a name of up to 7 bytes, one masked load of
-   eight bytes from cstr checks the text. The entry of a longer name, or of
-   a string whose eight bytes could cross into the next page, has a mask
-   that never matches. NULL (cstr may be NULL): ask rm_site_find. */
+   loads, calling nothing. NULL (cstr may be NULL): ask rm_site_find. */
 static inline rm_site_entry *rm_site(rm_object *obj, const char *cstr) {
     uintptr_t cls = (uintptr_t)obj->ob_type;
     rm_site_entry *e = &rm_sites[rm_lookup_slot((uintptr_t)cstr ^ (cls << 9), RM_SITE_BITS)];
     if (e->cstr != cstr || e->cls != RM_HIDE(cls) || e->epoch != rm_lookup_epoch) return NULL;
-    uint64_t w;
-    memcpy(&w, cstr, 8);
-    return (w & e->mask) == e->prefix ? e : NULL;
+    return rm_text_matches(cstr, e->text) ? e : NULL;
 }
 
 /* rm_site for any name: the text compared in full, the entry filled on a
