@@ -83,6 +83,9 @@ static inline void rm_lookup(rm_type *cls, rm_object *name, int32_t *field, rm_o
    one probe keyed by both addresses (rm_getattr(p, "x") needs neither the
    name's cache nor the class's). Only classes get entries, so a hit also
    says the object is an instance. */
+/* 1024 entries of a cache line each (64 KiB): a loop touches a few (class,
+   name) pairs, which rarely collide in a direct-mapped table this size, and
+   a bigger one would crowd the L2 cache the heap needs. */
 #define RM_SITE_BITS 10
 
 typedef struct rm_site_entry {
@@ -96,6 +99,7 @@ typedef struct rm_site_entry {
     uint64_t pad_;   /* an entry is a cache line */
 } rm_site_entry;
 
+_Static_assert(sizeof(rm_site_entry) == 64, "a site entry is a cache line");
 extern rm_site_entry rm_sites[1 << RM_SITE_BITS];
 
 /* The entry for (obj's class, cstr) if the cache vouches for it in a few
