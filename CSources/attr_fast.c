@@ -131,6 +131,33 @@ int rm_setattr_int(rm_object *obj, rm_object *name, int64_t value) {
     return e && set_inline_field(obj, e->field, boxed) ? 0 : rm_setattr_full(obj, name, boxed);
 }
 
+/* ---- Inline caches (builtins.h): their miss paths ---- */
+
+/* Points the module's cache at obj's class and the name's inline slot, if
+   the cache can vouch for it: not during a reload (the inline set does not
+   journal), and only for a field instances of the class store inline. */
+static void fill(rm_object *obj, rm_object *name, rm_field_cache *cache) {
+    rm_attr_entry *e = obj && !rm_txn_on ? rm_attr_hit(obj->ob_type, name) : NULL;
+    if (e && e->field >= 0 && (uint32_t)e->field < ((rm_instance_object *)obj)->ob_aux)
+        *cache = (rm_field_cache){~(uintptr_t)obj->ob_type, rm_lookup_epoch, (uint32_t)e->field};
+}
+
+int rm_getattr_int_fill(rm_object *obj, rm_object *name, rm_field_cache *cache, int64_t *out) {
+    if (rm_getattr_int(obj, name, out) < 0) return -1; /* fills the class cache */
+    fill(obj, name, cache);
+    return 0;
+}
+
+int rm_setattr_int_fill(rm_object *obj, rm_object *name, rm_field_cache *cache, int64_t value) {
+    if (rm_setattr_int(obj, name, value) < 0) return -1;
+    fill(obj, name, cache);
+    return 0;
+}
+
+/* The external copies of the header's inline functions. */
+extern inline int rm_getattr_int_cached(rm_object *obj, rm_object *name, rm_field_cache *cache, int64_t *out);
+extern inline int rm_setattr_int_cached(rm_object *obj, rm_object *name, rm_field_cache *cache, int64_t value);
+
 /* ---- The old names (builtins.h) ---- */
 rm_object *rm_getattr_obj(rm_object *obj, rm_object *name) { return rm_getattr_name(obj, name); }
 int rm_setattr_obj(rm_object *obj, rm_object *name, rm_object *value) { return rm_setattr_name(obj, name, value); }

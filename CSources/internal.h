@@ -124,6 +124,8 @@ typedef struct rm_instance_object {
     rm_object *dict; /* attributes that are not fields, or NULL */
     rm_object *slots[];
 } rm_instance_object;
+_Static_assert(offsetof(rm_instance_object, slots) == sizeof(rm_object) + sizeof(rm_object *),
+               "RM_INSTANCE_SLOTS (builtins.h) finds the inline slots here");
 
 /* Fields an instance stores: its inline slots, and the dict word when it
    holds a field. Fields past these are in the attribute dict or have their
@@ -211,7 +213,7 @@ int rm_hashable(rm_object *key);
 ** it copies the object into the journal. Returns -1 (out of memory) when the
 ** copy cannot be made: the change must then not happen. */
 extern bool rm_txn_on;
-extern uint32_t rm_lookup_epoch; /* lookup.c */
+/* rm_lookup_epoch (lookup.c) is public: module code checks it inline. */
 int rm_journal_object(rm_object *o);
 int rm_journal_handle(rm_object **slot);
 static inline int rm_journal(rm_object *o) {

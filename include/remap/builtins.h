@@ -225,6 +225,50 @@ rm_object *rm_call_method_name(rm_object *obj, rm_object *name, rm_object *const
 int rm_getattr_int(rm_object *obj, rm_object *name, int64_t *out);
 int rm_setattr_int(rm_object *obj, rm_object *name, int64_t value);
 
+/* ---- Inline caches: an int field in a few loads, inside module code ----
+** A cache the module keeps per access site (a static rm_field_cache, zero
+** to start), as CPython's specializing interpreter keeps one per
+** instruction: the class last seen (hidden from the collector, so it keeps
+** nothing alive) and the name's inline slot there, valid while the lookup
+** epoch has not moved. The epoch moves on every reload, remap, rollback and
+** change to a class, and when a reload begins: a cache filled before it, or
+** while it runs (it is not filled then), never answers during it. Anything
+** else (a miss, another class, a field the instance does not store inline,
+** a value that is not an int) takes rm_getattr_int / rm_setattr_int and
+** refills the cache. Same results and errors as those. */
+typedef struct rm_field_cache {
+    uintptr_t cls; /* ~class */
+    uint32_t epoch;
+    uint32_t slot;
+} rm_field_cache;
+extern uint32_t rm_lookup_epoch;
+/* An instance: the header, its attribute-dict word, then its inline slots
+   (ob_aux of them). */
+#define RM_INSTANCE_SLOTS(o) ((rm_object **)((char *)(o) + sizeof(rm_object) + sizeof(rm_object *)))
+int rm_getattr_int_fill(rm_object *obj, rm_object *name, rm_field_cache *cache, int64_t *out);
+int rm_setattr_int_fill(rm_object *obj, rm_object *name, rm_field_cache *cache, int64_t value);
+
+inline int rm_getattr_int_cached(rm_object *obj, rm_object *name, rm_field_cache *cache, int64_t *out) {
+    if (obj && ~(uintptr_t)obj->ob_type == cache->cls && cache->epoch == rm_lookup_epoch && cache->slot < obj->ob_aux) {
+        rm_object *v = RM_INSTANCE_SLOTS(obj)[cache->slot];
+        if (v && v->ob_type == &rm_int_type) {
+            *out = ((rm_int_object *)v)->value;
+            return 0;
+        }
+    }
+    return rm_getattr_int_fill(obj, name, cache, out);
+}
+
+inline int rm_setattr_int_cached(rm_object *obj, rm_object *name, rm_field_cache *cache, int64_t value) {
+    rm_object *boxed = rm_int(value);
+    if (obj && boxed && ~(uintptr_t)obj->ob_type == cache->cls && cache->epoch == rm_lookup_epoch &&
+        cache->slot < obj->ob_aux) {
+        RM_INSTANCE_SLOTS(obj)[cache->slot] = boxed;
+        return 0;
+    }
+    return rm_setattr_int_fill(obj, name, cache, value);
+}
+
 /* A short printable description, for messages ("<instance of Point>"). */
 rm_object *rm_repr(rm_object *obj);
 
