@@ -53,13 +53,18 @@ int rm_module_builder_run(rm_module *m, rm_module_init_fn init) {
     int rc = init(m);
     if (rc != 0 && !rm_error_occurred())
         rm_error_set(RM_ERR_IMPORT, "rm_module_init of %s returned %d without setting an error",
-                     rm_module_get_name(m), rc);
+                     rm_builder_name(m), rc);
     return rc == 0 ? 0 : -1;
 }
 
-rm_object *rm_module_object(rm_module *m) { return m->module; }
-const char *rm_module_get_name(rm_module *m) { return rm_str_cstr(rm_module_name(m->module)); }
-int64_t rm_module_get_generation(rm_module *m) { return m->generation; }
+rm_object *rm_builder_module(rm_builder *m) { return m->module; }
+const char *rm_builder_name(rm_builder *m) { return rm_str_cstr(rm_module_name(m->module)); }
+int64_t rm_builder_generation(rm_builder *m) { return m->generation; }
+
+/* The old names (module.h), exported as before. */
+rm_object *rm_module_object(rm_builder *m) { return rm_builder_module(m); }
+const char *rm_module_get_name(rm_builder *m) { return rm_builder_name(m); }
+int64_t rm_module_get_generation(rm_builder *m) { return rm_builder_generation(m); }
 
 /* Binds name in the namespace and records its kind. A name defined twice
    in one init is an error: the second would silently win. */
@@ -72,7 +77,7 @@ static int define(rm_module *m, const char *name, rm_object *value, rm_def_kind 
     rm_object *key = rm_str(name);
     if (!key) return -1;
     if (rm_dict_get(m->kinds, key)) {
-        rm_error_set(RM_ERR_VALUE, "module %s defines '%s' twice", rm_module_get_name(m), name);
+        rm_error_set(RM_ERR_VALUE, "module %s defines '%s' twice", rm_builder_name(m), name);
         return -1;
     }
     rm_object *k = rm_int(kind);
@@ -89,7 +94,7 @@ int rm_def_object(rm_module *m, const char *name, rm_object *value, rm_def_kind 
 }
 
 rm_object *rm_def_function(rm_module *m, const char *name, rm_cfunction fn, int nargs) {
-    rm_object *qual = rm_str_format("%s.%s", rm_module_get_name(m), name);
+    rm_object *qual = rm_str_format("%s.%s", rm_builder_name(m), name);
     rm_object *f = qual ? rm_function_new(rm_str_cstr(qual), fn, nargs, m->module, NULL) : NULL;
     return f && define(m, name, f, RM_DEF_FUNCTION) == 0 ? f : NULL;
 }
@@ -140,16 +145,16 @@ int rm_def_value(rm_module *m, const char *name, rm_object *value) {
 rm_object *rm_import_from(rm_module *m, const char *module, const char *name) {
     if (!import_hook) {
         rm_error_set(RM_ERR_IMPORT, "%s: cannot import %s.%s: no module loader is installed",
-                     rm_module_get_name(m), module, name);
+                     rm_builder_name(m), module, name);
         return NULL;
     }
-    rm_object *source = import_hook(rm_module_get_name(m), module, import_context);
+    rm_object *source = import_hook(rm_builder_name(m), module, import_context);
     if (!source) return NULL;
     rm_object *key = rm_str(name);
     if (!key) return NULL;
     rm_object *value = rm_dict_get(rm_module_dict(source), key);
     if (!value) {
-        rm_error_set(RM_ERR_IMPORT, "%s: cannot import name '%s' from module %s", rm_module_get_name(m), name, module);
+        rm_error_set(RM_ERR_IMPORT, "%s: cannot import name '%s' from module %s", rm_builder_name(m), name, module);
         return NULL;
     }
     rm_object *modname = rm_str(module);

@@ -49,7 +49,7 @@ static int class_traverse(rm_object *self, rm_visitproc visit, void *arg) {
 }
 
 static rm_object *class_call(rm_object *cls, rm_object *const *args, size_t nargs) {
-    return rm_new_instance(cls, args, nargs);
+    return rm_instance_new(cls, args, nargs);
 }
 
 rm_type rm_class_type = {
@@ -65,7 +65,7 @@ rm_type rm_class_type = {
     .tp_call = class_call,
 };
 
-int rm_is_class(rm_object *o) { return RM_IS(o, rm_class_type); }
+bool rm_is_class(rm_object *o) { return RM_IS(o, rm_class_type); }
 
 /*
 ** A new class. Inherits the base's fields (same slot numbers) and finds
@@ -180,11 +180,13 @@ rm_object *rm_class_lookup(rm_object *cls, rm_object *name) {
     return NULL;
 }
 
-int rm_isinstance(rm_object *obj, rm_object *cls) {
+bool rm_is_instance_of(rm_object *obj, rm_object *cls) {
     for (rm_type *c = obj->ob_type; c; c = (c->tp_flags & RM_TYPE_HEAP) ? (rm_type *)c->cls_base : NULL)
-        if ((rm_object *)c == cls) return 1;
-    return 0;
+        if ((rm_object *)c == cls) return true;
+    return false;
 }
+
+int rm_isinstance(rm_object *obj, rm_object *cls) { return rm_is_instance_of(obj, cls); } /* old name */
 
 size_t rm_class_field_count(rm_object *cls) { return rm_tuple_size(((rm_type *)cls)->cls_fields); }
 
@@ -207,14 +209,16 @@ rm_object *rm_instance_alloc(rm_object *cls) {
 ** Allocates an instance, then runs __init__(args) if the class has one;
 ** without one, positional arguments fill the fields in order.
 */
-rm_object *rm_new_instance(rm_object *cls, rm_object *const *args, size_t nargs) {
+rm_object *rm_instance_new(rm_object *cls, rm_object *const *args, size_t nargs) {
     rm_object *inst = rm_instance_alloc(cls);
     if (!inst) return NULL;
-    rm_object *init_name = rm_str("__init__");
-    if (!init_name) return NULL;
-    rm_object *init = rm_class_lookup(cls, init_name);
+    static rm_object *init_name; /* interned: immortal */
+    if (!init_name && !(init_name = rm_name("__init__"))) return NULL;
+    int32_t field;
+    rm_object *init;
+    rm_lookup((rm_type *)cls, init_name, &field, &init); /* the cached rm_class_lookup */
     if (init && RM_IS(init, rm_function_type)) {
-        if (!rm_function_invoke(init, inst, args, nargs)) return NULL;
+        if (!rm_invoke(init, inst, args, nargs)) return NULL;
         return inst;
     }
     if (nargs > inst->ob_aux) {
@@ -224,6 +228,10 @@ rm_object *rm_new_instance(rm_object *cls, rm_object *const *args, size_t nargs)
     }
     memcpy(((rm_instance_object *)inst)->slots, args, nargs * sizeof(rm_object *));
     return inst;
+}
+
+rm_object *rm_new_instance(rm_object *cls, rm_object *const *args, size_t nargs) { /* old name */
+    return rm_instance_new(cls, args, nargs);
 }
 
 /*

@@ -16,34 +16,32 @@ static int function_traverse(rm_object *self, rm_visitproc visit, void *arg) {
 
 /* The function being called on this thread: a method gets the instance as
    `self`, so a function defined in Swift finds its closure through this. */
-static RM_THREAD_LOCAL rm_object *current_function;
+__attribute__((visibility("hidden"))) RM_THREAD_LOCAL rm_object *rm_current_function;
 int rm_native_depth;
 
-rm_object *rm_function_current(void) { return current_function; }
-void rm_function_set_current(rm_object *f) { current_function = f; }
+rm_object *rm_function_current(void) { return rm_current_function; }
+void rm_function_set_current(rm_object *f) { rm_current_function = f; }
 
-/* Checks the arity, then calls the C function. `self` is the function object
-   for a plain call and the instance for a method call. */
-rm_object *rm_function_invoke(rm_object *fobj, rm_object *self, rm_object *const *args, size_t nargs) {
+rm_object *rm_function_arity_error(rm_object *fobj, size_t nargs) {
     rm_function_object *f = (rm_function_object *)fobj;
-    if (f->nargs >= 0 && (size_t)f->nargs != nargs) {
-        rm_error_set(RM_ERR_TYPE, "%s() takes %lld argument%s (%zu given)", rm_str_cstr(f->name),
-                     (long long)f->nargs, f->nargs == 1 ? "" : "s", nargs);
-        return NULL;
-    }
-    rm_object *outer = current_function;
-    current_function = fobj;
-    rm_native_depth++;
-    rm_object *result = f->fn(self, args, nargs);
-    rm_native_depth--;
-    current_function = outer;
-    if (!result && !rm_error_occurred())
-        rm_error_set(RM_ERR_RUNTIME, "%s() returned NULL without setting an error", rm_str_cstr(f->name));
-    return result;
+    rm_error_set(RM_ERR_TYPE, "%s() takes %lld argument%s (%zu given)", rm_str_cstr(f->name),
+                 (long long)f->nargs, f->nargs == 1 ? "" : "s", nargs);
+    return NULL;
+}
+
+rm_object *rm_function_failed(rm_object *fobj) {
+    if (!rm_error_occurred())
+        rm_error_set(RM_ERR_RUNTIME, "%s() returned NULL without setting an error",
+                     rm_str_cstr(((rm_function_object *)fobj)->name));
+    return NULL;
+}
+
+rm_object *rm_function_invoke(rm_object *f, rm_object *self, rm_object *const *args, size_t nargs) {
+    return rm_invoke(f, self, args, nargs);
 }
 
 static rm_object *function_call(rm_object *f, rm_object *const *args, size_t nargs) {
-    return rm_function_invoke(f, f, args, nargs);
+    return rm_invoke(f, f, args, nargs);
 }
 
 rm_type rm_function_type = {
@@ -98,7 +96,7 @@ static rm_object *method_call(rm_object *mobj, rm_object *const *args, size_t na
         rm_error_set(RM_ERR_TYPE, "bound method of a '%s' object is not callable", rm_type_name(m->function->ob_type));
         return NULL;
     }
-    return rm_function_invoke(m->function, m->self, args, nargs);
+    return rm_invoke(m->function, m->self, args, nargs);
 }
 
 rm_type rm_method_type = {

@@ -60,11 +60,6 @@ _Static_assert(sizeof(void *) == 8, "Remap assumes 64-bit pointers");
 #define RM_FLAG_REPLACED 0x0100u
 
 /* ---- Objects with a variable part ---- */
-typedef struct rm_int_object {
-    RM_OBJECT_HEADER;
-    int64_t value;
-} rm_int_object;
-
 typedef struct rm_float_object {
     RM_OBJECT_HEADER;
     double value;
@@ -129,6 +124,8 @@ typedef struct rm_instance_object {
     rm_object *dict; /* attributes that are not fields, or NULL */
     rm_object *slots[];
 } rm_instance_object;
+_Static_assert(offsetof(rm_instance_object, slots) == sizeof(rm_object) + sizeof(rm_object *),
+               "RM_INSTANCE_SLOTS (builtins.h) finds the inline slots here");
 
 /* Fields an instance stores: its inline slots, and the dict word when it
    holds a field. Fields past these are in the attribute dict or have their
@@ -216,7 +213,7 @@ int rm_hashable(rm_object *key);
 ** it copies the object into the journal. Returns -1 (out of memory) when the
 ** copy cannot be made: the change must then not happen. */
 extern bool rm_txn_on;
-extern uint32_t rm_lookup_epoch; /* lookup.c */
+/* rm_lookup_epoch (lookup.c) is public: module code checks it inline. */
 int rm_journal_object(rm_object *o);
 int rm_journal_handle(rm_object **slot);
 static inline int rm_journal(rm_object *o) {
@@ -319,6 +316,24 @@ bool rm_type_is_known(const rm_type *t);
 
 /* ---- function.c ---- */
 rm_object *rm_function_invoke(rm_object *f, rm_object *self, rm_object *const *args, size_t nargs);
+extern RM_THREAD_LOCAL rm_object *rm_current_function;
+rm_object *rm_function_arity_error(rm_object *f, size_t nargs); /* NULL, error set */
+rm_object *rm_function_failed(rm_object *f); /* NULL, an error set if none is */
+
+/* Checks the arity, then calls the C function. `self` is the function object
+   for a plain call and the instance for a method call. Inline: every call
+   and method call ends here. */
+static inline rm_object *rm_invoke(rm_object *fobj, rm_object *self, rm_object *const *args, size_t nargs) {
+    rm_function_object *f = (rm_function_object *)fobj;
+    if (__builtin_expect(f->nargs >= 0 && (size_t)f->nargs != nargs, 0)) return rm_function_arity_error(fobj, nargs);
+    rm_object *outer = rm_current_function;
+    rm_current_function = fobj;
+    rm_native_depth++;
+    rm_object *result = f->fn(self, args, nargs);
+    rm_native_depth--;
+    rm_current_function = outer;
+    return __builtin_expect(result != NULL, 1) ? result : rm_function_failed(fobj);
+}
 void rm_function_set_current(rm_object *f); /* after a caught crash */
 
 /* ---- object.c ---- */
@@ -331,65 +346,19 @@ static inline double rm_now_seconds(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* ---- object.c ---- */
+/* The whole attribute protocol, behind the caches of attr_fast.c. */
+rm_object *rm_getattr_full(rm_object *obj, rm_object *name);
+int rm_setattr_full(rm_object *obj, rm_object *name, rm_object *value);
+/* obj.name(args) by the whole attribute protocol. */
+rm_object *rm_call_method_slow(rm_object *obj, rm_object *name, rm_object *const *args, size_t nargs);
+
 /* ---- class.c ---- */
 rm_object *rm_class_reload_rule(rm_object *cls, rm_object *name);
 
-/* ---- lookup.c ----
-** The caches behind attribute lookup; their hit paths are inline here,
-** since every getattr, setattr and method call goes through them. */
-#define RM_CNAME_BITS 10
-#define RM_ATTR_BITS 12
+#include "lookup.h"
 
-typedef struct rm_cname_entry {
-    const char *cstr;
-    rm_object *name;
-} rm_cname_entry;
-
-typedef struct rm_attr_entry {
-    uintptr_t cls;   /* hidden */
-    rm_object *name; /* interned: immortal */
-    uintptr_t attr;  /* hidden */
-    uint32_t epoch;
-    int32_t field;
-} rm_attr_entry;
-
-extern rm_cname_entry rm_cnames[1 << RM_CNAME_BITS];
-extern rm_attr_entry rm_attrs[1 << RM_ATTR_BITS];
-rm_object *rm_cname_miss(const char *cstr);
-void rm_lookup_miss(rm_type *cls, rm_object *name, int32_t *field, rm_object **attr);
-
-/* Every address bit counts: string literals sit bytes apart ("x" and "v"
-   share an 8-byte word). */
-static inline size_t rm_lookup_slot(uintptr_t a, unsigned bits) {
-    return (size_t)((a * 0x9e3779b97f4a7c15ULL) >> (64 - bits));
-}
-
-/* The interned name for a C string, from a cache keyed by its address (a
-   literal's address is stable; the text is compared too, since an address
-   can be reused). NULL: out of memory. */
-static inline rm_object *rm_cname(const char *cstr) {
-    rm_cname_entry *e = &rm_cnames[rm_lookup_slot((uintptr_t)cstr, RM_CNAME_BITS)];
-    if (e->cstr == cstr && e->name) {
-        const char *a = ((rm_str_object *)e->name)->data, *b = cstr;
-        while (*a && *a == *b) a++, b++;
-        if (*a == *b) return e->name;
-    }
-    return rm_cname_miss(cstr);
-}
-
-/* What `name` is on instances of `cls`: its field index (or -1) and the
-   class attribute found through the bases (or NULL), from a cache that any
-   change to a class, a remap or a class's death invalidates. */
-static inline void rm_lookup(rm_type *cls, rm_object *name, int32_t *field, rm_object **attr) {
-    rm_attr_entry *e = &rm_attrs[rm_lookup_slot((uintptr_t)cls ^ ((uintptr_t)name << 7), RM_ATTR_BITS)];
-    if (e->cls == RM_HIDE(cls) && e->name == name && e->epoch == rm_lookup_epoch) {
-        *field = e->field;
-        *attr = e->attr ? RM_REVEAL(e->attr) : NULL;
-        return;
-    }
-    rm_lookup_miss(cls, name, field, attr);
-}
-void rm_lookup_invalidate(void);
+/* ---- numbers.c ---- */
 void rm_small_ints_init(void);
 /* How many rm_safe_point calls are waiting to take the lock back: while
    one is, a library's code may be on a stack (library.c closes none). */

@@ -203,7 +203,7 @@ static int initialize(rm_instance_object *inst, rm_plan *p, rm_object *view) {
            rollback drops, so the write needs no journal. */
         rm_object **slot = rm_field_slot(inst, j);
         if (slot) *slot = value;
-        else if (rm_setattr_obj((rm_object *)inst, rm_tuple_get(n->cls_fields, j), value) < 0) return -1;
+        else if (rm_setattr_full((rm_object *)inst, rm_tuple_get(n->cls_fields, j), value) < 0) return -1;
         p->stats.initialized++;
     }
     return 0;

@@ -51,27 +51,27 @@ rm_type rm_int_type = {
    indices and coordinates are, and allocating one per arithmetic result
    cost a quarter of a field update's time. The range covers a byte, a
    screen coordinate, a percentage. */
-#define SMALL_INT_MIN (-256)
-#define SMALL_INT_MAX 1023
-static rm_int_object small_ints[SMALL_INT_MAX - SMALL_INT_MIN + 1];
+rm_int_object rm_small_ints[RM_SMALL_INT_MAX - RM_SMALL_INT_MIN + 1];
 
 void rm_small_ints_init(void) {
-    for (int64_t v = SMALL_INT_MIN; v <= SMALL_INT_MAX; v++) {
-        rm_int_object *o = &small_ints[v - SMALL_INT_MIN];
+    for (int64_t v = RM_SMALL_INT_MIN; v <= RM_SMALL_INT_MAX; v++) {
+        rm_int_object *o = &rm_small_ints[v - RM_SMALL_INT_MIN];
         o->ob_type = &rm_int_type;
         o->ob_flags = RM_FLAG_IMMORTAL;
         o->value = v;
     }
 }
 
-rm_object *rm_int(int64_t value) {
-    if (value >= SMALL_INT_MIN && value <= SMALL_INT_MAX) return (rm_object *)&small_ints[value - SMALL_INT_MIN];
+/* The external copies of the header's inline functions. */
+extern inline rm_object *rm_int(int64_t value);
+extern inline int64_t rm_int_value(rm_object *o);
+
+rm_object *rm_int_large(int64_t value) {
+    if (value >= RM_SMALL_INT_MIN && value <= RM_SMALL_INT_MAX) return rm_int(value);
     rm_int_object *o = (rm_int_object *)rm_alloc(&rm_int_type, sizeof *o);
     if (o) o->value = value;
     return (rm_object *)o;
 }
-
-int64_t rm_int_value(rm_object *o) { return ((rm_int_object *)o)->value; }
 
 int rm_int_check(rm_object *o, int64_t *out) {
     if (!o || !RM_IS(o, rm_int_type)) {

@@ -84,7 +84,7 @@ size_t rm_sizeof(rm_object *obj) {
 }
 
 /* True for an object that Boehm allocated and the runtime may remap. */
-int rm_is_heap_object(const rm_object *obj) {
+bool rm_is_heap_object(const rm_object *obj) {
     return obj && GC_base((void *)obj) == (void *)obj;
 }
 
@@ -163,7 +163,9 @@ static int instance_setattr(rm_object *obj, rm_object *name, rm_object *value) {
     return attrs ? rm_dict_set(attrs, name, value) : -1;
 }
 
-rm_object *rm_getattr_obj(rm_object *obj, rm_object *name) {
+/* The whole attribute protocol (rm_getattr_name is its cached front). */
+rm_object *rm_getattr_full(rm_object *obj, rm_object *name) {
+    if (rm_missing(obj, "rm_getattr") || rm_missing(name, "rm_getattr")) return NULL;
     if (!RM_IS(name, rm_str_type)) {
         rm_error_set(RM_ERR_TYPE, "attribute name must be a str");
         return NULL;
@@ -183,24 +185,8 @@ rm_object *rm_getattr_obj(rm_object *obj, rm_object *name) {
     return NULL;
 }
 
-/* The common case in a few loads: an instance's field that it stores.
-   NULL: take the whole protocol (no error is set). */
-static inline rm_object **stored_field(rm_object *obj, rm_object *name) {
-    if (!obj || !name || !is_instance(obj)) return NULL;
-    int32_t field;
-    rm_object *attr;
-    rm_lookup(obj->ob_type, name, &field, &attr);
-    return field >= 0 ? rm_field_slot((rm_instance_object *)obj, (size_t)field) : NULL;
-}
-
-rm_object *rm_getattr(rm_object *obj, const char *name) {
-    rm_object *key = rm_cname(name);
-    rm_object **slot = stored_field(obj, key);
-    if (slot && *slot) return *slot;
-    return key ? rm_getattr_obj(obj, key) : NULL;
-}
-
-int rm_setattr_obj(rm_object *obj, rm_object *name, rm_object *value) {
+/* The whole protocol (rm_setattr_name is its cached front). */
+int rm_setattr_full(rm_object *obj, rm_object *name, rm_object *value) {
     if (rm_missing(obj, "rm_setattr") || rm_missing(name, "rm_setattr") || rm_missing(value, "rm_setattr")) return -1;
     if (!RM_IS(name, rm_str_type)) {
         rm_error_set(RM_ERR_TYPE, "attribute name must be a str");
@@ -214,20 +200,9 @@ int rm_setattr_obj(rm_object *obj, rm_object *name, rm_object *value) {
     return -1;
 }
 
-int rm_setattr(rm_object *obj, const char *name, rm_object *value) {
-    rm_object *key = rm_cname(name);
-    rm_object **slot = value ? stored_field(obj, key) : NULL;
-    if (slot) {
-        if (rm_journal(obj) < 0) return -1;
-        *slot = value;
-        return 0;
-    }
-    return key ? rm_setattr_obj(obj, key, value) : -1;
-}
-
 /* ---- Calls ---- */
 
-int rm_is_callable(rm_object *obj) { return obj->ob_type->tp_call != NULL; }
+bool rm_is_callable(rm_object *obj) { return obj->ob_type->tp_call != NULL; }
 
 rm_object *rm_call(rm_object *callable, rm_object *const *args, size_t nargs) {
     rm_callproc call = callable->ob_type->tp_call;
@@ -238,11 +213,11 @@ rm_object *rm_call(rm_object *callable, rm_object *const *args, size_t nargs) {
     return call(callable, args, nargs);
 }
 
-/* Calls obj.name(args) without allocating a bound method when the attribute
-   is a function found on the class (not shadowed by a stored field or an
-   attribute of the instance). */
-rm_object *rm_call_method_name(rm_object *obj, rm_object *name, rm_object *const *args, size_t nargs) {
-    if (rm_missing(name, "rm_call_method")) return NULL;
+/* obj.name(args) by the whole protocol, without allocating a bound method
+   when the attribute is a function found on the class (not shadowed by a
+   stored field or an attribute of the instance). */
+rm_object *rm_call_method_slow(rm_object *obj, rm_object *name, rm_object *const *args, size_t nargs) {
+    if (rm_missing(obj, "rm_call_method") || rm_missing(name, "rm_call_method")) return NULL;
     if (is_instance(obj)) {
         rm_instance_object *inst = (rm_instance_object *)obj;
         int32_t field;
@@ -250,30 +225,10 @@ rm_object *rm_call_method_name(rm_object *obj, rm_object *name, rm_object *const
         rm_lookup(obj->ob_type, name, &field, &f);
         rm_object *attrs = rm_attr_dict(inst);
         bool shadowed = (field >= 0 && rm_field_slot(inst, (size_t)field)) || (attrs && rm_dict_get(attrs, name));
-        if (!shadowed && f && RM_IS(f, rm_function_type)) return rm_function_invoke(f, obj, args, nargs);
+        if (!shadowed && f && RM_IS(f, rm_function_type)) return rm_invoke(f, obj, args, nargs);
     }
-    rm_object *attr = rm_getattr_obj(obj, name);
+    rm_object *attr = rm_getattr_full(obj, name);
     return attr ? rm_call(attr, args, nargs) : NULL;
-}
-
-rm_object *rm_call_method(rm_object *obj, const char *name, rm_object *const *args, size_t nargs) {
-    return rm_call_method_name(obj, rm_cname(name), args, nargs);
-}
-
-rm_object *rm_getattr_name(rm_object *obj, rm_object *name) {
-    rm_object **slot = RM_IS(name, rm_str_type) ? stored_field(obj, name) : NULL;
-    if (slot && *slot) return *slot;
-    return rm_getattr_obj(obj, name);
-}
-
-int rm_setattr_name(rm_object *obj, rm_object *name, rm_object *value) {
-    rm_object **slot = value && name && RM_IS(name, rm_str_type) ? stored_field(obj, name) : NULL;
-    if (slot) {
-        if (rm_journal(obj) < 0) return -1;
-        *slot = value;
-        return 0;
-    }
-    return rm_setattr_obj(obj, name, value);
 }
 
 /* ---- repr ---- */
@@ -294,7 +249,7 @@ rm_object *rm_repr(rm_object *obj) {
 }
 
 /* ---- Type tests and singletons as functions ---- */
-rm_object *rm_get_none(void) { return rm_none; }
+extern inline rm_object *rm_get_none(void);
 rm_object *rm_get_true(void) { return rm_true; }
 rm_object *rm_get_false(void) { return rm_false; }
 bool rm_is_none(rm_object *o) { return o == rm_none; }

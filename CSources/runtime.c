@@ -121,7 +121,7 @@ void rm_release(void) {
 /* Any thread may ask, holding the lock or not, so the owner is read
    atomically; relaxed is enough: only the holder itself can see its own
    id there, and it wrote it. */
-int rm_lock_held(void) {
+bool rm_lock_held(void) {
     return __atomic_load_n(&lock_owned, __ATOMIC_RELAXED) &&
            pthread_equal(__atomic_load_n(&lock_owner, __ATOMIC_RELAXED), pthread_self());
 }

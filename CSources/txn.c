@@ -86,6 +86,7 @@ int rm_txn_begin(void) {
     txn.active = true;
     rm_txn_on = true;
     rm_heap_txn_begin();
+    rm_lookup_invalidate(); /* module code's inline caches would not journal */
     return 0;
 }
 

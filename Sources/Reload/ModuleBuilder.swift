@@ -10,11 +10,11 @@ public final class ModuleBuilder {
         self.raw = raw
     }
 
-    public var name: String { String(cString: rm_module_get_name(raw)) }
+    public var name: String { String(cString: rm_builder_name(raw)) }
     /// 1 on first load, then one more on each reload.
-    public var generation: Int { Int(rm_module_get_generation(raw)) }
+    public var generation: Int { Int(rm_builder_generation(raw)) }
     /// The module object being built.
-    public var module: Object { rm_module_object(raw) }
+    public var module: Object { rm_builder_module(raw) }
 
     /// A function. `arity` < 0 accepts any number of arguments.
     @discardableResult

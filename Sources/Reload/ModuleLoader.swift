@@ -303,7 +303,7 @@ public final class ModuleLoader: @unchecked Sendable {
             }
             let kinds = try readKinds(rm_module_builder_kinds(builder))
             let imports = try readStrings(rm_module_builder_imports(builder))
-            let ref = try Ref(rm_module_object(builder))
+            let ref = try Ref(rm_builder_module(builder))
             return LoadedModule(name: name, generation: generation, ref: ref, kinds: kinds, imports: imports,
                                 library: library, path: path)
         } catch {

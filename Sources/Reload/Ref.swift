@@ -26,7 +26,7 @@ public final class Ref: @unchecked Sendable {
         // the thread already holds it (a Ref dropped inside withLock). The
         // last release may happen on any thread; freeing a slot holds no heap
         // pointer, so the thread is not registered with Boehm for it.
-        if rm_lock_held() != 0 {
+        if rm_lock_held() {
             rm_handle_free(handle)
         } else {
             rm_acquire()

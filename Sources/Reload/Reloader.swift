@@ -220,7 +220,7 @@ extension ModuleLoader {
         let oldNS = old.namespace, newNS = new.namespace
         var removed: [String] = []
         func pair(_ from: Object, _ to: Object) throws {
-            guard from != to, rm_is_heap_object(from) != 0, rm_mapping_lookup(mapping, from) == nil else { return }
+            guard from != to, rm_is_heap_object(from), rm_mapping_lookup(mapping, from) == nil else { return }
             try check(rm_mapping_add(mapping, from, to))
         }
         for (name, kind) in old.kinds.sorted(by: { $0.key < $1.key }) {
@@ -232,7 +232,7 @@ extension ModuleLoader {
             if kind == RM_DEF_STATE || newKind == RM_DEF_STATE { continue }
             try pair(oldValue, newValue)
             report.matched += 1
-            if rm_is_class(oldValue) != 0 && rm_is_class(newValue) != 0 {
+            if rm_is_class(oldValue) && rm_is_class(newValue) {
                 classes.append(ClassChange(module: new.name, name: name, old: oldValue, new: newValue))
                 try matchMethods(of: name, module: new, oldValue, newValue, pair: pair, options: options,
                                  report: &report, removed: &removed)

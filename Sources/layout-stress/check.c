@@ -49,7 +49,7 @@ static int fam_of_new(rm_object *cls) {
 /* The view reads each old field, mapped, and fails for any other name. */
 static void check_view(rm_object *view, const inst_rec *rec, const family *o, const char *who) {
     for (int n = 0; n < NAMES; n++) {
-        rm_object *got = rm_getattr_obj(view, W->names[n]);
+        rm_object *got = rm_getattr_name(view, W->names[n]);
         if (field_index(o, n) >= 0) {
             rm_object *want = map_obj(rec->val[n]);
             if (!value_eq(got, want)) {
@@ -81,7 +81,7 @@ static rm_object *init_common(int name, rm_object *self, rm_object *const *args,
     inst_rec *rec = rec_of(self);
     if (rec && j >= 0) {
         check_view(args[0], rec, &W->fam[f], "initializer");
-        rm_object *now = rm_getattr_obj(self, W->names[name]), *want = map_obj(p->next.def[j]);
+        rm_object *now = rm_getattr_name(self, W->names[name]), *want = map_obj(p->next.def[j]);
         if (!value_eq(now, want))
             check_fail("#%u: in its initializer, field %s reads %s, not its default %s", rec->serial, nm(name),
                        label(now), label(want));
@@ -92,7 +92,7 @@ static rm_object *init_common(int name, rm_object *self, rm_object *const *args,
         return NULL;
     }
     int s = p->init_src[name];
-    rm_object *old = s >= 0 ? rm_getattr_obj(args[0], W->names[s]) : rm_none;
+    rm_object *old = s >= 0 ? rm_getattr_name(args[0], W->names[s]) : rm_none;
     if (!old) check_fail("the initializer of %s cannot read old.%s: %s", nm(name), nm(s), rm_error_message());
     return old ? init_value(old, p->delta) : NULL;
 }
@@ -122,7 +122,7 @@ rm_object *hook_fn(rm_object *self, rm_object *const *args, size_t nargs) {
     inst_rec *rec = rec_of(self);
     if (rec) {
         for (int n = 0; n < NAMES; n++) {
-            rm_object *got = rm_getattr_obj(self, W->names[n]);
+            rm_object *got = rm_getattr_name(self, W->names[n]);
             if (!value_eq(got, rec->exp[n]))
                 check_fail("#%u: in its hook, %s reads %s, not %s", rec->serial, nm(n), label(got), label(rec->exp[n]));
             rm_error_clear();
@@ -133,17 +133,17 @@ rm_object *hook_fn(rm_object *self, rm_object *const *args, size_t nargs) {
         }
         if (nargs == 3) check_view(args[2], rec, &W->fam[f], "hook");
     }
-    rm_object *v = p->hook_src >= 0 ? rm_getattr_obj(args[2], W->names[p->hook_src])
+    rm_object *v = p->hook_src >= 0 ? rm_getattr_name(args[2], W->names[p->hook_src])
                                     : rm_int(rec ? (int64_t)rec->serial * 31 + W->round : 0);
     if (!v) return NULL;
     if (self == W->fail_obj && W->fail_hook) {
         /* A change first: the journal must undo it. */
         rm_object *seven = rm_int(-7);
-        if (seven) rm_setattr_obj(self, W->names[p->hook_name], seven);
+        if (seven) rm_setattr_name(self, W->names[p->hook_name], seven);
         rm_error_set(RM_ERR_RUNTIME, "hook fails on purpose");
         return NULL;
     }
-    return rm_setattr_obj(self, W->names[p->hook_name], v) < 0 ? NULL : rm_none;
+    return rm_setattr_name(self, W->names[p->hook_name], v) < 0 ? NULL : rm_none;
 }
 
 /* ---- The snapshot a rollback must restore ---- */
@@ -200,7 +200,7 @@ static void take(rm_object *o, snap *s) {
         s->dk[s->nd] = k;
         s->dv[s->nd++] = v;
     }
-    for (int n = 0; n < NAMES; n++) s->attr[n] = rm_getattr_obj(o, W->names[n]);
+    for (int n = 0; n < NAMES; n++) s->attr[n] = rm_getattr_name(o, W->names[n]);
     rm_error_clear();
 }
 
@@ -311,7 +311,7 @@ void check_predicted(const char *stage) {
         if ((rm_object *)RM_TYPE(o) != cls)
             check_fail("%s: #%u is a %s", stage, rec->serial, label((rm_object *)RM_TYPE(o)));
         for (int n = 0; n < NAMES; n++) {
-            rm_object *got = rm_getattr_obj(o, W->names[n]);
+            rm_object *got = rm_getattr_name(o, W->names[n]);
             if (!value_eq(got, final[n]))
                 check_fail("%s: #%u.%s reads %s, not %s", stage, rec->serial, nm(n), label(got), label(final[n]));
             rm_error_clear();

@@ -179,7 +179,7 @@ static void set_attr(rng *r, inst_rec *rec) {
         return;
     }
     int name = f->nf && !rng_chance(r, W->attr_rate) ? f->name[rng_below(r, (size_t)f->nf)] : (int)rng_below(r, NAMES);
-    if (rm_setattr_obj(rec->obj, W->names[name], v) < 0) fatal("rm_setattr: %s", rm_error_message());
+    if (rm_setattr_name(rec->obj, W->names[name], v) < 0) fatal("rm_setattr: %s", rm_error_message());
     rec->val[name] = v;
 }
 

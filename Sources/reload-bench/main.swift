@@ -75,7 +75,7 @@ func moduleSource(_ fields: [Field], version: Int) -> String {
         static rm_object *from_b(rm_object *self, rm_object *const *args, size_t nargs) {
             return rm_getattr_name(args[0], name_b);
         }
-        int rm_module_init(rm_module *m) {
+        int rm_module_init(rm_builder *m) {
             if (!name_b && !(name_b = rm_name("b"))) return -1;
         \(body)    return 0;
         }

@@ -16,7 +16,7 @@ enum DemoModule {
             rm_object *world = rm_dict_get_str(ns(self), "world");
             rm_object *cls = rm_dict_get_str(ns(self), "Particle");
             for (int64_t i = 0; i < rm_int_value(args[0]); i++) {
-                rm_object *p = rm_new_instance(cls, NULL, 0);
+                rm_object *p = rm_instance_new(cls, NULL, 0);
                 if (!p || rm_setattr(p, "x", rm_int(i % 100)) < 0 || rm_setattr(p, "v", rm_int(i % 7 - 3)) < 0) return NULL;
                 if (rm_list_append(world, p) < 0) return NULL;
             }
@@ -51,7 +51,7 @@ enum DemoModule {
                                  rm_list_size(world), (long long)sum);
         }
 
-        int rm_module_init(rm_module *m) {
+        int rm_module_init(rm_builder *m) {
             rm_object *p = rm_def_class(m, "Particle", NULL);
             if (!p || rm_def_field(p, "x", rm_int(0)) < 0 || rm_def_field(p, "v", rm_int(0)) < 0) return -1;
             if (rm_def_method(p, "step", step, 0) < 0) return -1;
@@ -107,7 +107,7 @@ enum DemoModule {
                 return rm_get_none();
             }
 
-            int rm_module_init(rm_module *m) {
+            int rm_module_init(rm_builder *m) {
                 rm_object *p = rm_def_class(m, "Particle", NULL);
                 if (!p || rm_def_field(p, "x", rm_int(0)) < 0 || rm_def_field(p, "v", rm_int(0)) < 0) return -1;
                 if (rm_def_field(p, "mass", rm_int(2)) < 0) return -1;
@@ -121,5 +121,5 @@ enum DemoModule {
     }
 
     /// A version that does not compile.
-    static let broken = v1.replacingOccurrences(of: "int rm_module_init(rm_module *m) {", with: "int rm_module_init(rm_module *m) { this is not C;")
+    static let broken = v1.replacingOccurrences(of: "int rm_module_init(rm_builder *m) {", with: "int rm_module_init(rm_builder *m) { this is not C;")
 }

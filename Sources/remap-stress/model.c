@@ -617,7 +617,7 @@ static void instance_setattr(model *m, rng *r, cluster *c, ref_t inst) {
     if (rng_chance(r, 50)) {
         ref_t name = rng_chance(r, 50) ? pick_ref(m, r, c, W_STR) : -1;
         if (name < 0) name = new_str(m, c, cid);
-        if (rm_setattr_obj(m->recs[inst].ptr, m->recs[name].ptr, ref_ptr(m, value)) < 0)
+        if (rm_setattr_name(m->recs[inst].ptr, m->recs[name].ptr, ref_ptr(m, value)) < 0)
             fatal("rm_setattr_obj failed: %s", rm_error_message());
         model_dict_set(m, instance_dict(m, inst), name, value);
     } else {

@@ -802,9 +802,9 @@ static size_t check_calls(const char *what) {
             ref_t cls = refs_of(&M, id)[0];
             want = ref_ptr(&M, refs_of(&M, cls)[3]);
             got = rm_call_method(rec->ptr, "tag", NULL, 0);
-            if (rm_isinstance(rec->ptr, ref_ptr(&M, cls)) != 1) {
+            if (!rm_is_instance_of(rec->ptr, ref_ptr(&M, cls))) {
                 faults++;
-                check_fail("%s: rm_isinstance(%s, its class) is not 1", what, describe(&M, id));
+                check_fail("%s: rm_is_instance_of(%s, its class) is false", what, describe(&M, id));
             }
         } else if (rec->kind == K_FUNCTION) {
             ref_t closure = refs_of(&M, id)[2];

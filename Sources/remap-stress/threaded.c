@@ -162,7 +162,7 @@ static void verify(mutator *mu, const char *when) {
         switch (t->kind) {
         case TR_INSTANCE:
             got = (rm_object *)t->obj->ob_type;
-            ok = got == t->expect && rm_isinstance(t->obj, t->expect) == 1;
+            ok = got == t->expect && rm_is_instance_of(t->obj, t->expect);
             break;
         case TR_METHOD: got = rm_method_function(t->obj); ok = got == t->expect; break;
         case TR_DICTKEY:

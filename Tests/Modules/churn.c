@@ -50,7 +50,7 @@ static rm_object *leaked(rm_object *self, rm_object *const *args, size_t nargs) 
 }
 #endif
 
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     if (!rm_def_state(m, "finalized", rm_list_new(0))) return -1;
     if (!rm_def_function(m, "version", version, 0)) return -1;
     if (!rm_def_function(m, "make_capsule", make_capsule, 0)) return -1;

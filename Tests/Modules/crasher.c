@@ -51,7 +51,7 @@ static rm_object *class_hook(rm_object *self, rm_object *const *args, size_t nar
 }
 #endif
 
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     rm_object *items = rm_def_state(m, "items", rm_list_new(0));
     rm_object *counter = rm_def_class(m, "Counter", NULL);
     if (!items || !counter || rm_def_field(counter, "n", rm_int(0)) < 0) return -1;

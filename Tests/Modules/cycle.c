@@ -13,7 +13,7 @@ RM_MODULE_ABI;
 #define STR(x) STR_(x)
 
 static rm_object *f(rm_object *self, rm_object *const *args, size_t nargs) { return rm_int(1); }
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     if (!rm_def_function(m, "f_" STR(SELF_NAME), f, 0)) return -1;
     return rm_import_from(m, STR(OTHER_NAME), "f_" STR(OTHER_NAME)) ? 0 : -1;
 }

@@ -18,7 +18,7 @@ static rm_object *pair(rm_object *self, rm_object *const *args, size_t nargs) {
     rm_object *items[2] = {first, second};
     return rm_tuple_of(2, items);
 }
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     if (!rm_def_function(m, "a", a, 0) || !rm_def_function(m, "b", b, 0)) return -1;
     return rm_def_function(m, "pair", pair, 0) ? 0 : -1;
 }

@@ -74,7 +74,7 @@ static rm_object *module_reload(rm_object *self, rm_object *const *args, size_t 
 }
 #endif
 
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     rm_object *shape = rm_def_class(m, "Shape", NULL);
     if (!shape || rm_def_field(shape, "x", rm_int(0)) < 0 || rm_def_method(shape, "area", area, 0) < 0 ||
         rm_def_method(shape, "describe", describe, 0) < 0)

@@ -25,11 +25,11 @@ static rm_object *make(rm_object *self, rm_object *const *args, size_t nargs) {
         rm_error_set(RM_ERR_VALUE, "call define first");
         return NULL;
     }
-    rm_object *inst = rm_new_instance(rm_list_get(classes, 0), NULL, 0);
+    rm_object *inst = rm_instance_new(rm_list_get(classes, 0), NULL, 0);
     return inst && rm_setattr(inst, "x", args[0]) == 0 ? inst : NULL;
 }
 
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     if (!rm_def_state(m, "classes", rm_list_new(0))) return -1;
     if (!rm_def_function(m, "define", define, 1) || !rm_def_function(m, "make", make, 1)) return -1;
     return 0;

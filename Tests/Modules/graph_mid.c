@@ -28,7 +28,7 @@ static rm_object *kind_from_side(rm_object *self, rm_object *const *args, size_t
 }
 #endif
 
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     rm_object *shape = rm_import_from(m, "gbase", "Shape");
     if (!shape || !rm_import_from(m, "gbase", "version")) return -1;
     rm_object *square = rm_def_class(m, "Square", shape);

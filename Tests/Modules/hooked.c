@@ -30,7 +30,7 @@ static rm_object *thing_reload(rm_object *self, rm_object *const *args, size_t n
 
 static rm_object *version(rm_object *self, rm_object *const *args, size_t nargs) { return rm_int(VERSION); }
 
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     rm_object *counts = rm_list_new(2);
     if (!counts || rm_list_append(counts, rm_int(0)) < 0 || rm_list_append(counts, rm_int(0)) < 0) return -1;
     if (!rm_def_state(m, "counts", counts)) return -1;

@@ -66,7 +66,7 @@ static rm_object *define(rm_object *self, rm_object *const *args, size_t nargs) 
     return sub;
 }
 
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     if (!rm_def_state(m, "classes", rm_list_new(0))) return -1;
     return rm_def_function(m, "define", define, 1) ? 0 : -1;
 }
@@ -246,7 +246,7 @@ static int define_triple(rm_object *triple) {
 static rm_object *init_nope(rm_object *self, rm_object *const *args, size_t nargs) { return rm_int(0); }
 #endif
 
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     rm_object *pair = rm_def_class(m, "Pair", NULL);
     rm_object *triple = pair ? rm_def_class(m, "Triple", NULL) : NULL;
     rm_object *empty = triple ? rm_def_class(m, "Empty", NULL) : NULL;

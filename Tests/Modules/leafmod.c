@@ -36,13 +36,13 @@ static rm_object *make_named(rm_object *self, const char *name) {
         rm_error_set(RM_ERR_KEY, "leafmod: %s is not defined yet", name);
         return NULL;
     }
-    return rm_new_instance(cls, NULL, 0);
+    return rm_instance_new(cls, NULL, 0);
 }
 
 static rm_object *make(rm_object *self, rm_object *const *args, size_t nargs) { return make_named(self, "Circle"); }
 static rm_object *make_dot(rm_object *self, rm_object *const *args, size_t nargs) { return make_named(self, "Dot"); }
 
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     if (!rm_def_state(m, "classes", rm_dict_new())) return -1;
     if (!rm_def_function(m, "define", define, 1)) return -1;
     if (!rm_def_function(m, "define_sub", define_sub, 1)) return -1;

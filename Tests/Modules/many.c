@@ -18,7 +18,7 @@ RM_MODULE_ABI;
 #endif
 
 static rm_object *answer(rm_object *self, rm_object *const *args, size_t nargs) { return rm_int(VERSION); }
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     char name[32];
     for (int i = 0; i < FUNCTIONS; i++) {
         snprintf(name, sizeof name, "f%d", i);

@@ -16,7 +16,7 @@ RM_MODULE_ABI;
 static rm_object *base_m(rm_object *self, rm_object *const *args, size_t nargs) { return rm_int(10); }
 static rm_object *sub_m(rm_object *self, rm_object *const *args, size_t nargs) { return rm_int(1); }
 
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     rm_object *base = rm_def_class(m, "Base", NULL);
     if (!base) return -1;
     if (BOTH && rm_def_method(base, "m", base_m, 0) < 0) return -1;
@@ -29,7 +29,7 @@ int rm_module_init(rm_module *m) {
 
 static rm_object *base_m(rm_object *self, rm_object *const *args, size_t nargs) { return rm_int(BOTH ? 20 : 2); }
 
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     rm_object *base = rm_def_class(m, "Base", NULL);
     if (!base || rm_def_method(base, "m", base_m, 0) < 0) return -1;
     if (!rm_def_class(m, "Sub", base)) return -1;

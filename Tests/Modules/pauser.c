@@ -25,7 +25,7 @@ static rm_object *module_reload(rm_object *self, rm_object *const *args, size_t 
 }
 #endif
 
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     if (!rm_def_state(m, "hooks", rm_list_new(0))) return -1;
     if (!rm_def_function(m, "version", version, 0)) return -1;
 #if VERSION != 1

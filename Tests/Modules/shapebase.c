@@ -22,7 +22,7 @@ static rm_object *shape_reload(rm_object *self, rm_object *const *args, size_t n
 
 static rm_object *version(rm_object *self, rm_object *const *args, size_t nargs) { return rm_int(VERSION); }
 
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     rm_object *shape = rm_def_class(m, "Shape", NULL);
     if (!shape || rm_def_field(shape, "x", rm_int(1)) < 0) return -1;
 #if VERSION != 1

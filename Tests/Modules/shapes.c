@@ -55,7 +55,7 @@ static rm_object *version(rm_object *self, rm_object *const *args, size_t nargs)
 
 static rm_object *make(rm_object *self, rm_object *const *args, size_t nargs) {
     rm_object *cls = rm_dict_get_str(rm_module_dict(rm_function_module(self)), "Square");
-    rm_object *inst = rm_new_instance(cls, NULL, 0);
+    rm_object *inst = rm_instance_new(cls, NULL, 0);
     if (!inst || rm_setattr(inst, "side", args[0]) < 0) return NULL;
     return inst;
 }
@@ -106,7 +106,7 @@ static rm_object *module_reload(rm_object *self, rm_object *const *args, size_t 
 }
 #endif
 
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     if (INIT_FAILS) {
         rm_error_set(RM_ERR_VALUE, "init of version " STR(VERSION) " fails on purpose");
         return -1;

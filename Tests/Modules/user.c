@@ -12,7 +12,7 @@ static rm_object *call_version(rm_object *self, rm_object *const *args, size_t n
     return f ? rm_call(f, NULL, 0) : NULL;
 }
 
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     if (!rm_import_from(m, "shapes", "version")) return -1;
     if (!rm_def_function(m, "call_version", call_version, 0)) return -1;
     return 0;

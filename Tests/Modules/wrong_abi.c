@@ -4,4 +4,4 @@
 */
 #include <remap/module.h>
 __attribute__((visibility("default"))) const unsigned rm_module_abi_version = 99;
-int rm_module_init(rm_module *m) { return 0; }
+int rm_module_init(rm_builder *m) { return 0; }

@@ -23,8 +23,9 @@ final class ExampleTests: XCTestCase {
         // The edit the README suggests: particles move three times as fast,
         // and the report says so.
         var text = try String(contentsOfFile: source, encoding: .utf8)
-        text = text.replacingOccurrences(of: #"(get(self, "x") + get(self, "v"))"#, with: #"(get(self, "x") + 3 * get(self, "v"))"#)
+        text = text.replacingOccurrences(of: "x = (x + v) % WORLD_SIZE;", with: "x = (x + 3 * v) % WORLD_SIZE;")
         text = text.replacingOccurrences(of: "mean position %.2f\"", with: "mean position %.2f, 3x speed\"")
+        XCTAssertTrue(text.contains("3 * v") && text.contains("3x speed"), "the example's source changed: update the edit")
         try text.write(toFile: source, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(2)], ofItemAtPath: source)
 

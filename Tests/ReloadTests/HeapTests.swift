@@ -75,7 +75,7 @@ final class HeapTests: XCTestCase {
             for i in 0..<1000 {
                 let p = rm_list_get(root.object, i)!
                 XCTAssertEqual(UnsafeMutableRawPointer(p.pointee.ob_type), UnsafeMutableRawPointer(new))
-                XCTAssertEqual(rm_isinstance(p, new), 1)
+                XCTAssertTrue(rm_is_instance_of(p, new))
                 let result = rm_call(rm_instance_slot(p, 0), nil, 0)!
                 XCTAssertEqual(rm_int_value(result), 2)
             }

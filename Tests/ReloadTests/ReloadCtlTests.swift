@@ -28,7 +28,7 @@ final class ReloadCtlTests: HostTestCase {
             for (size_t i = 0; list && i < nargs; i++) if (rm_list_append(list, args[i]) < 0) return NULL;
             return list;
         }
-        int rm_module_init(rm_module *m) {
+        int rm_module_init(rm_builder *m) {
             rm_object *count = rm_list_new(1);
             if (!count || rm_list_append(count, rm_int(0)) < 0 || !rm_def_state(m, "count", count)) return -1;
             if (!rm_def_function(m, "bump", bump, 0) || !rm_def_function(m, "peek", peek, 0)) return -1;
@@ -280,11 +280,11 @@ final class ReloadCtlTests: HostTestCase {
         }
         static rm_object *point(rm_object *self, rm_object *const *args, size_t nargs) {
             rm_object *cls = rm_dict_get_str(rm_module_dict(rm_function_module(self)), "Point");
-            rm_object *p = rm_new_instance(cls, NULL, 0);
+            rm_object *p = rm_instance_new(cls, NULL, 0);
             if (!p || rm_setattr(p, "x", args[0]) < 0 || rm_setattr(p, "y", args[1]) < 0) return NULL;
             return p;
         }
-        int rm_module_init(rm_module *m) {
+        int rm_module_init(rm_builder *m) {
             rm_object *p = rm_def_class(m, "Point", NULL);
             if (!p || rm_def_field(p, "x", rm_int(0)) < 0 || rm_def_field(p, "y", rm_int(0)) < 0) return -1;
             if (!rm_def_function(m, "spin", spin, 1) || !rm_def_function(m, "big", big, 1)) return -1;

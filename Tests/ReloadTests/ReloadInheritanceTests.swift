@@ -225,11 +225,11 @@ final class ReloadInheritanceTests: ModuleTestCase {
             XCTAssertEqual(try int(Objects.getAttribute(circle.object, "x")), 101, "the new base's hook ran")
             XCTAssertEqual(try int(Objects.getAttribute(circle.object, "y")), 7, "the new base's field")
             XCTAssertEqual(try int(Objects.getAttribute(circle.object, "r")), 9, "its own field kept")
-            XCTAssertEqual(rm_isinstance(circle.object, shape2), 1)
+            XCTAssertTrue(rm_is_instance_of(circle.object, shape2))
             let fresh = try loader.call("leafmod.make")
             XCTAssertEqual(try [int(Objects.getAttribute(fresh, "x")), int(Objects.getAttribute(fresh, "y")),
                                 int(Objects.getAttribute(fresh, "r"))], [1, 7, 5])
-            XCTAssertEqual(rm_isinstance(fresh, shape2), 1)
+            XCTAssertTrue(rm_is_instance_of(fresh, shape2))
 
             // Dot, derived from Circle: rebased onto the new Circle.
             XCTAssertNotEqual(UInt(bitPattern: dot2), oldDot, "Dot is a new class object")
@@ -239,13 +239,13 @@ final class ReloadInheritanceTests: ModuleTestCase {
             XCTAssertEqual(try [int(Objects.getAttribute(dot.object, "x")), int(Objects.getAttribute(dot.object, "y")),
                                 int(Objects.getAttribute(dot.object, "r")), int(Objects.getAttribute(dot.object, "d"))],
                            [102, 7, 5, 4])
-            XCTAssertEqual(rm_isinstance(dot.object, shape2), 1)
-            XCTAssertEqual(rm_isinstance(dot.object, circle2), 1)
+            XCTAssertTrue(rm_is_instance_of(dot.object, shape2))
+            XCTAssertTrue(rm_is_instance_of(dot.object, circle2))
             let freshDot = try loader.call("leafmod.make_dot")
             XCTAssertEqual(try [int(Objects.getAttribute(freshDot, "x")), int(Objects.getAttribute(freshDot, "y")),
                                 int(Objects.getAttribute(freshDot, "r")), int(Objects.getAttribute(freshDot, "d"))],
                            [1, 7, 5, 3])
-            XCTAssertEqual(rm_isinstance(freshDot, shape2), 1)
+            XCTAssertTrue(rm_is_instance_of(freshDot, shape2))
             try runtime.checkHeap()
         }
     }

@@ -308,7 +308,7 @@ final class ReloadLayoutTests: LayoutTestCase {
             for (i, s) in instances(subs).enumerated() {
                 XCTAssertEqual(try ints(s, "n", "a", "b", "s"), [42, i, 10_000 + i, 30_000 + i], "Sub \(i)")
                 XCTAssertEqual(classOf(s), UInt(bitPattern: sub.object))
-                XCTAssertEqual(rm_isinstance(s, pair2), 1)
+                XCTAssertTrue(rm_is_instance_of(s, pair2))
                 XCTAssertEqual(note(s), i % Self.noteEvery == 0 ? "note \(i)" : nil)
             }
             let line2 = try line(added, "layoutleaf.Sub")

@@ -48,7 +48,7 @@ final class ReloadTests: ModuleTestCase {
                 let square = rm_list_get(squares.object, i)!
                 let side = i % 7 + 1
                 XCTAssertEqual(try int(Objects.callMethod(square, "area")), side * side * 100)
-                XCTAssertEqual(rm_isinstance(square, newClass), 1)
+                XCTAssertTrue(rm_is_instance_of(square, newClass))
                 XCTAssertEqual(UnsafeMutableRawPointer(square.pointee.ob_type), UnsafeMutableRawPointer(newClass))
             }
             XCTAssertGreaterThanOrEqual(report.slotsRewritten, 1000)

@@ -13,7 +13,7 @@ final class WatchTests: HostTestCase {
         \(include.map { "#include \"\($0)\"" } ?? "")
         RM_MODULE_ABI;
         static rm_object *version(rm_object *self, rm_object *const *args, size_t nargs) { return rm_int(\(value)); }
-        int rm_module_init(rm_module *m) { return rm_def_function(m, "version", version, 0) ? 0 : -1; }
+        int rm_module_init(rm_builder *m) { return rm_def_function(m, "version", version, 0) ? 0 : -1; }
         """
     }
 

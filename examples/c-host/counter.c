@@ -12,7 +12,7 @@ static rm_object *bump(rm_object *self, rm_object *const *args, size_t nargs) {
     return rm_list_set(box, 0, rm_int(n)) < 0 ? NULL : rm_int(n);
 }
 
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     rm_object *box = rm_list_new(1);
     if (!box || rm_list_append(box, rm_int(0)) < 0 || !rm_def_state(m, "count", box)) return -1;
     return rm_def_function(m, "bump", bump, 0) ? 0 : -1;

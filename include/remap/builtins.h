@@ -42,7 +42,7 @@ extern rm_object rm_false_object;
 #define rm_false (&rm_false_object)
 rm_object *rm_bool(bool value);
 /* The singletons as functions, for languages that cannot use the macros. */
-rm_object *rm_get_none(void);
+inline rm_object *rm_get_none(void) { return rm_none; }
 rm_object *rm_get_true(void);
 rm_object *rm_get_false(void);
 
@@ -61,9 +61,27 @@ bool rm_is_method(rm_object *o);
 bool rm_is_module(rm_object *o);
 bool rm_is_instance(rm_object *o); /* of any class */
 
-/* ---- int, float ---- */
-rm_object *rm_int(int64_t value);
-int64_t rm_int_value(rm_object *o);            /* o must be an int */
+/* ---- int, float ----
+** An int is the header and its value. The ints RM_SMALL_INT_MIN to
+** RM_SMALL_INT_MAX are shared immortal objects: rm_int allocates none of
+** them. rm_int and rm_int_value are inline (C99 inline: a call the compiler
+** does not inline goes to the host's copy), so a module's arithmetic does
+** not call into the host for a small int. */
+typedef struct rm_int_object {
+    RM_OBJECT_HEADER;
+    int64_t value;
+} rm_int_object;
+#define RM_SMALL_INT_MIN (-256)
+#define RM_SMALL_INT_MAX 1023
+extern rm_int_object rm_small_ints[RM_SMALL_INT_MAX - RM_SMALL_INT_MIN + 1];
+/* rm_int past the small ints (any value works): allocates. */
+rm_object *rm_int_large(int64_t value);
+inline rm_object *rm_int(int64_t value) {
+    if ((uint64_t)(value - RM_SMALL_INT_MIN) <= (uint64_t)(RM_SMALL_INT_MAX - RM_SMALL_INT_MIN))
+        return (rm_object *)&rm_small_ints[value - RM_SMALL_INT_MIN];
+    return rm_int_large(value);
+}
+inline int64_t rm_int_value(rm_object *o) { return ((rm_int_object *)o)->value; } /* o must be an int */
 int rm_int_check(rm_object *o, int64_t *out);  /* -1 + RM_ERR_TYPE if not int */
 rm_object *rm_float(double value);
 double rm_float_value(rm_object *o);
@@ -164,13 +182,15 @@ int rm_class_set_method(rm_object *cls, const char *name, rm_cfunction fn, int n
 int rm_class_set_field_init(rm_object *cls, const char *name, rm_cfunction fn);
 int rm_class_set_field_renamed(rm_object *cls, const char *new_name, const char *old_name);
 rm_object *rm_class_lookup(rm_object *cls, rm_object *name); /* through bases; NULL if absent */
-int rm_is_class(rm_object *o);
-int rm_isinstance(rm_object *obj, rm_object *cls);
+bool rm_is_class(rm_object *o);
+/* Is obj an instance of cls or of a class derived from it? */
+bool rm_is_instance_of(rm_object *obj, rm_object *cls);
 size_t rm_class_field_count(rm_object *cls);
+/* A new instance: rm_instance_alloc, then __init__(args) if the class has
+   one (as calling the class does). */
+rm_object *rm_instance_new(rm_object *cls, rm_object *const *args, size_t nargs);
 /* A new instance with every field at its default; does not run __init__. */
 rm_object *rm_instance_alloc(rm_object *cls);
-/* rm_instance_alloc, then __init__(args) if the class has one. */
-rm_object *rm_new_instance(rm_object *cls, rm_object *const *args, size_t nargs);
 size_t rm_instance_slot_count(rm_object *inst);
 rm_object *rm_instance_slot(rm_object *inst, size_t i);
 void rm_instance_set_slot(rm_object *inst, size_t i, rm_object *value);
@@ -197,22 +217,75 @@ void *rm_capsule_pointer(rm_object *c);
 rm_object *rm_weakref_new(rm_object *target);
 rm_object *rm_weakref_get(rm_object *w); /* NULL once cleared */
 
-/* ---- attributes and calls ---- */
+/* ---- attributes and calls ----
+** A name is a C string, or with the _name variants a str object: an
+** interned one (rm_name) kept by the caller is the fastest, any str works. */
 rm_object *rm_getattr(rm_object *obj, const char *name);
-rm_object *rm_getattr_obj(rm_object *obj, rm_object *name);
 int rm_setattr(rm_object *obj, const char *name, rm_object *value);
-int rm_setattr_obj(rm_object *obj, rm_object *name, rm_object *value);
-int rm_is_callable(rm_object *obj);
+bool rm_is_callable(rm_object *obj);
 rm_object *rm_call(rm_object *callable, rm_object *const *args, size_t nargs);
 rm_object *rm_call_method(rm_object *obj, const char *name, rm_object *const *args, size_t nargs);
-/* The same with an interned name (rm_name) kept by the caller: no lookup
-   of the C string. */
 rm_object *rm_getattr_name(rm_object *obj, rm_object *name);
 int rm_setattr_name(rm_object *obj, rm_object *name, rm_object *value);
 rm_object *rm_call_method_name(rm_object *obj, rm_object *name, rm_object *const *args, size_t nargs);
+/* Typed, with an interned name: an int attribute read into *out, or set
+   from a C integer, with no rm_object in the caller. 0, or -1 with the
+   error set (RM_ERR_TYPE: the attribute is not an int). */
+int rm_getattr_int(rm_object *obj, rm_object *name, int64_t *out);
+int rm_setattr_int(rm_object *obj, rm_object *name, int64_t value);
+
+/* ---- Inline caches: an int field in a few loads, inside module code ----
+** A cache the module keeps per access site (a static rm_field_cache, zero
+** to start), as CPython's specializing interpreter keeps one per
+** instruction: the class last seen (hidden from the collector, so it keeps
+** nothing alive) and the name's inline slot there, valid while the lookup
+** epoch has not moved. The epoch moves on every reload, remap, rollback and
+** change to a class, and when a reload begins: a cache filled before it, or
+** while it runs (it is not filled then), never answers during it. Anything
+** else (a miss, another class, a field the instance does not store inline,
+** a value that is not an int) takes rm_getattr_int / rm_setattr_int and
+** refills the cache. Same results and errors as those. */
+typedef struct rm_field_cache {
+    uintptr_t cls; /* ~class */
+    uint32_t epoch;
+    uint32_t slot;
+} rm_field_cache;
+extern uint32_t rm_lookup_epoch;
+/* An instance: the header, its attribute-dict word, then its inline slots
+   (ob_aux of them). */
+#define RM_INSTANCE_SLOTS(o) ((rm_object **)((char *)(o) + sizeof(rm_object) + sizeof(rm_object *)))
+int rm_getattr_int_fill(rm_object *obj, rm_object *name, rm_field_cache *cache, int64_t *out);
+int rm_setattr_int_fill(rm_object *obj, rm_object *name, rm_field_cache *cache, int64_t value);
+
+inline int rm_getattr_int_cached(rm_object *obj, rm_object *name, rm_field_cache *cache, int64_t *out) {
+    if (obj && ~(uintptr_t)obj->ob_type == cache->cls && cache->epoch == rm_lookup_epoch && cache->slot < obj->ob_aux) {
+        rm_object *v = RM_INSTANCE_SLOTS(obj)[cache->slot];
+        if (v && v->ob_type == &rm_int_type) {
+            *out = ((rm_int_object *)v)->value;
+            return 0;
+        }
+    }
+    return rm_getattr_int_fill(obj, name, cache, out);
+}
+
+inline int rm_setattr_int_cached(rm_object *obj, rm_object *name, rm_field_cache *cache, int64_t value) {
+    rm_object *boxed = rm_int(value);
+    if (obj && boxed && ~(uintptr_t)obj->ob_type == cache->cls && cache->epoch == rm_lookup_epoch &&
+        cache->slot < obj->ob_aux) {
+        RM_INSTANCE_SLOTS(obj)[cache->slot] = boxed;
+        return 0;
+    }
+    return rm_setattr_int_fill(obj, name, cache, value);
+}
 
 /* A short printable description, for messages ("<instance of Point>"). */
 rm_object *rm_repr(rm_object *obj);
+
+/* ---- Old names: they compile, with a warning naming the new one ---- */
+RM_DEPRECATED("rm_is_instance_of") int rm_isinstance(rm_object *obj, rm_object *cls);
+RM_DEPRECATED("rm_instance_new") rm_object *rm_new_instance(rm_object *cls, rm_object *const *args, size_t nargs);
+RM_DEPRECATED("rm_getattr_name") rm_object *rm_getattr_obj(rm_object *obj, rm_object *name);
+RM_DEPRECATED("rm_setattr_name") int rm_setattr_obj(rm_object *obj, rm_object *name, rm_object *value);
 
 #ifdef __cplusplus
 }

@@ -5,7 +5,7 @@
 **
 **     #include <remap/module.h>
 **     RM_MODULE_ABI;
-**     int rm_module_init(rm_module *m) { ... return 0; }
+**     int rm_module_init(rm_builder *b) { ... return 0; }
 **
 ** rm_module_init runs on every load and every reload, each time into a fresh
 ** module. It declares what the module defines; the reloader matches the new
@@ -36,23 +36,32 @@ extern "C" {
     __attribute__((visibility("default"))) const unsigned rm_module_abi_version = RM_ABI_VERSION
 typedef unsigned (*rm_module_abi_fn)(void);
 
+/* What rm_module_init gets: the builder of one generation of the module.
+   The module itself is an rm_object (rm_builder_module). rm_module is the
+   builder's old name, the same type. */
 typedef struct rm_module rm_module;
+typedef struct rm_module rm_builder;
 
 /* The signature of the entry point a module exports. */
-typedef int (*rm_module_init_fn)(rm_module *m);
+typedef int (*rm_module_init_fn)(rm_builder *b);
 
-/* The module object being built, and its name. */
-rm_object *rm_module_object(rm_module *m);
-const char *rm_module_get_name(rm_module *m);
+/* The module object being built, and the module's name. */
+rm_object *rm_builder_module(rm_builder *b);
+const char *rm_builder_name(rm_builder *b);
 /* The generation being built: 1 on first load, then 2, 3... */
-int64_t rm_module_get_generation(rm_module *m);
+int64_t rm_builder_generation(rm_builder *b);
+
+/* Old names: they compile, with a warning naming the new one. */
+RM_DEPRECATED("rm_builder_module") rm_object *rm_module_object(rm_builder *b);
+RM_DEPRECATED("rm_builder_name") const char *rm_module_get_name(rm_builder *b);
+RM_DEPRECATED("rm_builder_generation") int64_t rm_module_get_generation(rm_builder *b);
 
 /* ---- Definitions: replaced on every reload ---- */
 /* A function: `fn` is called with the function object as `self`. nargs < 0:
    any number of arguments. Returns the function (borrowed) or NULL. */
-rm_object *rm_def_function(rm_module *m, const char *name, rm_cfunction fn, int nargs);
+rm_object *rm_def_function(rm_builder *b, const char *name, rm_cfunction fn, int nargs);
 /* A class; base may be NULL. Old instances get the new class on reload. */
-rm_object *rm_def_class(rm_module *m, const char *name, rm_object *base);
+rm_object *rm_def_class(rm_builder *b, const char *name, rm_object *base);
 /* A method: called with the instance as `self`, the arguments after it.
    A method named __reload__ is the class's reload hook, called after a
    reload for each old instance whose class changed, once its fields are
@@ -83,18 +92,19 @@ int rm_def_field_renamed(rm_object *cls, const char *new_name, const char *old_n
 /* ---- State and values ---- */
 /* State: set to `initial` on first load and kept across reloads (Lisp's
    defvar). Returns the current value: `initial`, or the kept one. */
-rm_object *rm_def_state(rm_module *m, const char *name, rm_object *initial);
+rm_object *rm_def_state(rm_builder *b, const char *name, rm_object *initial);
 /* A value: replaced on every reload (Lisp's defparameter). */
-int rm_def_value(rm_module *m, const char *name, rm_object *value);
+int rm_def_value(rm_builder *b, const char *name, rm_object *value);
 
 /* ---- Imports ---- */
-/* Binds `name` in m to the current value of module.name, loading `module`
-   first if needed, and records that m imports module (a reload of module
-   can cascade to m). Returns the value (borrowed) or NULL. */
-rm_object *rm_import_from(rm_module *m, const char *module, const char *name);
+/* Binds `name` in the module being built to the current value of
+   module.name, loading `module` first if needed, and records the import (a
+   reload of `module` can cascade to this one). Returns the value (borrowed)
+   or NULL. */
+rm_object *rm_import_from(rm_builder *b, const char *module, const char *name);
 
 /* ---- The module hook ----
-** A function named __reload__ defined with rm_def_function(m, "__reload__",
+** A function named __reload__ defined with rm_def_function(b, "__reload__",
 ** fn, 1) runs on reload, before the new version replaces the old, with the
 ** old namespace (a copy: a dict) as its argument. It can move state over by
 ** writing into its own module's namespace (rm_module_dict of

@@ -9,6 +9,7 @@
 #ifndef REMAP_OBJECT_H
 #define REMAP_OBJECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,10 @@ extern "C" {
 #endif
 
 typedef struct rm_type rm_type;
+
+/* Marks an old name kept so existing module sources compile: the compiler
+   warns and names the replacement (docs/modules.md, "Old names"). */
+#define RM_DEPRECATED(replacement) __attribute__((deprecated("use " replacement)))
 
 /* 16 bytes: the type, a 32-bit hash (identity hash for most objects, content
    hash for strings), 16 flag bits and 16 bits a type may use (an instance
@@ -134,7 +139,7 @@ int rm_traverse(rm_object *obj, rm_visitproc visit, void *arg);
 uint32_t rm_hash(rm_object *obj, int *error);
 int rm_equal(rm_object *a, rm_object *b);
 size_t rm_sizeof(rm_object *obj);
-int rm_is_heap_object(const rm_object *obj);
+bool rm_is_heap_object(const rm_object *obj);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@
 
 #include "object.h"
 #include <stdarg.h>
+#include <stdbool.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,7 +27,7 @@ int rm_init(void);
 /* The runtime lock. Not recursive. */
 void rm_acquire(void);
 void rm_release(void);
-int rm_lock_held(void); /* by the calling thread */
+bool rm_lock_held(void); /* by the calling thread */
 
 /* A safe point: if another thread waits for the lock (a reload or a request
    from the control socket), let it run, then take the lock back. Call it,

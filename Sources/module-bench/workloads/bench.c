@@ -2,8 +2,9 @@
 ** bench.c: module "bench", the workloads of module-bench, written as a
 ** module author would: the plain documented API (C-string names, rm_int,
 ** rm_call_method) and, for particle_step_fast, the fast one (interned
-** names kept in statics, the _name calls). bench.py is the same logic in
-** Python. Each workload function takes the repetition count and returns
+** names kept in statics, the _name calls, the typed field access with
+** inline caches, rm_getattr_int_cached / rm_setattr_int_cached). bench.py
+** is the same logic in Python. Each workload function takes the repetition count and returns
 ** a checksum, so the work cannot be optimized away and both sides can be
 ** compared.
 */
@@ -29,19 +30,22 @@ static rm_object *step(rm_object *self, rm_object *const *args, size_t nargs) {
 
 static rm_object *name_x, *name_v, *name_step_fast;
 
+static rm_field_cache x_read, v_read, x_write; /* one per access site */
+
 static rm_object *step_fast(rm_object *self, rm_object *const *args, size_t nargs) {
-    rm_object *x = rm_getattr_name(self, name_x), *v = x ? rm_getattr_name(self, name_v) : NULL;
-    if (!v) return NULL;
-    int64_t next = (rm_int_value(x) + rm_int_value(v)) % WORLD;
+    int64_t x, v;
+    if (rm_getattr_int_cached(self, name_x, &x_read, &x) < 0 || rm_getattr_int_cached(self, name_v, &v_read, &v) < 0)
+        return NULL;
+    int64_t next = (x + v) % WORLD;
     if (next < 0) next += WORLD;
-    return rm_setattr_name(self, name_x, rm_int(next)) < 0 ? NULL : rm_get_none();
+    return rm_setattr_int_cached(self, name_x, &x_write, next) < 0 ? NULL : rm_none;
 }
 
 /* make(n): n particles in state `world`. */
 static rm_object *make(rm_object *self, rm_object *const *args, size_t nargs) {
     rm_object *world = ns_get(self, "world"), *cls = ns_get(self, "Particle");
     for (int64_t i = 0; i < rm_int_value(args[0]); i++) {
-        rm_object *p = rm_new_instance(cls, NULL, 0);
+        rm_object *p = rm_instance_new(cls, NULL, 0);
         if (!p || rm_setattr(p, "x", rm_int(i % WORLD)) < 0 || rm_setattr(p, "v", rm_int(i % 5 - 2)) < 0 ||
             rm_list_append(world, p) < 0)
             return NULL;
@@ -118,14 +122,14 @@ static rm_object *alloc(rm_object *self, rm_object *const *args, size_t nargs) {
     rm_object *cls = ns_get(self, "Particle");
     int64_t sum = 0;
     for (int64_t i = 0; i < rm_int_value(args[0]); i++) {
-        rm_object *p = rm_new_instance(cls, NULL, 0);
+        rm_object *p = rm_instance_new(cls, NULL, 0);
         if (!p) return NULL;
         sum += rm_instance_slot_count(p);
     }
     return rm_int(sum);
 }
 
-int rm_module_init(rm_module *m) {
+int rm_module_init(rm_builder *m) {
     if (!(name_x = rm_name("x")) || !(name_v = rm_name("v")) || !(name_step_fast = rm_name("step_fast"))) return -1;
     rm_object *cls = rm_def_class(m, "Particle", NULL);
     if (!cls || rm_def_field(cls, "x", rm_int(0)) < 0 || rm_def_field(cls, "v", rm_int(0)) < 0 ||
