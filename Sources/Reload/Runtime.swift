@@ -9,10 +9,10 @@ import CRemap
 /// ends the process.
 public final class Runtime: @unchecked Sendable {
     /// Starting once, on whichever thread comes first.
-    private static let started: Result<Runtime, RuntimeError> = {
+    private static let started: Result<Runtime, RemapError> = {
         guard CoreCalls.initialize() == 0 else {
             let cause = CoreCalls.takeError()
-            return .failure(RuntimeError(kind: .runtime, message: "Remap could not start: \(cause.message)"))
+            return .failure(RemapError(kind: .runtime, message: "Remap could not start: \(cause.message)"))
         }
         return .success(Runtime(startError: nil))
     }()
@@ -34,9 +34,9 @@ public final class Runtime: @unchecked Sendable {
     }()
 
     /// Why the runtime could not start, or nil.
-    public let startError: RuntimeError?
+    public let startError: RemapError?
 
-    private init(startError: RuntimeError?) {
+    private init(startError: RemapError?) {
         self.startError = startError
     }
 
