@@ -19,7 +19,10 @@ struct ClientOptions: ParsableArguments {
     @Option(name: .long, help: "The control socket of the host to talk to.")
     var socket: String = ControlServer.defaultPath()
 
-    @Flag(name: .long, help: "Print the host's reply as JSON (errors too, as {\"error\": ...}).")
+    @Option(name: .long, help: "How to print the host's reply: text, or json (errors too, as {\"error\": ...}).")
+    var format: OutputFormat?
+
+    @Flag(name: .long, help: "Short for --format json.")
     var json = false
 
     @Option(name: .long, help: ArgumentHelp("Seconds to wait for the host's reply (default 30; 120 for reload).", valueName: "seconds"))
@@ -27,10 +30,17 @@ struct ClientOptions: ParsableArguments {
 
     func validate() throws {
         if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
+        if json, let format, format != .json {
+            throw ValidationError("--json and --format \(format.rawValue) disagree: give one")
+        }
     }
 
-    /// Sends one request; prints the JSON reply with --json, else `human`.
-    /// A failure prints one line (JSON with --json) and exits with its code.
+    /// The format asked for, by --format or --json.
+    var output: OutputFormat { json ? .json : format ?? .text }
+
+    /// Sends one request; prints the JSON reply with --format json, else
+    /// `human`. A failure prints one line (JSON with --format json) and
+    /// exits with its code.
     func send<Body: Codable & Sendable>(_ request: ControlRequest, expecting _: Body.Type, defaultTimeout: Double = 30,
                                         human: (Body) -> String) throws {
         let reply: Body
@@ -50,7 +60,7 @@ struct ClientOptions: ParsableArguments {
                 throw fail(error.description, code: "failed", exit: ClientExit.failed)
             }
         }
-        if json {
+        if output == .json {
             print(Output.json(ControlReply.success(reply)))
         } else {
             print(human(reply))
@@ -58,10 +68,10 @@ struct ClientOptions: ParsableArguments {
     }
 
     /// Reports a failure: {"error": message, "code": code} on stdout with
-    /// --json, else "Error: message" on stderr; returns the exit to throw.
+    /// --format json, else "Error: message" on stderr; returns the exit to throw.
     func fail(_ message: String, code: String, exit: Int32) -> ExitCode {
         let line = message.split(whereSeparator: \.isNewline).joined(separator: " ")
-        if json {
+        if output == .json {
             print(Output.json(["code": code, "error": line]))
         } else {
             FileHandle.standardError.write(Data("Error: \(line)\n".utf8))
@@ -273,4 +283,12 @@ extension CollisionPolicy: ExpressibleByArgument {
     public var defaultValueDescription: String { userName }
 
     public static var allValueStrings: [String] { allCases.map(\.userName) }
+}
+
+/// How a client command prints the host's reply.
+enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
+    /// Lines for a person: tables, the reload report, a value as JSON.
+    case text
+    /// The host's reply as one JSON line, {"ok": true, ...}.
+    case json
 }
