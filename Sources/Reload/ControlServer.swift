@@ -14,6 +14,8 @@ import Glibc
 /// (`function`: "module.name", `args`: JSON values); `get` (`name`:
 /// "module.name"); `stats`; `collect`.
 /// Replies are `{"ok": true, ...}` or `{"ok": false, "error": {"code", "message"}}`.
+/// The requests and replies are the Codable types of ControlProtocol.swift,
+/// which `ControlClient` uses too.
 ///
 /// Each connection has its own thread. `ping` and `status` are answered on
 /// it without the runtime lock (status from the loader's module snapshot), so

@@ -42,6 +42,15 @@ final class SwiftAPITests: XCTestCase {
         }
     }
 
+    /// The Runtime's own heap calls, made without the lock, take it (or, for
+    /// a safe point, have nothing to give up) instead of racing the heap.
+    func testRuntimeHeapCallsOutsideTheLockAreSafe() throws {
+        runtime.collect()
+        try runtime.checkHeap()
+        runtime.safePoint()
+        XCTAssertEqual(try runtime.withLock { heap in try heap.intValue(try heap.int(7)) }, 7)
+    }
+
     func testRequestsEncodeToTheDocumentedLines() throws {
         func line(_ request: ControlRequest) throws -> String {
             String(decoding: try ControlProtocol.encoder.encode(request), as: UTF8.self)
