@@ -4,8 +4,8 @@ import Foundation
 import Glibc
 #endif
 
-/// A client of a host's control socket: sends one request line, reads one
-/// reply line.
+/// A client of a host's control socket: sends one `ControlRequest` line,
+/// reads and decodes one reply line (ControlProtocol.swift).
 public final class ControlClient {
     public let path: String
     /// Seconds a request may take, from sending it to the end of its reply;
@@ -22,11 +22,11 @@ public final class ControlClient {
         self.timeout = timeout
         do {
             fd = try Syscalls.connect(to: path, timeout: timeout)
-        } catch let error as SystemError {
-            if error.errno == EAGAIN || error.errno == EINPROGRESS {
-                throw Failure.timedOut(seconds: timeout ?? 0, path: path)
+        } catch RemapError.system(_, let number, let detail) {
+            if number == EAGAIN || number == EINPROGRESS {
+                throw RemapError.timedOut(seconds: timeout ?? 0, path: path)
             }
-            throw Failure.unreachable(path: path, reason: error.errno == 0 ? error.detail : String(cString: strerror(error.errno)))
+            throw RemapError.unreachable(path: path, reason: number == 0 ? detail : String(cString: strerror(number)))
         }
         reader = LineReader(fd: fd, limit: 64 << 20)
     }
@@ -35,61 +35,82 @@ public final class ControlClient {
         close(fd)
     }
 
-    public enum Failure: Error, CustomStringConvertible {
-        /// The host answered {"ok": false, "error": {code, message}}.
-        case server(code: String, message: String)
-        /// The connection broke or the reply was not JSON.
-        case protocolError(String)
-        /// No socket at the path, or nothing listening on it.
-        case unreachable(path: String, reason: String)
-        /// No complete reply within the timeout.
-        case timedOut(seconds: Double, path: String)
+    @available(*, deprecated, renamed: "RemapError")
+    public typealias Failure = RemapError
 
-        public var description: String {
-            switch self {
-            case .server(let code, let message): "\(message) [\(code)]"
-            case .protocolError(let message): message
-            case .unreachable(let path, let reason): "cannot reach a host at \(path): \(reason)"
-            case .timedOut(let seconds, let path):
-                "no reply from the host at \(path) within \(Self.format(seconds)) s (raise it with --timeout)"
-            }
+    /// Sends `request` and returns the reply's body, decoded as `Body`: a
+    /// reply with "ok": false throws `.requestFailed(code:message:)`, no
+    /// reply within `timeout` throws `.timedOut`, a reply that is not
+    /// JSON or not a `Body` throws `.protocolError`.
+    public func send<Body: Codable & Sendable>(_ request: ControlRequest, expecting _: Body.Type = Body.self) throws -> Body {
+        let data: Data
+        do {
+            data = try ControlProtocol.encoder.encode(request)
+        } catch {
+            throw RemapError.protocolError("the request could not be encoded: \(error)")
         }
-
-        static func format(_ seconds: Double) -> String {
-            seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+        let line = try exchange(Array(data))
+        let reply: ControlReply<Body>
+        do {
+            reply = try ControlProtocol.decoder.decode(ControlReply<Body>.self, from: Data(line))
+        } catch {
+            guard (try? JSONSerialization.jsonObject(with: Data(line))) is [String: Any] else {
+                throw RemapError.protocolError("the host sent a reply that is not a JSON object")
+            }
+            throw RemapError.protocolError("the host sent a reply to \(request.name) this client does not understand: \(error)")
+        }
+        switch reply {
+        case .success(let body): return body
+        case .failure(let failure): throw RemapError.requestFailed(code: failure.code, message: failure.message)
         }
     }
 
-    /// Sends `request` and returns the reply object; a reply with "ok": false
-    /// throws `.server`, no reply within `timeout` throws `.timedOut`.
+    public func ping() throws { _ = try send(.ping, expecting: PingReply.self) }
+    public func status() throws -> StatusReply { try send(.status) }
+    public func modules() throws -> [ModuleInfo] { try send(.modules, expecting: ModulesReply.self).modules }
+    public func reload(_ modules: [String], options: ReloadOptions = ReloadOptions()) throws -> ReloadReport {
+        try send(.reload(modules: modules, options: options), expecting: ReloadReply.self).report
+    }
+    public func call(_ function: String, _ args: [JSONValue] = []) throws -> JSONValue {
+        try send(.call(function: function, args: args), expecting: CallReply.self).result
+    }
+    public func get(_ name: String) throws -> JSONValue { try send(.get(name: name), expecting: GetReply.self).value }
+    public func stats() throws -> StatsReply { try send(.stats) }
+    public func collect() throws -> CollectReply { try send(.collect) }
+
+    /// Sends a request built by hand and returns the reply object.
+    @available(*, deprecated, message: "send a ControlRequest: send(.ping, expecting: PingReply.self), or ping(), status(), ...")
     public func send(_ request: [String: Any]) throws -> [String: Any] {
-        let data = try JSONSerialization.data(withJSONObject: request)
-        let deadline = timeout.map { Date().addingTimeInterval($0) }
-        if let timeout { Syscalls.setSendTimeout(fd, seconds: timeout) }
-        guard Syscalls.writeAll(fd, Array(data) + [UInt8(ascii: "\n")]) else {
-            if errno == EAGAIN || errno == EWOULDBLOCK { throw Failure.timedOut(seconds: timeout ?? 0, path: path) }
-            throw Failure.protocolError("the host at \(path) closed the connection")
-        }
-        reader.deadline = deadline
-        let line: [UInt8]
-        switch reader.next() {
-        case .line(let bytes):
-            line = bytes
-        case .timedOut:
-            throw Failure.timedOut(seconds: timeout ?? 0, path: path)
-        case .tooLong:
-            throw Failure.protocolError("the host at \(path) sent a reply longer than 64 MiB")
-        case .closed:
-            throw Failure.protocolError("the host at \(path) closed the connection without a reply")
-        }
+        let line = try exchange(Array(try JSONSerialization.data(withJSONObject: request)))
         guard let reply = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
-            throw Failure.protocolError("the host sent a reply that is not a JSON object")
+            throw RemapError.protocolError("the host sent a reply that is not a JSON object")
         }
         if reply["ok"] as? Bool != true {
             let error = reply["error"] as? [String: Any]
-            throw Failure.server(code: error?["code"] as? String ?? "failed",
-                                 message: error?["message"] as? String ?? "the host reported a failure")
+            throw RemapError.requestFailed(code: ControlErrorCode(rawValue: error?["code"] as? String ?? "failed"),
+                                           message: error?["message"] as? String ?? "the host reported a failure")
         }
         return reply
+    }
+
+    /// Writes one request line and reads one reply line, within `timeout`.
+    private func exchange(_ request: [UInt8]) throws -> [UInt8] {
+        let deadline = timeout.map { Date().addingTimeInterval($0) }
+        if let timeout { Syscalls.setSendTimeout(fd, seconds: timeout) }
+        guard Syscalls.writeAll(fd, request + [UInt8(ascii: "\n")]) else {
+            if errno == EAGAIN || errno == EWOULDBLOCK { throw RemapError.timedOut(seconds: timeout ?? 0, path: path) }
+            throw RemapError.protocolError("the host at \(path) closed the connection")
+        }
+        reader.deadline = deadline
+        switch reader.next() {
+        case .line(let bytes):
+            return bytes
+        case .timedOut:
+            throw RemapError.timedOut(seconds: timeout ?? 0, path: path)
+        case .tooLong:
+            throw RemapError.protocolError("the host at \(path) sent a reply longer than 64 MiB")
+        case .closed:
+            throw RemapError.protocolError("the host at \(path) closed the connection without a reply")
+        }
     }
 }

@@ -14,6 +14,8 @@ import Glibc
 /// (`function`: "module.name", `args`: JSON values); `get` (`name`:
 /// "module.name"); `stats`; `collect`.
 /// Replies are `{"ok": true, ...}` or `{"ok": false, "error": {"code", "message"}}`.
+/// The requests and replies are the Codable types of ControlProtocol.swift,
+/// which `ControlClient` uses too.
 ///
 /// Each connection has its own thread. `ping` and `status` are answered on
 /// it without the runtime lock (status from the loader's module snapshot), so
@@ -81,7 +83,7 @@ public final class ControlServer: @unchecked Sendable {
         if FileManager.default.fileExists(atPath: path) {
             if let probe = try? Syscalls.connect(to: path) {
                 close(probe)
-                throw RuntimeError(kind: .runtime, message: "another host is serving \(path)")
+                throw RemapError(kind: .runtime, message: "another host is serving \(path)")
             }
             unlink(path)
         }
@@ -129,7 +131,7 @@ public final class ControlServer: @unchecked Sendable {
             }
             _ = fcntl(client, F_SETFD, FD_CLOEXEC) // builds run by the host must not inherit it
             guard let uid = Syscalls.peerUID(client), allowedUIDs.contains(uid) else {
-                reply(client, error: "forbidden", "peer uid is not allowed on this socket")
+                reply(client, error: .forbidden, "peer uid is not allowed on this socket")
                 close(client)
                 continue
             }
@@ -138,7 +140,7 @@ public final class ControlServer: @unchecked Sendable {
             if !busy { connections += 1 }
             state.unlock()
             if busy {
-                reply(client, error: "busy", "too many connections (\(Self.maxConnections)); retry")
+                reply(client, error: .busy, "too many connections (\(Self.maxConnections)); retry")
                 close(client)
                 continue
             }
@@ -163,7 +165,7 @@ public final class ControlServer: @unchecked Sendable {
             case .closed, .timedOut:
                 return
             case .tooLong:
-                guard reply(fd, error: "line_too_long", "a request line may hold at most \(Self.maxLineBytes) bytes") else { return }
+                guard reply(fd, error: .lineTooLong, "a request line may hold at most \(Self.maxLineBytes) bytes") else { return }
             case .line(let bytes):
                 if bytes.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { continue }
                 let reply = handle(bytes)
@@ -174,212 +176,143 @@ public final class ControlServer: @unchecked Sendable {
 
     // MARK: - Requests
 
-    struct RequestError: Error {
-        let code: String
-        let message: String
-    }
-
-    /// Requests answered on the connection's thread: they touch neither the
-    /// heap nor the runtime lock.
-    static let lockFree: Set<String> = ["ping", "status"]
-
-    /// Parses and runs one request; returns the reply object. Requests that
-    /// use the heap run on the executor pool.
-    func handle(_ line: [UInt8]) -> [String: Any] {
-        let request: [String: Any]
-        let name: String
+    /// Parses and runs one request line; returns the reply line. Requests
+    /// that use the heap run on the executor pool.
+    func handle(_ line: [UInt8]) -> [UInt8] {
+        let request: ControlRequest
         do {
-            guard let parsed = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
-                throw RequestError(code: "invalid_json", message: "a request is one JSON object per line")
-            }
-            request = parsed
-            guard let requested = parsed["request"] as? String else {
-                throw RequestError(code: "bad_request", message: "missing \"request\" (\(Self.requestNames))")
-            }
-            name = requested
+            request = try ControlRequest(line: line)
         } catch {
-            return Self.failure(error)
+            return Self.encode(ControlReply<PingReply>.failure(ControlFailure(error)))
         }
-        if Self.lockFree.contains(name) { return answer(name, request) }
-        return executor.run { [self] in answer(name, request) }
+        if request.isLockFree { return answer(request) }
+        return executor.run { [self] in answer(request) }
     }
 
-    static let requestNames = "ping, status, modules, reload, call, get, stats, collect"
-
-    private func answer(_ name: String, _ request: [String: Any]) -> [String: Any] {
+    private func answer(_ request: ControlRequest) -> [UInt8] {
         do {
-            var result = try run(name, request)
-            result["ok"] = true
-            return result
+            return try run(request)
         } catch {
-            return Self.failure(error)
+            return Self.encode(ControlReply<PingReply>.failure(ControlFailure(error)))
         }
     }
 
-    private static func failure(_ error: Error) -> [String: Any] {
-        if let error = error as? RequestError {
-            return ["ok": false, "error": ["code": error.code, "message": error.message]]
-        }
-        return ["ok": false, "error": ["code": "failed", "message": "\(error)"]]
-    }
-
-    private func run(_ name: String, _ request: [String: Any]) throws -> [String: Any] {
-        switch name {
-        case "ping":
-            return ["pong": true]
-        case "status":
-            return try status()
-        case "modules":
-            return try loader.runtime.withLock { ["modules": try encode(loader.loadedModules)] }
-        case "reload":
-            let options = try reloadOptions(request)
-            guard let modules = request["modules"] as? [String], !modules.isEmpty else {
-                throw RequestError(code: "bad_argument", message: "\"modules\" must be a non-empty array of module names")
-            }
+    /// Runs a request; returns its encoded reply. Errors a user should act on
+    /// are `.requestFailed` with the code the protocol documents; anything
+    /// else is a "failed" reply with the error's description.
+    private func run(_ request: ControlRequest) throws -> [UInt8] {
+        let runtime = loader.runtime
+        switch request {
+        case .ping:
+            return Self.success(PingReply())
+        case .status:
+            return Self.success(status())
+        case .modules:
+            return Self.success(try runtime.withLock { ModulesReply(modules: loader.loadedModules) })
+        case .reload(let modules, let options):
             do {
                 try beforeReload?(modules)
             } catch {
-                throw RequestError(code: "build_failed", message: "\(error)")
+                throw RemapError.requestFailed(code: .buildFailed, message: "\(error)")
             }
-            return try loader.runtime.withLock {
+            return Self.success(try runtime.withLock {
                 do {
-                    let report = try loader.reload(modules, options: options)
-                    return ["report": try encode(report)]
-                } catch let error as ReloadError {
-                    throw RequestError(code: "reload_failed", message: error.description)
+                    return ReloadReply(report: try loader.reload(modules, options: options))
+                } catch let error as RemapError where error.isLoadFailure {
+                    throw RemapError.requestFailed(code: .reloadFailed, message: error.description)
                 }
-            }
-        case "call":
-            guard let function = request["function"] as? String else {
-                throw RequestError(code: "bad_argument", message: "\"function\" must be a qualified name such as \"game.step\"")
-            }
-            guard let args = (request["args"] ?? [Any]()) as? [Any] else {
-                throw RequestError(code: "bad_argument", message: "\"args\" must be an array")
-            }
-            return try loader.runtime.withLock {
+            })
+        case .call(let function, let args):
+            return Self.success(try runtime.withLock {
                 do {
-                    // The converted arguments are new objects: hold them in a
-                    // list the collector sees while the next ones are made.
-                    let held = try Ref(try check(rm_list_new(args.count)))
-                    for arg in args { try check(rm_list_append(held.object, try JSONValues.object(from: arg))) }
-                    let values = (0..<args.count).map { rm_list_get(held.object, $0)! }
-                    // Under the crash guard: a function that crashes fails
-                    // this request, not the host.
-                    let result = try loader.callGuarded(function, values)
-                    return ["result": JSONValues.json(from: result)]
-                } catch let crash as CallCrash {
-                    throw RequestError(code: "call_crashed", message: "\(function) \(crash.message)")
-                } catch let error as JSONValues.Unsupported {
-                    throw RequestError(code: "bad_argument", message: error.description)
-                } catch let error as RuntimeError {
-                    throw RequestError(code: "call_failed", message: error.description)
+                    return CallReply(result: try call(function, args))
+                } catch RemapError.callCrashed(_, _, let message) {
+                    throw RemapError.requestFailed(code: .callCrashed, message: "\(function) \(message)")
+                } catch let error as RemapError where error.isCore {
+                    throw RemapError.requestFailed(code: .callFailed, message: error.description)
                 }
-            }
-        case "get":
-            guard let qualified = request["name"] as? String else {
-                throw RequestError(code: "bad_argument", message: "\"name\" must be a qualified name such as \"game.world\"")
-            }
-            return try loader.runtime.withLock {
+            })
+        case .get(let name):
+            return Self.success(try runtime.withLock {
                 do {
-                    return ["value": JSONValues.json(from: try loader.resolve(qualified))]
-                } catch let error as RuntimeError {
-                    throw RequestError(code: "not_found", message: error.description)
+                    return GetReply(value: JSONValue(rendering: try loader.resolve(name)))
+                } catch let error as RemapError where error.isCore {
+                    throw RemapError.requestFailed(code: .notFound, message: error.description)
                 }
-            }
-        case "stats":
-            return try loader.runtime.withLock { stats() }
-        case "collect":
-            return try loader.runtime.withLock {
+            })
+        case .stats:
+            return Self.success(try runtime.withLock { stats() })
+        case .collect:
+            return Self.success(try runtime.withLock {
                 let before = rm_collection_count()
                 let closed = loader.collect()
-                return ["collections": rm_collection_count() - before, "libraries_closed": closed]
-            }
-        default:
-            throw RequestError(code: "unknown_request", message: "unknown request '\(name)' (\(Self.requestNames))")
+                return CollectReply(collections: rm_collection_count() - before, librariesClosed: closed)
+            })
         }
     }
 
-    private func reloadOptions(_ request: [String: Any]) throws -> ReloadOptions {
-        var options = ReloadOptions()
-        if let cascade = request["cascade"] {
-            guard let value = cascade as? Bool else { throw RequestError(code: "bad_argument", message: "\"cascade\" must be true or false") }
-            options.cascade = value
-        }
-        if let removed = request["on_removed"] {
-            guard let text = removed as? String, let policy = RemovedPolicy(rawValue: text) else {
-                throw RequestError(code: "bad_argument", message: "\"on_removed\" must be keep, tombstone or refuse")
-            }
-            options.onRemoved = policy
-        }
-        if let collision = request["on_collision"] {
-            guard let text = collision as? String, let policy = CollisionPolicy(userName: text) else {
-                throw RequestError(code: "bad_argument", message: "\"on_collision\" must be keep-new, keep-old or refuse")
-            }
-            options.onCollision = policy
-        }
-        return options
+    /// Calls `function` under the crash guard (a function that crashes fails
+    /// the request, not the host) with `args` made into heap objects.
+    /// Holding the lock.
+    private func call(_ function: String, _ args: [JSONValue]) throws -> JSONValue {
+        // The converted arguments are new objects: hold them in a list the
+        // collector sees while the next ones are made.
+        let held = try Ref(try check(rm_list_new(args.count)))
+        for arg in args { try check(rm_list_append(held.object, try arg.makeObject())) }
+        let values = (0..<args.count).compactMap { rm_list_get(held.object, $0) }
+        return JSONValue(rendering: try loader.callGuarded(function, values))
     }
 
     /// Without the runtime lock: from the loader's snapshot and our counters.
-    private func status() throws -> [String: Any] {
+    private func status() -> StatusReply {
         // Every committed reload counts, a watcher's included: the loader
         // keeps the count, readable without the runtime lock like its
         // module snapshot.
-        let reloads = loader.reloadCount
         let modules = loader.moduleSnapshot
-        var result: [String: Any] = [
-            "pid": Int(getpid()),
-            "uptime_seconds": Date().timeIntervalSince(startedAt),
-            "generation": modules.map(\.generation).reduce(0, +),
-            "reloads": reloads,
-            "socket": path,
-            "modules": try encode(modules),
-        ]
-        if let entry { result["entry"] = try encode(entry.status) }
-        return result
+        return StatusReply(pid: Int(getpid()), uptimeSeconds: Date().timeIntervalSince(startedAt),
+                           generation: modules.map(\.generation).reduce(0, +), reloads: loader.reloadCount,
+                           socket: path, modules: modules, entry: entry?.status)
     }
 
-    private func stats() -> [String: Any] {
+    private func stats() -> StatsReply {
         var heap = rm_heap_stats()
         rm_heap_stats_get(&heap)
         let types = withUnsafeBytes(of: &heap.types) { raw in
             Array(raw.bindMemory(to: rm_type_stats.self).prefix(heap.ntypes))
         }
-        var result: [String: Any] = [
-            "objects": heap.objects,
-            "bytes": heap.bytes,
-            "handles": heap.handles,
-            "gc_heap_bytes": heap.gc_heap_bytes,
-            "collections": heap.collections,
-            "types": types.map { line -> [String: Any] in
-                ["type": line.type.map { String(cString: rm_type_name($0)) } ?? "(other)",
-                 "objects": line.objects, "bytes": line.bytes]
-            },
-            "retired_libraries": loader.retiredLibraryCount,
-            "libraries_closed": loader.librariesClosed,
-        ]
-        if let last = loader.lastReloadReport {
-            result["last_reload"] = ["slots_rewritten": last.slotsRewritten, "objects_visited": last.objectsVisited,
-                                     "remap_ms": last.phases.remap, "total_ms": last.phases.total]
+        let last = loader.lastReloadReport.map {
+            StatsReply.LastReload(slotsRewritten: $0.slotsRewritten, objectsVisited: $0.objectsVisited,
+                                  remapMilliseconds: $0.phases.remap, totalMilliseconds: $0.phases.total)
         }
-        return result
-    }
-
-    private func encode<T: Encodable>(_ value: T) throws -> Any {
-        try JSONSerialization.jsonObject(with: JSONEncoder.remap.encode(value))
+        return StatsReply(
+            objects: heap.objects, bytes: heap.bytes, handles: heap.handles, gcHeapBytes: heap.gc_heap_bytes,
+            collections: heap.collections,
+            types: types.map { line in
+                StatsReply.TypeLine(type: line.type.map { String(cString: rm_type_name($0)) } ?? "(other)",
+                                    objects: line.objects, bytes: line.bytes)
+            },
+            retiredLibraries: loader.retiredLibraryCount, librariesClosed: loader.librariesClosed, lastReload: last)
     }
 
     // MARK: - Replies
 
-    @discardableResult
-    private func send(_ fd: Int32, _ reply: [String: Any]) -> Bool {
-        let data = (try? JSONSerialization.data(withJSONObject: reply, options: [.sortedKeys]))
-            ?? Data(#"{"ok":false,"error":{"code":"failed","message":"reply could not be encoded"}}"#.utf8)
-        return Syscalls.writeAll(fd, Array(data) + [UInt8(ascii: "\n")])
+    private static func success<Body: Codable & Sendable>(_ body: Body) -> [UInt8] {
+        encode(ControlReply.success(body))
+    }
+
+    private static func encode<Body>(_ reply: ControlReply<Body>) -> [UInt8] {
+        let data = (try? ControlProtocol.encoder.encode(reply))
+            ?? Data(#"{"error":{"code":"failed","message":"reply could not be encoded"},"ok":false}"#.utf8)
+        return Array(data) + [UInt8(ascii: "\n")]
     }
 
     @discardableResult
-    private func reply(_ fd: Int32, error code: String, _ message: String) -> Bool {
-        send(fd, ["ok": false, "error": ["code": code, "message": message]])
+    private func send(_ fd: Int32, _ line: [UInt8]) -> Bool {
+        Syscalls.writeAll(fd, line)
+    }
+
+    @discardableResult
+    private func reply(_ fd: Int32, error code: ControlErrorCode, _ message: String) -> Bool {
+        send(fd, Self.encode(ControlReply<PingReply>.failure(ControlFailure(code: code, message: message))))
     }
 }

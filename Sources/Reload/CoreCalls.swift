@@ -9,10 +9,10 @@ enum CoreCalls {
     static func attachThread() -> Int32 { rm_thread_attach() }
 
     /// The current error of the calling thread, cleared once read.
-    static func takeError() -> RuntimeError {
+    static func takeError() -> RemapError {
         let kind = rm_error_occurred()
         let message = String(cString: rm_error_message())
         rm_error_clear()
-        return RuntimeError(kind: RuntimeError.Kind(kind), message: message)
+        return .core(RemapError.Kind(kind), message: message)
     }
 }

@@ -70,6 +70,12 @@ public struct EntryStatus: Codable, Sendable, Equatable {
     public var restarts: Int
     public var lastFailure: String?
     public var lastFailureAt: Date?
+
+    /// The wire keys (snake_case), spelled out: the control protocol uses no key strategy.
+    enum CodingKeys: String, CodingKey {
+        case function, restart, state, restarts, lastFailure = "last_failure"
+        case lastFailureAt = "last_failure_at"
+    }
 }
 
 /// Runs a host's entry function and, as its `RestartPolicy` says, calls it

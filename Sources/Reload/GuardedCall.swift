@@ -1,23 +1,11 @@
 import CRemap
 import CRemapLoader
 
-/// A call into module code that crashed: a SIGSEGV, SIGBUS, SIGFPE, SIGILL
-/// or abort the crash guard caught, reported instead of ending the process.
-public struct CallCrash: Error, CustomStringConvertible, Sendable {
-    /// The function called, as `module.name`.
-    public var function: String
-    /// The signal's name: "SIGSEGV", ...
-    public var signal: String
-    /// Where it happened, as the guard saw it: "crashed: SIGSEGV at address 0x0 (instruction 0x7f…)".
-    public var message: String
-
-    public var description: String { message }
-}
-
 extension ModuleLoader {
     /// Looks `module.name` up and calls it with the crash signals caught
     /// (`rm_guarded_call`, the guard a reload runs new code under): a crash
-    /// in module code throws `CallCrash`; an error throws `RuntimeError`.
+    /// in module code throws `RemapError.callCrashed`; an error throws
+    /// `RemapError.core`.
     /// Call it holding the runtime lock.
     ///
     /// The function may run for as long as it likes and release the lock at
@@ -39,8 +27,8 @@ extension ModuleLoader {
             guard let result = rm_guarded_call(function, pointer, count, nil, &crashed) else {
                 let cause = CoreCalls.takeError()
                 if crashed != 0 {
-                    throw CallCrash(function: qualifiedName, signal: String(cString: rm_signal_name(crashed)),
-                                    message: cause.message)
+                    throw RemapError.callCrashed(function: qualifiedName,
+                                                 signal: String(cString: rm_signal_name(crashed)), message: cause.message)
                 }
                 throw cause
             }

@@ -4,19 +4,10 @@ import Foundation
 /// libraries with the flags Remap needs,
 /// finding Remap's headers without the user knowing where the package lives.
 public struct ModuleCompiler: Sendable {
-    public enum Failure: Error, CustomStringConvertible {
-        case headersNotFound([String])
-        case compilerFailed(source: String, output: String)
-
-        public var description: String {
-            switch self {
-            case .headersNotFound(let searched):
-                "cannot find Remap's headers (include/remap/module.h); searched \(searched.joined(separator: ", ")). Set REMAP_INCLUDE to the include folder."
-            case .compilerFailed(let source, let output):
-                "building \(source) failed:\n\(output)"
-            }
-        }
-    }
+    /// The errors a build throws are `RemapError.headersNotFound` and
+    /// `RemapError.compilerFailed`.
+    @available(*, deprecated, renamed: "RemapError")
+    public typealias Failure = RemapError
 
     /// The folder holding `remap/module.h`.
     public let includeDirectory: String
@@ -78,7 +69,7 @@ public struct ModuleCompiler: Sendable {
         let exeDir = Self.executableURL().deletingLastPathComponent()
         let candidates = [exeDir.path, exeDir.deletingLastPathComponent().appendingPathComponent("lib").path]
         guard let libDir = candidates.first(where: { FileManager.default.fileExists(atPath: $0 + "/libRemapHost.so") }) else {
-            throw Failure.headersNotFound(candidates.map {
+            throw RemapError.headersNotFound(candidates.map {
                 "\($0)/libRemapHost.so (build it: swift build -c release --product RemapHost)"
             })
         }
@@ -135,7 +126,7 @@ public struct ModuleCompiler: Sendable {
         for candidate in candidates where FileManager.default.fileExists(atPath: candidate + "/remap/module.h") {
             return candidate
         }
-        throw Failure.headersNotFound(candidates)
+        throw RemapError.headersNotFound(candidates)
     }
 
     /// The languages a module source can be written in, told by its file's
@@ -181,7 +172,7 @@ public struct ModuleCompiler: Sendable {
     /// name); give the full dotted name so two modules never share one.
     public func build(source: String, output: String, depfile: String? = nil, moduleName: String? = nil) throws {
         guard let language = Language(source: source) else {
-            throw Failure.compilerFailed(source: source,
+            throw RemapError.compilerFailed(source: source,
                                          output: "a module source is a .c or a .swift file, not \(source)")
         }
         let temporary = output + ".part"
@@ -206,14 +197,14 @@ public struct ModuleCompiler: Sendable {
         do {
             try process.run()
         } catch {
-            throw Failure.compilerFailed(source: source, output: "cannot run \(command[0]): \(error)")
+            throw RemapError.compilerFailed(source: source, output: "cannot run \(command[0]): \(error)")
         }
         let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             try? FileManager.default.removeItem(atPath: temporary)
             let missing = process.terminationStatus == 127 ? "cannot run \(command[0]) (set \(language == .c ? "CC" : "SWIFTC"))\n" : ""
-            throw Failure.compilerFailed(source: source, output: missing + text)
+            throw RemapError.compilerFailed(source: source, output: missing + text)
         }
         if language == .swift, let depfile {
             // The same depfile a C build leaves, so callers track both alike.
@@ -221,7 +212,7 @@ public struct ModuleCompiler: Sendable {
             try? "\(escaped(output)): \(escaped(source))\n".write(toFile: depfile, atomically: true, encoding: .utf8)
         }
         guard rename(temporary, output) == 0 else {
-            throw Failure.compilerFailed(source: source, output: "cannot move the library into \(output)")
+            throw RemapError.compilerFailed(source: source, output: "cannot move the library into \(output)")
         }
     }
 

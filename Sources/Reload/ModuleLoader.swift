@@ -38,6 +38,11 @@ public struct ModuleInfo: Codable, Sendable, Equatable {
     public var loadedAt: Date
     public var definitions: Int
     public var imports: [String]
+
+    /// The wire keys (snake_case), spelled out: the control protocol uses no key strategy.
+    enum CodingKeys: String, CodingKey {
+        case name, generation, path, loadedAt = "loaded_at", definitions, imports
+    }
 }
 
 /// Finds, loads and keeps modules: native libraries found in the search paths
@@ -132,11 +137,7 @@ public final class ModuleLoader: @unchecked Sendable {
     }
 
     static func raise(_ error: Error) {
-        if let error = error as? RuntimeError {
-            error.raise()
-        } else {
-            rm_error_set_message(RM_ERR_IMPORT, "\(error)")
-        }
+        RemapError.raise(error, as: .importFailure)
     }
 
     public func addSearchPath(_ path: String) {
@@ -222,7 +223,7 @@ public final class ModuleLoader: @unchecked Sendable {
             }
             return object
         }
-        throw RuntimeError(kind: .attribute, message: "no loaded module defines \(qualifiedName)")
+        throw RemapError(kind: .attribute, message: "no loaded module defines \(qualifiedName)")
     }
 
     // MARK: - Loading
@@ -233,7 +234,7 @@ public final class ModuleLoader: @unchecked Sendable {
         if let module = staged[name] { return module.ref.object }
         if let module = modules[name] { return module.ref.object }
         if importStack.contains(name) {
-            throw ReloadError.importCycle(importStack + [name])
+            throw RemapError.importCycle(importStack + [name])
         }
         importStack.append(name)
         defer { importStack.removeLast() }
@@ -250,7 +251,7 @@ public final class ModuleLoader: @unchecked Sendable {
     /// Where a module comes from: an in-process definition, else the first
     /// search path that has its library.
     func locate(_ name: String) throws -> Source {
-        guard Self.isValidName(name) else { throw ReloadError.invalidName(name) }
+        guard Self.isValidName(name) else { throw RemapError.invalidName(name) }
         if let definition = definitions[name] { return .swift(definition) }
         var searched: [String] = []
         for directory in searchPaths {
@@ -260,7 +261,7 @@ public final class ModuleLoader: @unchecked Sendable {
                 searched.append(path)
             }
         }
-        throw ReloadError.notFound(module: name, searched: searched)
+        throw RemapError.notFound(module: name, searched: searched)
     }
 
     /// Builds a new generation of `name` without publishing it. On failure
@@ -269,7 +270,7 @@ public final class ModuleLoader: @unchecked Sendable {
         let source = try locate(name)
         let generation = (previous?.generation ?? 0) + 1
         guard let builder = rm_module_builder_new(name, previous?.namespace, Int64(generation)) else {
-            throw ReloadError.runtime(module: name, cause: CoreCalls.takeError().message)
+            throw RemapError.runtime(module: name, cause: CoreCalls.takeError().message)
         }
         defer { rm_module_builder_free(builder) }
         var library: NativeLibrary?
@@ -280,7 +281,7 @@ public final class ModuleLoader: @unchecked Sendable {
                 path = file
                 if !allowInsecureModules { try Self.checkOwnership(module: name, path: file) }
                 if rm_fault("load") != 0 {
-                    throw ReloadError.badLibrary(module: name, path: file, reason: CoreCalls.takeError().message)
+                    throw RemapError.badLibrary(module: name, path: file, reason: CoreCalls.takeError().message)
                 }
                 let lib = try NativeLibrary.open(module: name, path: file)
                 library = lib
@@ -288,17 +289,17 @@ public final class ModuleLoader: @unchecked Sendable {
                 var crashed: Int32 = 0
                 if rm_guarded_init(builder, lib.initFunction, &crashed) != 0 {
                     let cause = CoreCalls.takeError().message
-                    throw crashed != 0 ? ReloadError.crashed(module: name, phase: "rm_module_init", cause: cause)
-                        : ReloadError.initFailed(module: name, cause: cause)
+                    throw crashed != 0 ? RemapError.crashed(module: name, phase: "rm_module_init", cause: cause)
+                        : RemapError.initFailed(module: name, cause: cause)
                 }
             case .swift(let definition):
                 do {
                     if rm_fault("init") != 0 { throw CoreCalls.takeError() }
                     try definition.initializer(ModuleBuilder(builder))
-                } catch let error as ReloadError {
+                } catch let error as RemapError where error.isLoadFailure {
                     throw error
                 } catch {
-                    throw ReloadError.initFailed(module: name, cause: "\(error)")
+                    throw RemapError.initFailed(module: name, cause: "\(error)")
                 }
             }
             let kinds = try readKinds(rm_module_builder_kinds(builder))
@@ -323,14 +324,14 @@ public final class ModuleLoader: @unchecked Sendable {
             guard stat(candidate, &info) == 0 else { continue }
             let owner = info.st_uid
             if owner != me && owner != 0 {
-                throw ReloadError.insecure(module: module, path: candidate, reason: "owned by uid \(owner), not by uid \(me)")
+                throw RemapError.insecure(module: module, path: candidate, reason: "owned by uid \(owner), not by uid \(me)")
             }
             // A shared folder with the sticky bit (like /tmp) is fine: others
             // cannot replace a file of ours in it.
             let writableByOthers = info.st_mode & 0o022 != 0
             let sticky = info.st_mode & S_ISVTX != 0
             if writableByOthers && (candidate == path || !sticky) {
-                throw ReloadError.insecure(module: module, path: candidate, reason: "writable by group or others (mode \(String(info.st_mode & 0o777, radix: 8)))")
+                throw RemapError.insecure(module: module, path: candidate, reason: "writable by group or others (mode \(String(info.st_mode & 0o777, radix: 8)))")
             }
         }
     }

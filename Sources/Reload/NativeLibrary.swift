@@ -37,7 +37,7 @@ final class NativeLibrary {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw ReloadError.badLibrary(module: module, path: path, reason: "no such file")
+            throw RemapError.badLibrary(module: module, path: path, reason: "no such file")
         }
         let directory = try privateDirectory()
         copies += 1
@@ -48,12 +48,12 @@ final class NativeLibrary {
             try? fm.removeItem(atPath: copy)
             try fm.copyItem(atPath: path, toPath: copy)
         } catch {
-            throw ReloadError.badLibrary(module: module, path: path, reason: "cannot copy it: \(error.localizedDescription)")
+            throw RemapError.badLibrary(module: module, path: path, reason: "cannot copy it: \(error.localizedDescription)")
         }
         defer { unlink(copy) }
         guard let handle = dlopen(copy, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "dlopen failed"
-            throw ReloadError.badLibrary(module: module, path: path, reason: reason.replacingOccurrences(of: copy, with: path))
+            throw RemapError.badLibrary(module: module, path: path, reason: reason.replacingOccurrences(of: copy, with: path))
         }
         do {
             let found: UInt32
@@ -62,18 +62,18 @@ final class NativeLibrary {
             } else if let abi = dlsym(handle, "rm_module_abi") {
                 found = UInt32(unsafeBitCast(abi, to: rm_module_abi_fn.self)())
             } else {
-                throw ReloadError.badLibrary(module: module, path: path,
+                throw RemapError.badLibrary(module: module, path: path,
                                              reason: "no ABI version (add RM_MODULE_ABI; to a C module, rm_module_abi() to a Swift one)")
             }
             guard found == UInt32(RM_ABI_VERSION) else {
-                throw ReloadError.abiMismatch(module: module, path: path, found: found, expected: UInt32(RM_ABI_VERSION))
+                throw RemapError.abiMismatch(module: module, path: path, found: found, expected: UInt32(RM_ABI_VERSION))
             }
             guard let symbol = dlsym(handle, "rm_module_init") else {
-                throw ReloadError.badLibrary(module: module, path: path, reason: "no rm_module_init function")
+                throw RemapError.badLibrary(module: module, path: path, reason: "no rm_module_init function")
             }
             var lo: UInt = 0, hi: UInt = 0
             guard rm_library_range(symbol, &lo, &hi) == 0 else {
-                throw ReloadError.badLibrary(module: module, path: path, reason: CoreCalls.takeError().message)
+                throw RemapError.badLibrary(module: module, path: path, reason: CoreCalls.takeError().message)
             }
             let initFunction = unsafeBitCast(symbol, to: rm_module_init_fn.self)
             return NativeLibrary(module: module, path: path, handle: handle, initFunction: initFunction, codeRange: lo..<hi)
@@ -107,13 +107,13 @@ final class NativeLibrary {
         let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
         let dir = "\(base)/remap-\(getuid())-libs"
         if mkdir(dir, 0o700) != 0 && errno != EEXIST {
-            throw ReloadError.runtime(module: "loader", cause: "cannot create \(dir): \(String(cString: strerror(errno)))")
+            throw RemapError.runtime(module: "loader", cause: "cannot create \(dir): \(String(cString: strerror(errno)))")
         }
         var info = stat()
         guard lstat(dir, &info) == 0, info.st_uid == getuid(), (info.st_mode & S_IFMT) == S_IFDIR,
               info.st_mode & 0o077 == 0
         else {
-            throw ReloadError.runtime(module: "loader", cause: "\(dir) is not a private folder of this user")
+            throw RemapError.runtime(module: "loader", cause: "\(dir) is not a private folder of this user")
         }
         return dir
     }

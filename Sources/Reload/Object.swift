@@ -5,32 +5,8 @@ import CRemap
 /// the object alive (a `Ref`, a heap slot, the stack of the calling thread).
 public typealias Object = UnsafeMutablePointer<rm_object>
 
-extension RuntimeError {
-    /// Sets this error as the C core's current error.
-    package func raise() {
-        rm_error_set_message(kind.cValue, message)
-    }
-}
-
-extension RuntimeError.Kind {
-    var cValue: rm_error_kind {
-        switch self {
-        case .type: RM_ERR_TYPE
-        case .value: RM_ERR_VALUE
-        case .key: RM_ERR_KEY
-        case .index: RM_ERR_INDEX
-        case .attribute: RM_ERR_ATTRIBUTE
-        case .memory: RM_ERR_MEMORY
-        case .runtime: RM_ERR_RUNTIME
-        case .importFailure: RM_ERR_IMPORT
-        case .reload: RM_ERR_RELOAD
-        case .removed: RM_ERR_REMOVED
-        }
-    }
-}
-
 /// Calls a C function that returns NULL on failure, turning the current error
-/// into a thrown `RuntimeError`.
+/// into a thrown `RemapError.core`.
 @discardableResult
 func check(_ result: Object?) throws -> Object {
     guard let result else { throw CoreCalls.takeError() }
@@ -57,7 +33,7 @@ public enum Objects {
 
     public static func stringValue(_ object: Object) throws -> String {
         guard rm_is_str(object) else {
-            throw RuntimeError(kind: .type, message: "expected a str, got \(typeName(object))")
+            throw RemapError(kind: .type, message: "expected a str, got \(typeName(object))")
         }
         return String(cString: rm_str_cstr(object))
     }
@@ -96,7 +72,7 @@ public enum Objects {
         let block = GC_malloc_uncollectable(bytes)
         GC_enable()
         guard let raw = block else {
-            throw RuntimeError(kind: .memory, message: "out of memory for \(args.count) call arguments")
+            throw RemapError(kind: .memory, message: "out of memory for \(args.count) call arguments")
         }
         defer { GC_free(raw) }
         let buffer = raw.bindMemory(to: Object?.self, capacity: args.count)

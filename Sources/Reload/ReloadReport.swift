@@ -70,6 +70,11 @@ public struct ReloadReport: Codable, Sendable {
             self.toGeneration = toGeneration
             self.path = path
         }
+
+        /// The wire keys (snake_case), spelled out: the control protocol uses no key strategy.
+        enum CodingKeys: String, CodingKey {
+            case name, fromGeneration = "from_generation", toGeneration = "to_generation", path
+        }
     }
 
     /// Milliseconds spent in each phase.
@@ -88,6 +93,12 @@ public struct ReloadReport: Codable, Sendable {
         /// rollback are cleared.
         public var commit = 0.0
         public var total = 0.0
+
+        /// The wire keys (snake_case), spelled out: the control protocol uses no key strategy.
+        enum CodingKeys: String, CodingKey {
+            case closeLibraries = "close_libraries", load, match, moduleHooks = "module_hooks", remap
+            case rehash, instances, publish, commit, total
+        }
     }
 
     /// What the reload did to the instances of one replaced class.
@@ -107,6 +118,12 @@ public struct ReloadReport: Codable, Sendable {
         /// instance in 32 timed at random; the in-place part is in the remap
         /// phase.
         public var milliseconds: Double
+
+        /// The wire keys (snake_case), spelled out: the control protocol uses no key strategy.
+        enum CodingKeys: String, CodingKey {
+            case name, instances, inPlace = "in_place", moved, initialized, hooksRun = "hooks_run"
+            case milliseconds
+        }
     }
 
     public var modules: [Module] = []
@@ -131,11 +148,22 @@ public struct ReloadReport: Codable, Sendable {
     public var moduleHooksRun = 0
     public var librariesClosed = 0
     public var phases = Phases()
+
+    /// The wire keys (snake_case), spelled out: the control protocol uses no key strategy.
+    enum CodingKeys: String, CodingKey {
+        case modules, matched, added, removed, kept, tombstoned, objectsVisited = "objects_visited"
+        case slotsRewritten = "slots_rewritten", handlesRewritten = "handles_rewritten"
+        case walkThreads = "walk_threads", tablesRehashed = "tables_rehashed"
+        case keyCollisions = "key_collisions", instancesMigrated = "instances_migrated"
+        case instanceHooksRun = "instance_hooks_run", fieldsInitialized = "fields_initialized", classes
+        case moduleHooksRun = "module_hooks_run", librariesClosed = "libraries_closed", phases
+    }
 }
 
 extension JSONEncoder {
-    /// How Remap writes reports and module lists, on the control socket and
-    /// everywhere else: snake_case keys, ISO 8601 dates.
+    /// How Remap writes reports and module lists: snake_case keys (each type
+    /// spells its own out, so the strategy changes nothing there), ISO 8601
+    /// dates. The control socket uses `ControlProtocol.encoder`.
     public static var remap: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase

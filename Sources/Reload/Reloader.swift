@@ -51,7 +51,7 @@ extension ModuleLoader {
     /// closed while something may still point into them).
     func transaction<T>(module: String, _ body: () throws -> T) throws -> T {
         guard rm_txn_begin() == 0 else {
-            throw ReloadError.runtime(module: module, cause: CoreCalls.takeError().message)
+            throw RemapError.runtime(module: module, cause: CoreCalls.takeError().message)
         }
         let published = modules
         openedLibraries = []
@@ -83,7 +83,7 @@ extension ModuleLoader {
 
         // 2. Match.
         guard let mapping = rm_mapping_new() else {
-            throw ReloadError.runtime(module: order[0], cause: CoreCalls.takeError().message)
+            throw RemapError.runtime(module: order[0], cause: CoreCalls.takeError().message)
         }
         // Freed after the rollback or commit: it keeps the old objects alive.
         defer { rm_mapping_free(mapping) }
@@ -101,8 +101,8 @@ extension ModuleLoader {
             var crashed: Int32 = 0
             if rm_guarded_call(hook, &args, 1, "module_hook", &crashed) == nil {
                 let cause = CoreCalls.takeError().message
-                throw crashed != 0 ? ReloadError.crashed(module: pair.new.name, phase: "__reload__ hook", cause: cause)
-                    : ReloadError.moduleHookFailed(module: pair.new.name, cause: cause)
+                throw crashed != 0 ? RemapError.crashed(module: pair.new.name, phase: "__reload__ hook", cause: cause)
+                    : RemapError.moduleHookFailed(module: pair.new.name, cause: cause)
             }
             report.moduleHooksRun += 1
         }
@@ -120,7 +120,7 @@ extension ModuleLoader {
         var remapReport = rm_remap_report()
         defer { rm_report_clear(&remapReport) }
         guard rm_txn_remap(mapping, &remapReport) == 0 else {
-            throw ReloadError.runtime(module: order[0], cause: CoreCalls.takeError().message)
+            throw RemapError.runtime(module: order[0], cause: CoreCalls.takeError().message)
         }
         report.objectsVisited = remapReport.objects_visited
         report.slotsRewritten = remapReport.slots_rewritten
@@ -134,10 +134,10 @@ extension ModuleLoader {
             report.tablesRehashed = tables
             report.keyCollisions = collisions
         } catch {
-            throw ReloadError.runtime(module: order[0], cause: "rehash failed: \(error)")
+            throw RemapError.runtime(module: order[0], cause: "rehash failed: \(error)")
         }
         if report.keyCollisions > 0 && options.onCollision == .refuse {
-            throw ReloadError.runtime(module: order[0], cause: "\(report.keyCollisions) dict or set keys became equal after the remap and the policy refuses collisions")
+            throw RemapError.runtime(module: order[0], cause: "\(report.keyCollisions) dict or set keys became equal after the remap and the policy refuses collisions")
         }
         report.phases.rehash = clock.lap()
 
@@ -148,7 +148,7 @@ extension ModuleLoader {
         // 8. Publish: nothing after this loop can fail.
         for pair in built {
             if rm_fault("publish") != 0 {
-                throw ReloadError.runtime(module: pair.new.name, cause: CoreCalls.takeError().message)
+                throw RemapError.runtime(module: pair.new.name, cause: CoreCalls.takeError().message)
             }
             modules[pair.new.name] = pair.new
             report.modules.append(.init(name: pair.new.name, fromGeneration: pair.old.generation,
@@ -173,8 +173,8 @@ extension ModuleLoader {
     /// ones and, with cascade, every module that imports one of them.
     func reloadOrder(_ names: [String], cascade: Bool) throws -> [String] {
         for name in names {
-            guard ModuleLoader.isValidName(name) else { throw ReloadError.invalidName(name) }
-            guard modules[name] != nil else { throw ReloadError.notLoaded(name) }
+            guard ModuleLoader.isValidName(name) else { throw RemapError.invalidName(name) }
+            guard modules[name] != nil else { throw RemapError.notLoaded(name) }
         }
         var wanted = Set(names)
         if cascade {
@@ -191,7 +191,7 @@ extension ModuleLoader {
         var visiting: [String] = []
         func visit(_ name: String) throws {
             if order.contains(name) { return }
-            if let at = visiting.firstIndex(of: name) { throw ReloadError.importCycle(visiting[at...] + [name]) }
+            if let at = visiting.firstIndex(of: name) { throw RemapError.importCycle(visiting[at...] + [name]) }
             visiting.append(name)
             for dependency in modules[name]?.imports ?? [] where wanted.contains(dependency) {
                 try visit(dependency)
@@ -240,7 +240,7 @@ extension ModuleLoader {
         }
         report.added += new.kinds.keys.filter { old.kinds[$0] == nil }.sorted().map { "\(new.name).\($0)" }
         if options.onRemoved == .refuse && !removed.isEmpty {
-            throw ReloadError.removalRefused(module: new.name, names: removed)
+            throw RemapError.removalRefused(module: new.name, names: removed)
         }
         for name in removed {
             let qualified = "\(new.name).\(name)"
@@ -348,15 +348,15 @@ extension ModuleLoader {
         let module = change?.module ?? "?", name = change?.name ?? "?"
         let step = result.failed_step.map { String(cString: $0) } ?? "migration"
         if crashed != 0 {
-            throw ReloadError.crashed(module: module, phase: "\(name).\(step) (instance \(result.failed_instance))",
+            throw RemapError.crashed(module: module, phase: "\(name).\(step) (instance \(result.failed_instance))",
                                       cause: cause)
         }
         // Only a failed hook is a hook failure: a failed initializer or move
         // is named as such, not as "__reload__ failed".
         guard step == "__reload__" else {
-            throw ReloadError.runtime(module: module, cause: "\(name): the \(step) failed on instance \(result.failed_instance): \(cause); the reload was rolled back")
+            throw RemapError.runtime(module: module, cause: "\(name): the \(step) failed on instance \(result.failed_instance): \(cause); the reload was rolled back")
         }
-        throw ReloadError.instanceHookFailed(module: module, className: name, instance: result.failed_instance,
+        throw RemapError.instanceHookFailed(module: module, className: name, instance: result.failed_instance,
                                              cause: cause)
     }
 

@@ -9,10 +9,10 @@ import CRemap
 /// ends the process.
 public final class Runtime: @unchecked Sendable {
     /// Starting once, on whichever thread comes first.
-    private static let started: Result<Runtime, RuntimeError> = {
+    private static let started: Result<Runtime, RemapError> = {
         guard CoreCalls.initialize() == 0 else {
             let cause = CoreCalls.takeError()
-            return .failure(RuntimeError(kind: .runtime, message: "Remap could not start: \(cause.message)"))
+            return .failure(RemapError(kind: .runtime, message: "Remap could not start: \(cause.message)"))
         }
         return .success(Runtime(startError: nil))
     }()
@@ -34,9 +34,9 @@ public final class Runtime: @unchecked Sendable {
     }()
 
     /// Why the runtime could not start, or nil.
-    public let startError: RuntimeError?
+    public let startError: RemapError?
 
-    private init(startError: RuntimeError?) {
+    private init(startError: RemapError?) {
         self.startError = startError
     }
 
@@ -53,22 +53,29 @@ public final class Runtime: @unchecked Sendable {
     }
 
     /// Lets a waiting reload or control request run, if any, then takes the
-    /// lock back. Call it holding the lock, from a host's long-running loop.
-    public func safePoint() { rm_safe_point() }
+    /// lock back. Call it holding the lock, from a host's long-running loop
+    /// (`heap.safePoint()`); without the lock there is nothing to give up,
+    /// and it does nothing.
+    public func safePoint() {
+        guard rm_lock_held() != 0 else { return }
+        rm_safe_point()
+    }
 
     /// Unregisters the calling thread from Boehm; call it before a thread
     /// that used `withLock` exits.
     public func detachThread() { rm_thread_detach() }
 
     /// Checks every object and handle of the heap; throws the first fault.
-    /// Call it holding the lock.
+    /// Holding the lock (`heap.check()`), or it takes the lock itself.
     public func checkHeap() throws {
+        guard rm_lock_held() != 0 else { return try withLock { try checkHeap() } }
         if rm_heap_check() != 0 { throw CoreCalls.takeError() }
     }
 
     /// A full collection, after scrubbing this thread's unused stack so that
     /// stale pointers left by returned calls do not keep garbage alive.
-    /// Call it holding the lock.
+    /// Holding the lock (`heap.collect()`), or `rm_collect` takes the lock
+    /// itself.
     public func collect() {
         rm_scrub_stack()
         rm_collect()

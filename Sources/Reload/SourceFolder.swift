@@ -38,7 +38,7 @@ public final class SourceFolder: @unchecked Sendable {
         self.compiler = compiler
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: self.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw RuntimeError(kind: .value, message: "\(path) is not a folder")
+            throw RemapError(kind: .value, message: "\(path) is not a folder")
         }
         try FileManager.default.createDirectory(atPath: buildPath, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
@@ -205,7 +205,7 @@ public final class SourceFolder: @unchecked Sendable {
     public func build(_ module: String) throws {
         let candidates = sourceCandidates(module)
         guard candidates.count <= 1 else {
-            throw ModuleCompiler.Failure.compilerFailed(
+            throw RemapError.compilerFailed(
                 source: candidates[0],
                 output: "module \(module) has \(candidates.count) sources (\(candidates.joined(separator: ", "))): keep one")
         }

@@ -26,10 +26,8 @@ private let swiftTrampoline: rm_cfunction = { selfObject, args, nargs in
     for i in 0..<nargs { if let arg = args?[i] { list.append(arg) } }
     do {
         return try box.body(selfObject!, list)
-    } catch let error as RuntimeError {
-        error.raise()
     } catch {
-        rm_error_set_message(RM_ERR_RUNTIME, "\(error)")
+        RemapError.raise(error, as: .runtime)
     }
     return nil
 }

@@ -6,23 +6,7 @@ import CRemapShims
 import Foundation
 
 /// The thin layer over the socket calls the control server and client use:
-/// every call that can fail throws a `SystemError` naming it.
-public struct SystemError: Error, CustomStringConvertible, Sendable {
-    public let call: String
-    public let errno: Int32
-    public let detail: String
-
-    init(_ call: String, _ detail: String = "") {
-        self.call = call
-        self.errno = Glibc.errno
-        self.detail = detail
-    }
-
-    public var description: String {
-        "\(call)\(detail.isEmpty ? "" : " \(detail)"): \(String(cString: strerror(errno)))"
-    }
-}
-
+/// every call that can fail throws `RemapError.system` naming it.
 enum Syscalls {
     /// A sockaddr_un for `path`, or nil if the path is too long for one.
     static func address(_ path: String) -> sockaddr_un? {
@@ -41,14 +25,14 @@ enum Syscalls {
     /// (bind or connect); the socket is closed if `body` fails.
     private static func unixSocket(_ call: String, _ path: String,
                                    _ body: (Int32, UnsafePointer<sockaddr>, socklen_t) -> Int32) throws -> Int32 {
-        guard var addr = address(path) else { throw SystemError(call, "\(path): path too long") }
+        guard var addr = address(path) else { throw RemapError.systemCall(call, "\(path): path too long") }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SystemError("socket") }
+        guard fd >= 0 else { throw RemapError.systemCall("socket") }
         let result = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard result == 0 else {
-            let error = SystemError(call, path)
+            let error = RemapError.systemCall(call, path)
             close(fd)
             throw error
         }
@@ -58,7 +42,7 @@ enum Syscalls {
     static func listen(at path: String) throws -> Int32 {
         let fd = try unixSocket("bind", path) { bind($0, $1, $2) }
         guard chmod(path, 0o600) == 0, Glibc.listen(fd, 128) == 0 else {
-            let error = SystemError("listen", path)
+            let error = RemapError.systemCall("listen", path)
             close(fd)
             throw error
         }
@@ -110,11 +94,11 @@ enum Syscalls {
     /// A folder that only this user can enter: created with mode 0700 if
     /// missing; refused if it exists with another owner or wider permissions.
     static func privateDirectory(_ path: String) throws {
-        if mkdir(path, 0o700) != 0 && errno != EEXIST { throw SystemError("mkdir", path) }
+        if mkdir(path, 0o700) != 0 && errno != EEXIST { throw RemapError.systemCall("mkdir", path) }
         var info = stat()
-        guard lstat(path, &info) == 0 else { throw SystemError("stat", path) }
+        guard lstat(path, &info) == 0 else { throw RemapError.systemCall("stat", path) }
         guard (info.st_mode & S_IFMT) == S_IFDIR, info.st_uid == getuid(), info.st_mode & 0o077 == 0 else {
-            throw RuntimeError(kind: .runtime, message: "\(path) must be a folder of this user with mode 0700")
+            throw RemapError(kind: .runtime, message: "\(path) must be a folder of this user with mode 0700")
         }
     }
 }

@@ -11,12 +11,9 @@ enum HostAPI {
 
     /// Reports a Swift error through the C current-error API.
     static func fail(_ error: Error) {
-        switch error {
-        case let error as RuntimeError: error.raise()
-        case let error as ReloadError:
-            rm_error_set_message(error.module == nil ? RM_ERR_IMPORT : RM_ERR_RELOAD, error.description)
-        default: rm_error_set_message(RM_ERR_RUNTIME, "\(error)")
-        }
+        // A core error keeps its kind; a load or reload failure is an
+        // ImportError or a ReloadError (RemapError.kind); the rest RuntimeError.
+        RemapError.raise(error, as: (error as? RemapError)?.kind ?? .runtime)
     }
 
     static func started() -> ModuleLoader? {

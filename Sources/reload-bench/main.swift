@@ -91,7 +91,7 @@ func build(_ source: String, into path: String) throws {
     cc.arguments = ["-shared", "-fPIC", "-O2", "-I", root.appendingPathComponent("include").path, "-o", path, src]
     try cc.run()
     cc.waitUntilExit()
-    guard cc.terminationStatus == 0 else { throw RuntimeError(kind: .runtime, message: "cc failed for \(src)") }
+    guard cc.terminationStatus == 0 else { throw RemapError(kind: .runtime, message: "cc failed for \(src)") }
 }
 
 /// A fast seeded generator: the system one costs a system call per number,

@@ -61,7 +61,7 @@ struct Build: ParsableCommand {
                 }
                 try compiler.build(source: source, output: library, moduleName: name)
                 print("built \(library)")
-            } catch ModuleCompiler.Failure.compilerFailed(_, let text) {
+            } catch RemapError.compilerFailed(_, let text) {
                 FileHandle.standardError.write(Data(text.utf8))
                 failed = true
             }

@@ -19,7 +19,10 @@ struct ClientOptions: ParsableArguments {
     @Option(name: .long, help: "The control socket of the host to talk to.")
     var socket: String = ControlServer.defaultPath()
 
-    @Flag(name: .long, help: "Print the host's reply as JSON (errors too, as {\"error\": ...}).")
+    @Option(name: .long, help: "How to print the host's reply: text, or json (errors too, as {\"error\": ...}).")
+    var format: OutputFormat?
+
+    @Flag(name: .long, help: "Short for --format json.")
     var json = false
 
     @Option(name: .long, help: ArgumentHelp("Seconds to wait for the host's reply (default 30; 120 for reload).", valueName: "seconds"))
@@ -27,39 +30,49 @@ struct ClientOptions: ParsableArguments {
 
     func validate() throws {
         if let timeout, !(timeout > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
+        if json, let format, format != .json {
+            throw ValidationError("--json and --format \(format.rawValue) disagree: give one")
+        }
     }
 
-    /// Sends one request; prints the JSON reply with --json, else `human`.
-    /// A failure prints one line (JSON with --json) and exits with its code.
-    func send(_ request: [String: Any], defaultTimeout: Double = 30, human: ([String: Any]) -> String) throws {
-        let reply: [String: Any]
+    /// The format asked for, by --format or --json.
+    var output: OutputFormat { json ? .json : format ?? .text }
+
+    /// Sends one request; prints the JSON reply with --format json, else
+    /// `human`. A failure prints one line (JSON with --format json) and
+    /// exits with its code.
+    func send<Body: Codable & Sendable>(_ request: ControlRequest, expecting _: Body.Type, defaultTimeout: Double = 30,
+                                        human: (Body) -> String) throws {
+        let reply: Body
         do {
             reply = try ControlClient(path: socket, timeout: timeout ?? defaultTimeout).send(request)
-        } catch let error as ControlClient.Failure {
+        } catch let error as RemapError {
             switch error {
             case .unreachable:
                 throw fail("\(error). Is `reloadctl run` running?", code: "unreachable", exit: ClientExit.unreachable)
             case .timedOut:
                 throw fail(error.description, code: "timeout", exit: ClientExit.timedOut)
-            case .server(let code, let message):
-                throw fail(message, code: code, exit: ClientExit.failed)
+            case .requestFailed(let code, let message):
+                throw fail(message, code: code.rawValue, exit: ClientExit.failed)
             case .protocolError(let message):
                 throw fail(message, code: "protocol", exit: ClientExit.failed)
+            default:
+                throw fail(error.description, code: "failed", exit: ClientExit.failed)
             }
         }
-        if json {
-            print(Output.json(reply))
+        if output == .json {
+            print(Output.json(ControlReply.success(reply)))
         } else {
             print(human(reply))
         }
     }
 
     /// Reports a failure: {"error": message, "code": code} on stdout with
-    /// --json, else "Error: message" on stderr; returns the exit to throw.
+    /// --format json, else "Error: message" on stderr; returns the exit to throw.
     func fail(_ message: String, code: String, exit: Int32) -> ExitCode {
         let line = message.split(whereSeparator: \.isNewline).joined(separator: " ")
-        if json {
-            print(Output.json(["error": line, "code": code]))
+        if output == .json {
+            print(Output.json(["code": code, "error": line]))
         } else {
             FileHandle.standardError.write(Data("Error: \(line)\n".utf8))
         }
@@ -93,27 +106,18 @@ struct ReloadCommand: ParsableCommand {
     var cascade = false
 
     @Option(name: .customLong("on-removed"), help: "Definitions the new version removes: keep, tombstone or refuse.")
-    var onRemoved: String = "keep"
+    var onRemoved: RemovedPolicy = .keep
 
     @Option(name: .customLong("on-collision"), help: "Dict or set keys that become equal: keep-new (the entry inserted last wins), keep-old (the one inserted first stays) or refuse (roll back).")
-    var onCollision: String = "keep-new"
+    var onCollision: CollisionPolicy = .keepNewer
 
     @OptionGroup var client: ClientOptions
 
-    func validate() throws {
-        guard RemovedPolicy(rawValue: onRemoved) != nil else {
-            throw ValidationError("--on-removed must be keep, tombstone or refuse")
-        }
-        guard CollisionPolicy(userName: onCollision) != nil else {
-            throw ValidationError("--on-collision must be keep-new, keep-old or refuse")
-        }
-    }
-
     func run() throws {
-        let collision = CollisionPolicy(userName: onCollision) ?? .keepNewer
-        try client.send(["request": "reload", "modules": modules, "cascade": cascade, "on_removed": onRemoved,
-                         "on_collision": collision.rawValue], defaultTimeout: 120) { reply in
-            Output.reloadReport(reply["report"] as? [String: Any] ?? [:])
+        let options = ReloadOptions(cascade: cascade, onRemoved: onRemoved, onCollision: onCollision)
+        try client.send(.reload(modules: modules, options: options), expecting: ReloadReply.self,
+                        defaultTimeout: 120) { reply in
+            Output.reloadReport(reply.report)
         }
     }
 }
@@ -140,29 +144,29 @@ struct Call: ParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() throws {
-        var args: [Any] = []
+        var args: [JSONValue] = []
         for (i, text) in arguments.enumerated() {
             guard let value = Self.parse(text) else {
                 throw client.fail("argument \(i + 1) is not valid JSON: \(text)", code: "bad_argument", exit: ClientExit.usage)
             }
             args.append(value)
         }
-        try client.send(["request": "call", "function": function, "args": args]) { reply in
-            Output.json(reply["result"] ?? NSNull())
+        try client.send(.call(function: function, args: args), expecting: CallReply.self) { reply in
+            reply.result.jsonText
         }
     }
 }
 
 extension Call {
     /// A JSON value, or a bare word as a string; nil for anything else.
-    static func parse(_ text: String) -> Any? {
-        if let value = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) {
-            return value
+    static func parse(_ text: String) -> JSONValue? {
+        if let parsed = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) {
+            return JSONValue(any: parsed)
         }
         guard let first = text.unicodeScalars.first, CharacterSet.letters.contains(first) || first == "_",
               text.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "_.-".unicodeScalars.contains($0) })
         else { return nil }
-        return text
+        return .string(text)
     }
 }
 
@@ -183,8 +187,8 @@ struct Get: ParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() throws {
-        try client.send(["request": "get", "name": name]) { reply in
-            Output.json(reply["value"] ?? NSNull())
+        try client.send(.get(name: name), expecting: GetReply.self) { reply in
+            reply.value.jsonText
         }
     }
 }
@@ -197,10 +201,10 @@ struct Status: ParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() throws {
-        try client.send(["request": "status"]) { reply in
-            var lines = ["pid \(reply["pid"] ?? "?"), up \(Output.seconds(reply["uptime_seconds"])), \(reply["reloads"] ?? 0) reloads served, socket \(reply["socket"] ?? "?")"]
-            lines += Output.moduleTable(reply["modules"] as? [[String: Any]] ?? [])
-            if let entry = reply["entry"] as? [String: Any] { lines.append(Output.entryLine(entry)) }
+        try client.send(.status, expecting: StatusReply.self) { reply in
+            var lines = ["pid \(reply.pid), up \(Output.seconds(reply.uptimeSeconds)), \(reply.reloads) reloads served, socket \(reply.socket)"]
+            lines += Output.moduleTable(reply.modules)
+            if let entry = reply.entry { lines.append(Output.entryLine(entry)) }
             return lines.joined(separator: "\n")
         }
     }
@@ -214,8 +218,8 @@ struct Modules: ParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() throws {
-        try client.send(["request": "modules"]) { reply in
-            Output.moduleTable(reply["modules"] as? [[String: Any]] ?? []).joined(separator: "\n")
+        try client.send(.modules, expecting: ModulesReply.self) { reply in
+            Output.moduleTable(reply.modules).joined(separator: "\n")
         }
     }
 }
@@ -228,13 +232,13 @@ struct Stats: ParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() throws {
-        try client.send(["request": "stats"]) { reply in
-            var lines = ["\(reply["objects"] ?? 0) objects, \(reply["bytes"] ?? 0) bytes, \(reply["handles"] ?? 0) handles, \(reply["collections"] ?? 0) collections"]
-            for line in reply["types"] as? [[String: Any]] ?? [] {
-                lines.append("  \(Output.pad("\(line["type"] ?? "?")", 20)) \(Output.pad("\(line["objects"] ?? 0)", 10, right: true)) objects \(Output.pad("\(line["bytes"] ?? 0)", 12, right: true)) bytes")
+        try client.send(.stats, expecting: StatsReply.self) { reply in
+            var lines = ["\(reply.objects) objects, \(reply.bytes) bytes, \(reply.handles) handles, \(reply.collections) collections"]
+            for line in reply.types {
+                lines.append("  \(Output.pad(line.type, 20)) \(Output.pad("\(line.objects)", 10, right: true)) objects \(Output.pad("\(line.bytes)", 12, right: true)) bytes")
             }
-            if let last = reply["last_reload"] as? [String: Any] {
-                lines.append("last reload: \(last["slots_rewritten"] ?? 0) slots rewritten, remap \(Output.ms(last["remap_ms"])), total \(Output.ms(last["total_ms"]))")
+            if let last = reply.lastReload {
+                lines.append("last reload: \(last.slotsRewritten) slots rewritten, remap \(Output.ms(last.remapMilliseconds)), total \(Output.ms(last.totalMilliseconds))")
             }
             return lines.joined(separator: "\n")
         }
@@ -249,7 +253,7 @@ struct Ping: ParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() throws {
-        try client.send(["request": "ping"]) { _ in "pong" }
+        try client.send(.ping, expecting: PingReply.self) { _ in "pong" }
     }
 }
 
@@ -261,8 +265,30 @@ struct Collect: ParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() throws {
-        try client.send(["request": "collect"]) { reply in
-            "collected; \(reply["libraries_closed"] ?? 0) old libraries closed"
+        try client.send(.collect, expecting: CollectReply.self) { reply in
+            "collected; \(reply.librariesClosed) old libraries closed"
         }
     }
+}
+
+extension RemovedPolicy: ExpressibleByArgument {}
+
+/// `--on-collision` takes the names the CLI shows (keep-new, keep-old,
+/// refuse) and the raw values (keep-newer, keep-older).
+extension CollisionPolicy: ExpressibleByArgument {
+    public init?(argument: String) {
+        self.init(userName: argument)
+    }
+
+    public var defaultValueDescription: String { userName }
+
+    public static var allValueStrings: [String] { allCases.map(\.userName) }
+}
+
+/// How a client command prints the host's reply.
+enum OutputFormat: String, CaseIterable, ExpressibleByArgument {
+    /// Lines for a person: tables, the reload report, a value as JSON.
+    case text
+    /// The host's reply as one JSON line, {"ok": true, ...}.
+    case json
 }

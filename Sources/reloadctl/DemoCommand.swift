@@ -56,7 +56,7 @@ struct Demo: ParsableCommand {
         try write(DemoModule.v2(), "version 2: step() moves twice as far, a new field mass = 2, ticks move into a clock dict")
         try build()
         let report = try runtime.withLock { try loader.reload(["particles"]) }
-        print(Output.reloadReport(try Run.encode(report)))
+        print(Output.reloadReport(report))
         print(try tick(0) + "   <- the same instances, their state kept")
         print(try tick(3))
 
@@ -73,7 +73,7 @@ struct Demo: ParsableCommand {
             _ = try runtime.withLock { try loader.reload(["particles"]) }
             print("unexpected: the broken version was accepted")
             throw ExitCode.failure
-        } catch let error as ReloadError {
+        } catch let error as RemapError where error.isLoadFailure {
             print("reload failed: \(error)")
         }
         print(try tick(1) + "   <- version 2 still answers")

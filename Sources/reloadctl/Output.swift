@@ -1,4 +1,5 @@
 import Foundation
+import Reload
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
@@ -10,10 +11,9 @@ enum Output {
         setvbuf(stdout, nil, _IOLBF, 0)
     }
 
-    static func json(_ value: Any) -> String {
-        guard JSONSerialization.isValidJSONObject(value) || value is String || value is NSNumber || value is NSNull,
-              let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
-        else { return "\(value)" }
+    /// The protocol's JSON text of `value` (sorted keys, as the host writes it).
+    static func json<Value: Encodable>(_ value: Value) -> String {
+        guard let data = try? ControlProtocol.encoder.encode(value) else { return "\(value)" }
         return String(decoding: data, as: UTF8.self)
     }
 
@@ -23,54 +23,52 @@ enum Output {
         return right ? fill + text : text + fill
     }
 
-    static func ms(_ value: Any?) -> String {
-        String(format: "%.2f ms", (value as? Double) ?? Double((value as? Int) ?? 0))
+    static func ms(_ value: Double) -> String {
+        String(format: "%.2f ms", value)
     }
 
-    static func seconds(_ value: Any?) -> String {
-        String(format: "%.1f s", (value as? Double) ?? 0)
+    static func seconds(_ value: Double) -> String {
+        String(format: "%.1f s", value)
     }
 
-    static func moduleTable(_ modules: [[String: Any]]) -> [String] {
+    static func moduleTable(_ modules: [ModuleInfo]) -> [String] {
         guard !modules.isEmpty else { return ["no modules loaded"] }
         return [pad("MODULE", 20) + pad("GEN", 6) + pad("DEFS", 6) + "PATH"] + modules.map { m in
-            pad("\(m["name"] ?? "?")", 20) + pad("\(m["generation"] ?? "?")", 6) + pad("\(m["definitions"] ?? "?")", 6)
-                + "\(m["path"] as? String ?? "(in-process)")"
+            pad(m.name, 20) + pad("\(m.generation)", 6) + pad("\(m.definitions)", 6) + (m.path ?? "(in-process)")
         }
     }
 
-    /// A reload report (snake_case keys, as the host encodes it).
-    static func reloadReport(_ r: [String: Any]) -> String {
-        let modules = (r["modules"] as? [[String: Any]] ?? []).map {
-            "\($0["name"] ?? "?") \($0["from_generation"] ?? "?") -> \($0["to_generation"] ?? "?")"
-        }
-        let phases = r["phases"] as? [String: Any] ?? [:]
-        func list(_ key: String) -> [String] { r[key] as? [String] ?? [] }
-        var lines = ["reloaded \(modules.joined(separator: ", ")) in \(ms(phases["total"]))"]
-        var changes = "  \(r["matched"] ?? 0) definitions replaced"
-        if !list("added").isEmpty { changes += ", added \(list("added").joined(separator: " "))" }
-        if !list("removed").isEmpty { changes += ", removed \(list("removed").joined(separator: " "))" }
-        if !list("kept").isEmpty { changes += " (kept)" }
-        if !list("tombstoned").isEmpty { changes += " (tombstoned)" }
+    static func reloadReport(_ r: ReloadReport) -> String {
+        let modules = r.modules.map { "\($0.name) \($0.fromGeneration) -> \($0.toGeneration)" }
+        let phases = r.phases
+        var lines = ["reloaded \(modules.joined(separator: ", ")) in \(ms(phases.total))"]
+        var changes = "  \(r.matched) definitions replaced"
+        if !r.added.isEmpty { changes += ", added \(r.added.joined(separator: " "))" }
+        if !r.removed.isEmpty { changes += ", removed \(r.removed.joined(separator: " "))" }
+        if !r.kept.isEmpty { changes += " (kept)" }
+        if !r.tombstoned.isEmpty { changes += " (tombstoned)" }
         lines.append(changes)
-        lines.append("  \(r["slots_rewritten"] ?? 0) slots rewritten in \(r["objects_visited"] ?? 0) objects (\(r["walk_threads"] ?? 1) threads); \(r["tables_rehashed"] ?? 0) tables rehashed, \(r["key_collisions"] ?? 0) key collisions")
-        lines.append("  \(r["instances_migrated"] ?? 0) instances migrated, \(r["instance_hooks_run"] ?? 0) instance hooks, \(r["module_hooks_run"] ?? 0) module hooks; \(r["libraries_closed"] ?? 0) old libraries closed")
-        for line in r["classes"] as? [[String: Any]] ?? [] {
-            var text = "  class \(line["name"] ?? "?"): \(line["instances"] ?? 0) instances, \(line["in_place"] ?? 0) in place, \(line["moved"] ?? 0) moved"
-            if let n = line["initialized"] as? Int, n > 0 { text += ", \(n) initialized" }
-            if let n = line["hooks_run"] as? Int, n > 0 { text += ", \(n) hooks" }
-            lines.append(text + " (\(ms(line["milliseconds"])) after the walk)")
+        lines.append("  \(r.slotsRewritten) slots rewritten in \(r.objectsVisited) objects (\(r.walkThreads) threads); \(r.tablesRehashed) tables rehashed, \(r.keyCollisions) key collisions")
+        lines.append("  \(r.instancesMigrated) instances migrated, \(r.instanceHooksRun) instance hooks, \(r.moduleHooksRun) module hooks; \(r.librariesClosed) old libraries closed")
+        for line in r.classes {
+            var text = "  class \(line.name): \(line.instances) instances, \(line.inPlace) in place, \(line.moved) moved"
+            if line.initialized > 0 { text += ", \(line.initialized) initialized" }
+            if line.hooksRun > 0 { text += ", \(line.hooksRun) hooks" }
+            lines.append(text + " (\(ms(line.milliseconds)) after the walk)")
         }
-        let order = ["close_libraries", "load", "match", "module_hooks", "remap", "rehash", "instances", "publish", "commit"]
-        lines.append("  phases: " + order.map { "\($0) \(ms(phases[$0]))" }.joined(separator: ", "))
+        let order: [(String, Double)] = [
+            ("close_libraries", phases.closeLibraries), ("load", phases.load), ("match", phases.match),
+            ("module_hooks", phases.moduleHooks), ("remap", phases.remap), ("rehash", phases.rehash),
+            ("instances", phases.instances), ("publish", phases.publish), ("commit", phases.commit),
+        ]
+        lines.append("  phases: " + order.map { "\($0.0) \(ms($0.1))" }.joined(separator: ", "))
         return lines.joined(separator: "\n")
     }
 
     /// The entry line of `status`: "entry game.main: running, 2 restarts (on-failure), last failure: ...".
-    static func entryLine(_ entry: [String: Any]) -> String {
-        let restarts = entry["restarts"] as? Int ?? 0
-        var line = "entry \(entry["function"] ?? "?"): \(entry["state"] ?? "?"), \(restarts) restart\(restarts == 1 ? "" : "s") (\(entry["restart"] ?? "no"))"
-        if let failure = entry["last_failure"] as? String {
+    static func entryLine(_ entry: EntryStatus) -> String {
+        var line = "entry \(entry.function): \(entry.state.rawValue), \(entry.restarts) restart\(entry.restarts == 1 ? "" : "s") (\(entry.restart.rawValue))"
+        if let failure = entry.lastFailure {
             line += ", last failure: \(failure.split(whereSeparator: \.isNewline).joined(separator: " "))"
         }
         return line

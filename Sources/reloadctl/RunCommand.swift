@@ -178,15 +178,11 @@ struct Run: ParsableCommand {
                     return (reloading.isEmpty ? nil : try loader.reload(reloading), fresh)
                 }
                 if !loaded.isEmpty { log("loaded \(loaded.joined(separator: ", "))") }
-                if let report { log(Output.reloadReport(try Self.encode(report))) }
+                if let report { log(Output.reloadReport(report)) }
             } catch {
                 log("reload of \(built.joined(separator: ", ")) failed; the old code keeps running\n\(error)")
             }
         }
-    }
-
-    static func encode(_ report: ReloadReport) throws -> [String: Any] {
-        try JSONSerialization.jsonObject(with: JSONEncoder.remap.encode(report)) as? [String: Any] ?? [:]
     }
 }
 

@@ -88,6 +88,6 @@ final class CollisionCommandTests: HostTestCase {
         XCTAssertEqual(try Processes.reloadctl("call", "collide.size", "--socket", socketPath).stdout, "1\n")
         let bad = try Processes.reloadctl("reload", "collide", "--on-collision", "keep-oldest", "--socket", socketPath)
         XCTAssertEqual(bad.status, 64)
-        XCTAssertTrue(bad.stderr.contains("keep-new, keep-old or refuse"), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("'keep-new', 'keep-old' or 'refuse'"), bad.stderr)
     }
 }

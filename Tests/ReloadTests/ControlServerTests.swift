@@ -66,8 +66,8 @@ final class ControlServerTests: XCTestCase {
         for n in 1...100 {
             try? FileManager.default.removeItem(atPath: live)
             try FileManager.default.copyItem(atPath: folder.path + (n % 2 == 1 ? "/gen_v2.so" : "/gen_v1.so"), toPath: live)
-            let reply = try client.send(["request": "reload", "modules": ["gen"]])
-            if reply["report"] != nil { replies += 1 }
+            let report = try client.reload(["gen"])
+            if report.modules.first?.name == "gen" { replies += 1 }
         }
         tally.lock.lock()
         tally.stop = true

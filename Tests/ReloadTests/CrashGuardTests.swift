@@ -33,7 +33,7 @@ final class CrashGuardTests: XCTestCase {
             let handlersBefore = handlers()
             try folder.buildModule("crasher", from: "crasher.c", version: 2, defines: [define])
             XCTAssertThrowsError(try loader.reload(["crasher"])) { error in
-                guard case ReloadError.crashed(let module, let where_, let cause) = error else {
+                guard case RemapError.crashed(let module, let where_, let cause) = error else {
                     return XCTFail("\(define): not a crash error: \(error)")
                 }
                 XCTAssertEqual(module, "crasher")

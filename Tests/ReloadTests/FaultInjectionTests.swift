@@ -95,7 +95,7 @@ final class FaultInjectionTests: XCTestCase {
                         _ = try world.reload()
                         XCTFail("crash at \(point) #\(n): the reload succeeded")
                         return
-                    } catch ReloadError.crashed {
+                    } catch RemapError.crashed {
                     } catch {
                         XCTFail("crash at \(point) #\(n): not reported as a crash: \(error)")
                         return

@@ -123,8 +123,8 @@ final class GuideTests: XCTestCase {
 
     func testReportExampleDecodes() throws {
         for block in try Self.blocks() where block.language == "json" {
-            let decoder = JSONDecoder()
-            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            // The report spells its snake_case keys itself: no key strategy.
+            let decoder = ControlProtocol.decoder
             XCTAssertNoThrow(try decoder.decode(ReloadReport.self, from: Data(block.text.utf8)), "docs/modules.md:\(block.line)")
         }
     }

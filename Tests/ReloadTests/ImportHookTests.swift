@@ -52,5 +52,5 @@ final class ImportHookTests: XCTestCase {
 func CoreCalls_takeError() -> Error {
     let message = String(cString: rm_error_message())
     rm_error_clear()
-    return RuntimeError(kind: .runtime, message: message)
+    return RemapError(kind: .runtime, message: message)
 }

@@ -146,7 +146,7 @@ final class ReloadCtlTests: HostTestCase {
         }
         guard rc == 0 else {
             close(fd)
-            throw RuntimeError(kind: .runtime, message: "connect failed: \(errno)")
+            throw RemapError(kind: .runtime, message: "connect failed: \(errno)")
         }
         return fd
     }
@@ -409,7 +409,7 @@ final class ReloadCtlTests: HostTestCase {
         }
         XCTAssertLessThan(replies, sent, "the connection was dropped (\(replies) replies to \(sent) requests)")
         let client = try ControlClient(path: socketPath, timeout: 5)
-        XCTAssertEqual(try client.send(["request": "ping"])["pong"] as? Bool, true)
+        XCTAssertNoThrow(try client.ping())
     }
 
     func testExitCodesAndErrors() throws {
@@ -437,6 +437,20 @@ final class ReloadCtlTests: HostTestCase {
         let failedReply = try JSONSerialization.jsonObject(with: Data(failedJSON.stdout.utf8)) as? [String: Any]
         XCTAssertTrue((failedReply?["error"] as? String)?.contains("nowhere.f") == true, failedJSON.stdout)
         XCTAssertEqual(failedReply?["code"] as? String, "call_failed")
+
+        // --format json is what --json is short for; text is the default;
+        // anything else, or a contradiction, is a usage error.
+        XCTAssertEqual(try ctl("ping", "--format", "json").stdout, "{\"ok\":true,\"pong\":true}\n")
+        XCTAssertEqual(try ctl("ping", "--json").stdout, "{\"ok\":true,\"pong\":true}\n")
+        XCTAssertEqual(try ctl("ping", "--format", "text").stdout, "pong\n")
+        XCTAssertEqual(try ctl("ping", "--format", "yaml").status, 64)
+        let contradiction = try ctl("ping", "--json", "--format", "text")
+        XCTAssertEqual(contradiction.status, 64)
+        XCTAssertTrue(contradiction.stderr.contains("--json and --format text disagree"), contradiction.stderr)
+        // --on-removed is an enum too: a bad value never reaches the host.
+        let badRemoved = try ctl("reload", "counter", "--on-removed", "drop")
+        XCTAssertEqual(badRemoved.status, 64, badRemoved.stderr)
+        XCTAssertTrue(badRemoved.stderr.contains("'keep', 'tombstone' or 'refuse'"), badRemoved.stderr)
 
         // Malformed JSON arguments are refused, not sent as strings.
         for bad in ["[1,2", "{\"a\":", "1.2.3", "\"open"] {

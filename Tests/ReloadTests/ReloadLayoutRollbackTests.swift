@@ -170,7 +170,7 @@ final class ReloadLayoutRollbackTests: LayoutTestCase {
 
             try build(3, "BAD_INIT")
             XCTAssertThrowsError(try reload()) { error in
-                guard case ReloadError.initFailed(let module, let cause) = error else {
+                guard case RemapError.initFailed(let module, let cause) = error else {
                     return XCTFail("not an init failure: \(error)")
                 }
                 XCTAssertEqual(module, "layout")

@@ -146,7 +146,7 @@ final class ReloadTests: ModuleTestCase {
                 case .tombstone:
                     XCTAssertEqual(report.tombstoned, ["shapes.old_only"])
                     XCTAssertThrowsError(try Objects.call(oldOnly.object, [])) { error in
-                        XCTAssertEqual((error as? RuntimeError)?.kind, .removed)
+                        XCTAssertEqual((error as? RemapError)?.kind, .removed)
                         XCTAssertTrue("\(error)".contains("removed in generation 2"), "\(error)")
                     }
                 case .refuse:
@@ -216,7 +216,7 @@ final class ReloadTests: ModuleTestCase {
         try assertFailsAndChangesNothing(squares, ["not found"])
         try runtime.withLock {
             XCTAssertThrowsError(try loader.reload(["../etc/passwd"])) { error in
-                XCTAssertEqual(error as? ReloadError, .invalidName("../etc/passwd"))
+                XCTAssertEqual(error as? RemapError, .invalidName("../etc/passwd"))
             }
         }
     }

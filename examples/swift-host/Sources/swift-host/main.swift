@@ -26,21 +26,29 @@ loader.define(ModuleDefinition("greetings") { m in
     try m.state("greeted", try Objects.int(0))
 })
 
+// Work on the heap happens in withLock, through the Heap it hands over.
+// Objects are raw pointers valid inside it; the greeter outlives it as a
+// Ref, a handle the reload rewrites to the new class's instance.
+let greeter: Ref
 do {
-    try runtime.withLock {
+    greeter = try runtime.withLock { heap in
         try loader.load("greetings")
-        let greeter = try Objects.call(try loader.resolve("greetings.Greeter"), [])
-        print(try Objects.stringValue(Objects.callMethod(greeter, "greet")))
+        let greeter = try heap.call(try loader.resolve("greetings.Greeter"))
+        print(try heap.stringValue(heap.callMethod(greeter, "greet")))
         if folder != nil {
             try loader.load("counter")
-            print("counter.bump() = \(try Objects.intValue(loader.call("counter.bump")))")
+            print("counter.bump() = \(try heap.intValue(loader.call("counter.bump")))")
         }
+        return try heap.ref(greeter)
+    }
+    try runtime.withLock { heap in
         let report = try loader.reload(["greetings"])
         print("reloaded greetings to generation \(report.modules[0].toGeneration) in \(String(format: "%.2f", report.phases.total)) ms")
-        print(try Objects.stringValue(Objects.callMethod(greeter, "greet")))
+        print(try heap.stringValue(heap.callMethod(try heap.object(greeter), "greet")))
     }
-} catch {
-    print("error: \(error)")
+} catch let error as RemapError {
+    // One error type: a failed load or reload left the old code running.
+    print("error: \(error)\(error.isLoadFailure ? " (the previous code keeps running)" : "")")
     exit(1)
 }
 
@@ -50,10 +58,10 @@ if let socket = option("--serve") {
     server.start()
     print("serving \(socket)")
     let deadline = Date().addingTimeInterval(Double(option("--seconds") ?? "5") ?? 5)
-    try runtime.withLock {
+    try runtime.withLock { heap in
         while Date() < deadline {
             // ... the host's own work on the heap ...
-            runtime.safePoint() // lets a waiting reload or request run
+            try heap.safePoint() // lets a waiting reload or request run
             usleep(10_000)
         }
     }

@@ -1,41 +1,27 @@
 import CRemap
-import Foundation
 
-/// Converts between JSON values (as `JSONSerialization` reads them) and heap
-/// objects, for the control socket's `call` request.
-enum JSONValues {
-    struct Unsupported: Error, CustomStringConvertible {
-        let description: String
-    }
-
+/// Converts between JSON values and heap objects, for the control socket's
+/// `call` and `get` requests.
+extension JSONValue {
     /// null, bools, numbers, strings, arrays (lists) and objects (dicts with
-    /// str keys). Call holding the lock.
-    static func object(from json: Any) throws -> Object {
-        switch json {
-        case is NSNull:
-            return rm_get_none()
-        case let number as NSNumber:
-            // JSONSerialization gives booleans as NSNumbers of type "c".
-            let type = String(cString: number.objCType)
-            if type == "c" || type == "B" { return number.boolValue ? rm_get_true() : rm_get_false() }
-            if type == "d" || type == "f" { return try check(rm_float(number.doubleValue)) }
-            return try check(rm_int(number.int64Value))
-        case let bool as Bool:
-            return bool ? rm_get_true() : rm_get_false()
-        case let string as String:
-            return try check(rm_str(string))
-        case let array as [Any]:
-            let list = try check(rm_list_new(array.count))
-            for item in array { try check(rm_list_append(list, try object(from: item))) }
+    /// str keys, inserted in key order). Call holding the lock.
+    func makeObject() throws -> Object {
+        switch self {
+        case .null: return rm_get_none()
+        case .bool(let value): return value ? rm_get_true() : rm_get_false()
+        case .int(let value): return try check(rm_int(value))
+        case .float(let value): return try check(rm_float(value))
+        case .string(let value): return try check(rm_str(value))
+        case .array(let items):
+            let list = try check(rm_list_new(items.count))
+            for item in items { try check(rm_list_append(list, try item.makeObject())) }
             return list
-        case let dict as [String: Any]:
+        case .object(let fields):
             let result = try check(rm_dict_new())
-            for (key, value) in dict.sorted(by: { $0.key < $1.key }) {
-                try check(rm_dict_set(result, try check(rm_str(key)), try object(from: value)))
+            for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
+                try check(rm_dict_set(result, try check(rm_str(key)), try value.makeObject()))
             }
             return result
-        default:
-            throw Unsupported(description: "cannot convert \(type(of: json)) to a runtime value")
         }
     }
 
@@ -48,9 +34,9 @@ enum JSONValues {
     /// number of paths to them. Past a depth of 32 a value is its
     /// description; past `maxNodes` values, the rest are "<truncated>".
     /// Call holding the lock.
-    static func json(from object: Object, maxNodes: Int = 100_000) -> Any {
+    init(rendering object: Object, maxNodes: Int = 100_000) {
         var rendering = Rendering(maxNodes: maxNodes)
-        return rendering.render(object, path: "#", depth: 0)
+        self = rendering.render(object, path: "#", depth: 0)
     }
 
     static let maxDepth = 32
@@ -70,59 +56,63 @@ enum JSONValues {
             key.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
         }
 
-        mutating func render(_ object: Object, path: String, depth: Int) -> Any {
+        static func keyName(_ key: Object) -> String {
+            rm_is_str(key) ? String(cString: rm_str_cstr(key)) : Objects.describe(key)
+        }
+
+        mutating func render(_ object: Object, path: String, depth: Int) -> JSONValue {
             nodes += 1
-            if nodes > maxNodes { return "<truncated>" }
-            if rm_is_none(object) { return NSNull() }
-            if rm_is_bool(object) { return object == rm_get_true() }
-            if rm_is_int(object) { return rm_int_value(object) }
-            if rm_is_float(object) { return rm_float_value(object) }
-            if rm_is_str(object) { return String(cString: rm_str_cstr(object)) }
+            if nodes > maxNodes { return .string("<truncated>") }
+            if rm_is_none(object) { return .null }
+            if rm_is_bool(object) { return .bool(object == rm_get_true()) }
+            if rm_is_int(object) { return .int(rm_int_value(object)) }
+            if rm_is_float(object) { return .float(rm_float_value(object)) }
+            if rm_is_str(object) { return .string(String(cString: rm_str_cstr(object))) }
             let isList = rm_is_list(object), isTuple = rm_is_tuple(object), isDict = rm_is_dict(object)
             let isInstance = rm_is_instance(object)
-            guard isList || isTuple || isDict || isInstance else { return Objects.describe(object) }
+            guard isList || isTuple || isDict || isInstance else { return .string(Objects.describe(object)) }
             let key = UnsafeMutableRawPointer(object)
             if let first = firstPath[key] {
-                return open.contains(key) ? ["$cycle": first] : ["$ref": first]
+                return .object([open.contains(key) ? "$cycle" : "$ref": .string(first)])
             }
-            if depth >= JSONValues.maxDepth { return Objects.describe(object) }
+            if depth >= JSONValue.maxDepth { return .string(Objects.describe(object)) }
             firstPath[key] = path
             open.insert(key)
             defer { open.remove(key) }
             if isInstance { return instance(object, path: path, depth: depth) }
             if isList || isTuple {
                 let count = isList ? rm_list_size(object) : rm_tuple_size(object)
-                var items: [Any] = []
+                var items: [JSONValue] = []
                 items.reserveCapacity(count)
                 for i in 0..<count {
                     let got: Object? = isList ? rm_list_get(object, i) : rm_tuple_get(object, i)
-                    let item: Object = got ?? rm_get_none()
-                    items.append(render(item, path: "\(path)/\(i)", depth: depth + 1))
+                    items.append(render(got ?? rm_get_none(), path: "\(path)/\(i)", depth: depth + 1))
                 }
-                return items
+                return .array(items)
             }
-            var result: [String: Any] = [:]
+            var result: [String: JSONValue] = [:]
             var pos = 0
             var k: Object?
             var value: Object?
             while rm_dict_next(object, &pos, &k, &value) {
-                let name = rm_is_str(k!) ? String(cString: rm_str_cstr(k!)) : Objects.describe(k!)
-                result[name] = render(value!, path: "\(path)/\(Self.token(name))", depth: depth + 1)
+                guard let k, let value else { continue }
+                let name = Self.keyName(k)
+                result[name] = render(value, path: "\(path)/\(Self.token(name))", depth: depth + 1)
             }
-            return result
+            return .object(result)
         }
 
         /// An instance as {"class": "module.Class", "fields": {name: value}}:
         /// its stored fields, then attributes kept in its dict (fields a
         /// reload moved there, among them). Shared and cyclic like the
         /// containers.
-        mutating func instance(_ object: Object, path: String, depth: Int) -> Any {
-            guard let type = object.pointee.ob_type else { return Objects.describe(object) }
+        mutating func instance(_ object: Object, path: String, depth: Int) -> JSONValue {
+            guard let type = object.pointee.ob_type else { return .string(Objects.describe(object)) }
             var className = type.pointee.cls_name.map { String(cString: rm_str_cstr($0)) } ?? String(cString: rm_type_name(type))
             if let module = type.pointee.cls_module, let moduleName = rm_module_name(module), rm_is_str(moduleName) {
                 className = String(cString: rm_str_cstr(moduleName)) + "." + className
             }
-            var fields: [String: Any] = [:]
+            var fields: [String: JSONValue] = [:]
             if let names = type.pointee.cls_fields {
                 let count = min(rm_tuple_size(names), rm_instance_slot_count(object))
                 for i in 0..<count {
@@ -137,11 +127,12 @@ enum JSONValues {
                 var key: Object?
                 var value: Object?
                 while rm_dict_next(dict, &pos, &key, &value) {
-                    let name = rm_is_str(key!) ? String(cString: rm_str_cstr(key!)) : Objects.describe(key!)
-                    fields[name] = render(value!, path: "\(path)/fields/\(Self.token(name))", depth: depth + 1)
+                    guard let key, let value else { continue }
+                    let name = Self.keyName(key)
+                    fields[name] = render(value, path: "\(path)/fields/\(Self.token(name))", depth: depth + 1)
                 }
             }
-            return ["class": className, "fields": fields]
+            return .object(["class": .string(className), "fields": .object(fields)])
         }
     }
 }
