@@ -25,7 +25,7 @@ public struct Heap {
 
     /// Throws unless the calling thread holds the lock.
     private func locked() throws {
-        guard rm_lock_held() != 0 else {
+        guard rm_lock_held() else {
             throw RemapError.core(.runtime, message: "a Heap was used outside Runtime.withLock: keep a Ref instead")
         }
     }

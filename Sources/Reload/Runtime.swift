@@ -57,7 +57,7 @@ public final class Runtime: @unchecked Sendable {
     /// (`heap.safePoint()`); without the lock there is nothing to give up,
     /// and it does nothing.
     public func safePoint() {
-        guard rm_lock_held() != 0 else { return }
+        guard rm_lock_held() else { return }
         rm_safe_point()
     }
 
@@ -68,7 +68,7 @@ public final class Runtime: @unchecked Sendable {
     /// Checks every object and handle of the heap; throws the first fault.
     /// Holding the lock (`heap.check()`), or it takes the lock itself.
     public func checkHeap() throws {
-        guard rm_lock_held() != 0 else { return try withLock { try checkHeap() } }
+        guard rm_lock_held() else { return try withLock { try checkHeap() } }
         if rm_heap_check() != 0 { throw CoreCalls.takeError() }
     }
 
