@@ -1,7 +1,8 @@
 /*
 ** layout.h: moving instances between field layouts during a reload. Shared
-** by layout.c (plans, the walk's part, undo and commit), remap.c (the walk
-** migrates as it goes), migrate.c (what runs after the walk) and txn.c.
+** by layout_plan.c (plans), layout.c (the walk's part, undo and commit),
+** remap_walk.c (the walk migrates as it goes), migrate.c (what runs after
+** the walk) and txn.c.
 **
 ** An instance stores fields [0, ob_aux) in inline slots, and field ob_aux
 ** in its dict word when RM_FLAG_WORD_FIELD says so; a field it does not

@@ -1,6 +1,7 @@
 /*
-** walk.h: what remap.c (the walk) and walk_results.c (its preparation and
-** what is made of its results) share: the walker's state.
+** walk.h: what remap.c (the walk's driver), remap_walk.c (one walker
+** thread) and walk_results.c (the walk's preparation and what is made of
+** its results) share: the walker's state.
 */
 #ifndef REMAP_WALK_H
 #define REMAP_WALK_H
@@ -75,6 +76,16 @@ typedef struct walker {
     bool lists_failed;
     pthread_t thread;
 } walker;
+
+/* ---- remap_walk.c ---- */
+/* The registry range the next walk's walkers share, from its start:
+   call before starting them. */
+void rm_walk_registry(uintptr_t *items, size_t count);
+/* One walker: takes chunks of the registry until none is left. */
+void *rm_walk_thread(void *arg);
+/* Rewrites one slot for a traverse function or the handle table (the
+   walker's owner NULL); `arg` is the walker. */
+int rm_walk_slot_visitor(rm_object **slot, void *arg);
 
 /* ---- walk_results.c ---- */
 bool rm_walk_key_holds_new_in(const rm_probe *news, rm_table_object *t);

@@ -2,7 +2,7 @@
 ** walk_results.c: the remap walk's preparation and what is made of its
 ** results: the hashes it hands over, the tables whose tuple keys depend on
 ** new objects, the report's lists and per-type lines, the migration plans'
-** per-walker work (see remap.c for the walk itself).
+** per-walker work (see remap.c and remap_walk.c for the walk itself).
 */
 #include "walk.h"
 

@@ -112,7 +112,7 @@ typedef struct cluster {
     size_t nmembers, capmembers;
 } cluster;
 
-/* ---- Records and references ---- */
+/* ---- Records and references (model.c) ---- */
 ref_t model_add(model *m, rm_object *ptr, int kind, uint16_t flags);
 ref_t *refs_of(model *m, ref_t id);
 /* Replaces a record's references (copied to the end of the pool). */
@@ -127,7 +127,8 @@ const char *describe(model *m, ref_t r);
 /* The content of str content id cid. */
 void str_content(uint32_t cid, char *buf, size_t size);
 
-/* ---- Building ---- */
+/* ---- Building (model_create.c, model_build.c, model_mutate.c; picks:
+   model.c) ---- */
 void cluster_begin(model *m, cluster *c);
 void cluster_end(model *m, cluster *c);
 /* Creates `count` random objects in a new cluster, and value handles. */
@@ -139,7 +140,8 @@ void mutate(model *m, rng *r, size_t count);
 /* A random live record satisfying the kind (-1: any), or -1. */
 ref_t pick_live(model *m, rng *r, int kind, bool mappable);
 
-/* Model-side dict and set operations, mirroring the runtime's rules. */
+/* Model-side dict and set operations, mirroring the runtime's rules
+   (model_tables.c). */
 void model_dict_set(model *m, ref_t d, ref_t key, ref_t value);
 void model_dict_del(model *m, ref_t d, ref_t key);
 void model_set_add(model *m, ref_t s, ref_t key);
@@ -148,18 +150,20 @@ void model_set_discard(model *m, ref_t s, ref_t key);
    place of the first). Returns how many entries were merged away. */
 size_t model_table_merge(model *m, ref_t t);
 
-/* ---- Checking ---- */
+/* ---- Checking (model_check.c) ---- */
 /* Compares one live record with the heap. Reports through check_fail with
    `what` as context; returns the number of faults. Does not allocate. */
 size_t check_record(model *m, ref_t id, const char *what);
 /* Compares the record's rm_traverse slots with its model references. */
 size_t crosscheck_traverse(model *m, ref_t id, const char *what);
+/* ---- Reachability (model_live.c) ---- */
 /* Recomputes RF_LIVE from the handles; weak targets that died become
    REF_GONE. Returns the number of live records. */
 size_t reckon_live(model *m);
 /* Drops dead records and renumbers, when enough are dead. */
 void compact(model *m);
 
+/* ---- Handles (model.c) ---- */
 void handle_add(model *m, ref_t target, bool is_root);
 void handle_drop(model *m, size_t index);
 

@@ -2,10 +2,11 @@
 ** stress.h: what the files of remap-stress share.
 **
 ** remap-stress builds random object graphs on the Remap heap, keeps an
-** independent model of every reference it created (model.c), remaps random
-** mappings and checks the heap against the model (single.c), drops part
-** of the graph and checks that collections lose nothing reachable, and in
-** --threads mode runs mutators beside a remapping thread (threaded.c).
+** independent model of every reference it created (model.h, model*.c),
+** remaps random mappings and checks the heap against the model (single.h,
+** single*.c), drops part of the graph and checks that collections lose
+** nothing reachable, and in --threads mode runs mutators beside a
+** remapping thread (threaded.h, threaded*.c).
 **
 ** The model never trusts the heap: it is built from what this program did
 ** (each list item, dict entry, instance slot it stored), and the heap is

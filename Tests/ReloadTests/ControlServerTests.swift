@@ -4,7 +4,7 @@ import Reload
 import XCTest
 
 /// The control server inside a host whose own threads run module code.
-final class ControlServerTests: XCTestCase {
+final class ControlServerTests: HeapTestCase {
     /// `gen` (Tests/Modules/gen.c): pair() calls a() and b() with work in
     /// between; both answer the version, so a mixed pair means a reload
     /// landed in the middle of a call.

@@ -7,8 +7,7 @@ import XCTest
 /// with an error naming the module, the signal and the phase; the host goes
 /// on with the old code and exactly its old state, and its own signal
 /// handlers are back afterwards. Issue 10, item 6 (cr.h's promise).
-final class CrashGuardTests: XCTestCase {
-    let runtime = Runtime.shared
+final class CrashGuardTests: HeapTestCase {
 
     /// What a signal handler setting looks like, to compare before and after.
     func handlers() -> [String] {

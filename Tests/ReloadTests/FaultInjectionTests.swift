@@ -11,8 +11,7 @@ import XCTest
 /// to kept state, class-hook attributes that are not fields, collisions
 /// merged under `refuse`, first imports; a mapping without an inverse
 /// aborted the process.
-final class FaultInjectionTests: XCTestCase {
-    let runtime = Runtime.shared
+final class FaultInjectionTests: HeapTestCase {
 
     /// Which occurrences of a point to fail: all of them up to `all`, then
     /// a spread (first, last and a stride) that keeps the test's time

@@ -6,7 +6,7 @@ import XCTest
 /// RM_GC_STRESS=N: every Nth allocation collects first. The switch is read
 /// once at start-up, so it is checked in a child process (this test binary,
 /// with only the child test selected).
-final class GCStressTests: XCTestCase {
+final class GCStressTests: HeapTestCase {
     func testStressSwitchCollectsEveryNthAllocation() throws {
         let binary = ProcessInfo.processInfo.arguments[0]
         let result = try Processes.run("/usr/bin/env", ["RM_GC_STRESS=3", "REMAP_TEST_CHILD_GC_STRESS=1", binary,

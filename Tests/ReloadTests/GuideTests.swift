@@ -6,7 +6,7 @@ import XCTest
 /// Every code block of docs/modules.md builds: C modules compile with
 /// -Werror and load, the Swift module compiles, shell lines use real
 /// reloadctl subcommands, the JSON report decodes as a ReloadReport.
-final class GuideTests: XCTestCase {
+final class GuideTests: HeapTestCase {
     struct Block {
         let language: String
         let text: String

@@ -4,10 +4,9 @@ import XCTest
 
 /// The native heap as a C or Swift user sees it: remap semantics, hashed
 /// collections after a remap, handles, weak references, finalizers, errors.
-final class HeapTests: XCTestCase {
+final class HeapTests: HeapTestCase {
     typealias Obj = UnsafeMutablePointer<rm_object>
 
-    let runtime = Runtime.shared
 
     func int(_ v: Int64) -> Obj { rm_int(v)! }
     func str(_ s: String) -> Obj { rm_str(s)! }

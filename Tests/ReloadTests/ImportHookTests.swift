@@ -5,8 +5,7 @@ import XCTest
 
 /// The import hook points at a loader: a loader that goes away must not
 /// leave it pointing at freed memory.
-final class ImportHookTests: XCTestCase {
-    let runtime = Runtime.shared
+final class ImportHookTests: HeapTestCase {
 
     @inline(never)
     func makeAndDropLoader() {

@@ -5,8 +5,7 @@ import XCTest
 
 /// The JSON form of values with shared and cyclic parts: bounded time, and
 /// a visible marker where a container repeats.
-final class JSONValuesTests: XCTestCase {
-    let runtime = Runtime.shared
+final class JSONValuesTests: HeapTestCase {
 
     func testSharedSubgraphsRenderInLinearTime() throws {
         try runtime.withLock {

@@ -7,8 +7,7 @@ import XCTest
 /// on the thread holding the runtime lock: not on a thread registering with
 /// Boehm (registration allocates, and an allocation may collect), not from
 /// a collection requested without the lock.
-final class LockDisciplineTests: XCTestCase {
-    let runtime = Runtime.shared
+final class LockDisciplineTests: HeapTestCase {
 
     /// Runs `body` on a new thread while this thread holds the lock; returns
     /// whether `body` finished before the lock was released, and whether it

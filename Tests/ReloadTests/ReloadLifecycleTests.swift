@@ -5,8 +5,7 @@ import XCTest
 
 /// Reloads over time: in-process modules, old libraries closed, memory
 /// bounded over many reloads.
-final class ReloadLifecycleTests: XCTestCase {
-    let runtime = Runtime.shared
+final class ReloadLifecycleTests: HeapTestCase {
 
     /// An in-process module defined from Swift: reloading runs the
     /// replaced initializer; state and instances carry over.

@@ -7,7 +7,7 @@ import XCTest
 /// abort when it cannot start. The first touch of the runtime can only be
 /// observed in a fresh process: the test runs this test binary again, with
 /// only `testChildStartsOnABackgroundThread` selected.
-final class RuntimeStartTests: XCTestCase {
+final class RuntimeStartTests: HeapTestCase {
     static let childVariable = "REMAP_TEST_CHILD_BACKGROUND_START"
 
     func testFirstUseFromABackgroundThreadWorks() throws {

@@ -4,8 +4,7 @@ import XCTest
 
 /// The Swift API's shapes: the `Heap` a `withLock` body gets, the control
 /// protocol's Codable types and their wire bytes, and the one error type.
-final class SwiftAPITests: XCTestCase {
-    let runtime = Runtime.shared
+final class SwiftAPITests: HeapTestCase {
 
     func testHeapMakesCallsAndReadsUnderTheLock() throws {
         let loader = ModuleLoader()

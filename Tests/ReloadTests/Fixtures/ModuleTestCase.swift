@@ -3,12 +3,12 @@ import Reload
 import XCTest
 
 /// A test case with a fixture folder that is its loader's search path.
-/// tearDown collects, closing the libraries its reloads retired: the count
-/// is process-wide, and later tests (ReloadLifecycleTests) start from it.
-class ModuleTestCase: XCTestCase {
+/// tearDown checks the heap (HeapTestCase), then collects, closing the
+/// libraries its reloads retired: the count is process-wide, and later
+/// tests (ReloadLifecycleTests) start from it.
+class ModuleTestCase: HeapTestCase {
     var folder: FixtureFolder!
     var loader: ModuleLoader!
-    let runtime = Runtime.shared
 
     override func setUpWithError() throws {
         folder = try FixtureFolder()
@@ -17,6 +17,7 @@ class ModuleTestCase: XCTestCase {
     }
 
     override func tearDownWithError() throws {
+        try super.tearDownWithError()
         try runtime.withLock { _ = loader.collect() }
     }
 
