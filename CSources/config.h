@@ -25,6 +25,18 @@
 #define RM_TABLE_MIN_INDEX 8
 #endif
 
+/* RM_ASAN: built with AddressSanitizer (clang's __has_feature, GCC's
+   __SANITIZE_ADDRESS__). Code that reads past an object on purpose, as a
+   word-at-a-time strlen does, reads byte by byte then. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RM_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(RM_ASAN)
+#define RM_ASAN 1
+#endif
+
 /* A dict grows when live+deleted entries exceed this percent of the index.
    Lower means fewer probes and more memory (Wren uses 75). */
 #define RM_TABLE_LOAD_PERCENT 66

@@ -21,6 +21,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/*
+** Built with AddressSanitizer, a frame may live on a "fake stack" (to catch
+** use after return): memory Boehm does not scan, so an object only such a
+** frame holds is collected under it. The core asks ASan to keep frames on
+** the real stack. Not weak: the ASan runtime has a weak default of its own,
+** which a weak one here would lose to; a program that wants other defaults
+** sets ASAN_OPTIONS (keeping detect_stack_use_after_return=0).
+*/
+#if RM_ASAN
+__attribute__((visibility("default"))) const char *__asan_default_options(void);
+__attribute__((visibility("default"))) const char *__asan_default_options(void) {
+    return "detect_stack_use_after_return=0";
+}
+#endif
+
 rm_registry rm_live;
 static rm_registry leaves;
 /* Every class, also in rm_live: the few a reload must look through. */

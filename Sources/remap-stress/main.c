@@ -20,17 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Under AddressSanitizer a frame may live on a "fake stack" (to catch use
-   after return), memory Boehm does not scan: an object only such a frame
-   holds would be collected under it. Keep frames on the real stack. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-const char *__asan_default_options(void);
-const char *__asan_default_options(void) { return "detect_stack_use_after_return=0"; }
-#endif
-#endif
-
-
 options opt = {.objects = 20000, .rounds = 10};
 
 /* ---- Random numbers ---- */
