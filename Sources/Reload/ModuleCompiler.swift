@@ -19,13 +19,29 @@ public struct ModuleCompiler: Sendable {
     /// Extra link flags (`$LDFLAGS`), after the source.
     public var ldflags: [String]
 
+    /// The Swift compiler for `.swift` modules: `$SWIFTC` (which may carry
+    /// arguments), else `swiftc` on the PATH.
+    public var swiftCompiler: String
+    /// Extra flags for `swiftc` (`$SWIFTFLAGS`).
+    public var swiftFlags: [String]
+
     public init(compiler: String? = nil) throws {
         includeDirectory = try Self.findIncludeDirectory()
         let env = ProcessInfo.processInfo.environment
-        let cc = env["CC"].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
-        self.compiler = compiler ?? cc ?? "cc"
+        func command(_ variable: String) -> String? {
+            env[variable].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+        }
+        self.compiler = compiler ?? command("CC") ?? "cc"
         cflags = Self.words(env["CFLAGS"] ?? "")
         ldflags = Self.words(env["LDFLAGS"] ?? "")
+        swiftCompiler = command("SWIFTC") ?? "swiftc"
+        swiftFlags = Self.words(env["SWIFTFLAGS"] ?? "")
+    }
+
+    /// A command variable split into words; `fallback` if it has none.
+    static func commandWords(_ command: String, fallback: String) -> [String] {
+        let words = Self.words(command)
+        return words.isEmpty ? [fallback] : words
     }
 
     /// Splits a command line into words: blanks separate, single and double
@@ -138,22 +154,16 @@ public struct ModuleCompiler: Sendable {
         public init?(source: String) {
             self.init(rawValue: (source as NSString).pathExtension)
         }
-    }
 
-    /// The Swift compiler for `.swift` modules: `$SWIFTC` (which may carry
-    /// arguments), else `swiftc` on the PATH.
-    public var swiftCompiler: String = ProcessInfo.processInfo.environment["SWIFTC"]
-        .flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } ?? "swiftc"
-    /// Extra flags for `swiftc` (`$SWIFTFLAGS`).
-    public var swiftFlags: [String] = Self.words(ProcessInfo.processInfo.environment["SWIFTFLAGS"] ?? "")
+        /// Every source file extension: "c", "swift".
+        public static let extensions = Set(allCases.map(\.rawValue))
+    }
 
     /// The `swiftc` command that builds `source` into a module library:
     /// `import CRemap` finds include/module.modulemap, and the C API's
     /// symbols stay undefined until the host loads the library.
     func swiftCommand(source: String, output: String, moduleName: String) -> [String] {
-        var command = Self.words(swiftCompiler)
-        if command.isEmpty { command = ["swiftc"] }
-        return command + ["-emit-library", "-parse-as-library", "-O", "-g",
+        return Self.commandWords(swiftCompiler, fallback: "swiftc") + ["-emit-library", "-parse-as-library", "-O", "-g",
                           "-module-name", moduleName,
                           // The module map: include/ in the source tree,
                           // include/remap/ in an install (scripts/install.sh).
@@ -179,9 +189,7 @@ public struct ModuleCompiler: Sendable {
         let command: [String]
         switch language {
         case .c:
-            var cc = Self.words(compiler)
-            if cc.isEmpty { cc = ["cc"] }
-            cc += moduleFlags + cflags
+            var cc = Self.commandWords(compiler, fallback: "cc") + moduleFlags + cflags
             if let depfile { cc += ["-MMD", "-MF", depfile] }
             command = cc + ["-o", temporary, source] + ldflags
         case .swift:

@@ -151,6 +151,12 @@ public final class ModuleLoader: @unchecked Sendable {
     }
 
     /// Is `name` a dotted identifier?
+    /// A dotted module name as the path of folders it lives in:
+    /// "game.physics" is "game/physics".
+    public static func nestedPath(_ name: String) -> String {
+        name.replacingOccurrences(of: ".", with: "/")
+    }
+
     public static func isValidName(_ name: String) -> Bool {
         let parts = name.split(separator: ".", omittingEmptySubsequences: false)
         return !parts.isEmpty && parts.allSatisfy { part in
@@ -255,7 +261,7 @@ public final class ModuleLoader: @unchecked Sendable {
         if let definition = definitions[name] { return .swift(definition) }
         var searched: [String] = []
         for directory in searchPaths {
-            for candidate in ["\(name.replacingOccurrences(of: ".", with: "/")).so", "\(name).so"] {
+            for candidate in ["\(Self.nestedPath(name)).so", "\(name).so"] {
                 let path = URL(fileURLWithPath: directory).appendingPathComponent(candidate).path
                 if FileManager.default.fileExists(atPath: path) { return .native(path) }
                 searched.append(path)

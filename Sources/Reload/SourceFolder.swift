@@ -50,12 +50,12 @@ public final class SourceFolder: @unchecked Sendable {
     /// Module names: every source (`NAME.c`, `NAME.swift`) and prebuilt
     /// `NAME.so` of the folder and its subfolders whose name is a module name.
     public var moduleNames: [String] {
-        Array(Set(Self.moduleFiles(in: path, extensions: ["c", "swift", "so"]).map(\.name))).sorted()
+        Array(Set(Self.moduleFiles(in: path, extensions: ModuleCompiler.Language.extensions.union(["so"])).map(\.name))).sorted()
     }
 
     /// Names with a source (the ones this folder builds).
     public var sourceModuleNames: [String] {
-        Array(Set(Self.moduleFiles(in: path, extensions: ["c", "swift"]).map(\.name))).sorted()
+        Array(Set(Self.moduleFiles(in: path, extensions: ModuleCompiler.Language.extensions).map(\.name))).sorted()
     }
 
     /// The module files of `folder` with one of `extensions`, with their
@@ -91,7 +91,7 @@ public final class SourceFolder: @unchecked Sendable {
     /// `a/b.swift`, or `a.b.c`, `a.b.swift` in the top folder): the ones
     /// that exist.
     func sourceCandidates(_ module: String) -> [String] {
-        let nested = path + "/" + module.replacingOccurrences(of: ".", with: "/")
+        let nested = path + "/" + ModuleLoader.nestedPath(module)
         let flat = path + "/" + module
         var bases = [nested]
         if flat != nested { bases.append(flat) }
@@ -102,7 +102,7 @@ public final class SourceFolder: @unchecked Sendable {
     /// The module's source (the first candidate; a module with two is an
     /// error at build time), or where a C source would be.
     func sourcePath(_ module: String) -> String {
-        sourceCandidates(module).first ?? path + "/" + module.replacingOccurrences(of: ".", with: "/") + ".c"
+        sourceCandidates(module).first ?? path + "/" + ModuleLoader.nestedPath(module) + ".c"
     }
 
     func libraryPath(_ module: String) -> String { "\(buildPath)/\(module).so" }

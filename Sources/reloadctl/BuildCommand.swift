@@ -33,17 +33,15 @@ struct Build: ParsableCommand {
         var jobs: [(String, String, String)] = []
         if isDirectory.boolValue {
             let outDir = output ?? input
-            let extensions = Set(ModuleCompiler.Language.allCases.map(\.rawValue))
-            for (name, source) in SourceFolder.moduleFiles(in: input, extensions: extensions) {
-                let library = outDir + "/" + name.replacingOccurrences(of: ".", with: "/") + ".so"
-                jobs.append((source, library, name))
+            var seen = Set<String>()
+            for (name, source) in SourceFolder.moduleFiles(in: input, extensions: ModuleCompiler.Language.extensions) {
+                guard seen.insert(name).inserted else {
+                    throw CommandFailure(message: "module \(name) has two sources in \(input): keep one")
+                }
+                jobs.append((source, outDir + "/" + ModuleLoader.nestedPath(name) + ".so", name))
             }
             guard !jobs.isEmpty else {
                 throw CommandFailure(message: "no modules to build in \(input): it has no NAME.c or NAME.swift sources")
-            }
-            let names = jobs.map(\.2)
-            if let twice = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
-                throw CommandFailure(message: "module \(twice) has two sources in \(input): keep one")
             }
         } else {
             guard ModuleCompiler.Language(source: input) != nil else {
