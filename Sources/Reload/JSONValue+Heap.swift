@@ -91,15 +91,21 @@ extension JSONValue {
                 return .array(items)
             }
             var result: [String: JSONValue] = [:]
+            renderEntries(of: object, into: &result, path: path, depth: depth)
+            return .object(result)
+        }
+
+        /// Every entry of `dict`, rendered into `result` under its key's
+        /// name, at `path`/name.
+        mutating func renderEntries(of dict: Object, into result: inout [String: JSONValue], path: String, depth: Int) {
             var pos = 0
-            var k: Object?
+            var key: Object?
             var value: Object?
-            while rm_dict_next(object, &pos, &k, &value) {
-                guard let k, let value else { continue }
-                let name = Self.keyName(k)
+            while rm_dict_next(dict, &pos, &key, &value) {
+                guard let key, let value else { continue }
+                let name = Self.keyName(key)
                 result[name] = render(value, path: "\(path)/\(Self.token(name))", depth: depth + 1)
             }
-            return .object(result)
         }
 
         /// An instance as {"class": "module.Class", "fields": {name: value}}:
@@ -123,14 +129,7 @@ extension JSONValue {
                 }
             }
             if let dict = rm_instance_dict(object) {
-                var pos = 0
-                var key: Object?
-                var value: Object?
-                while rm_dict_next(dict, &pos, &key, &value) {
-                    guard let key, let value else { continue }
-                    let name = Self.keyName(key)
-                    fields[name] = render(value, path: "\(path)/fields/\(Self.token(name))", depth: depth + 1)
-                }
+                renderEntries(of: dict, into: &fields, path: "\(path)/fields", depth: depth)
             }
             return .object(["class": .string(className), "fields": .object(fields)])
         }
