@@ -140,13 +140,7 @@ static bool drop_and_collect(void) {
     size_t faults = check_all_records(what);
     if (capsule_bad_finalizer_calls()) check_fail("%zu finalizer calls with an unknown pointer or repeated", capsule_bad_finalizer_calls());
     check_end();
-    check_begin("%s: rm_heap_check", what);
-    if (rm_heap_check() != 0) {
-        faults++;
-        check_fail("rm_heap_check: %s", rm_error_message());
-        rm_error_clear();
-    }
-    check_end();
+    faults += check_heap(what, "");
     compact(&M);
     return faults == 0;
 }

@@ -114,6 +114,7 @@ void check_hashes(const plan *p, unsigned options);
 
 /* ---- single_checks.c ---- */
 size_t check_all_records(const char *what);
+size_t check_heap(const char *what, const char *when);
 void apply_to_model(void);
 size_t check_lookups(const char *what);
 size_t check_calls(const char *what);

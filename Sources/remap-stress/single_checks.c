@@ -13,6 +13,20 @@
 /* Instances and functions called after each remap to check dispatch. */
 #define CALL_SAMPLE 300
 
+/* The runtime's own heap checker, as a check of its own named
+   "<what>: rm_heap_check<when>". Returns the faults (0 or 1). */
+size_t check_heap(const char *what, const char *when) {
+    size_t faults = 0;
+    check_begin("%s: rm_heap_check%s", what, when);
+    if (rm_heap_check() != 0) {
+        faults++;
+        check_fail("rm_heap_check: %s", rm_error_message());
+        rm_error_clear();
+    }
+    check_end();
+    return faults;
+}
+
 /* Every live record against the heap, and its traverse. */
 size_t check_all_records(const char *what) {
     size_t faults = 0;

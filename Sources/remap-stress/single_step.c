@@ -172,13 +172,7 @@ bool remap_step(plan *p, rm_mapping *map, const char *label) {
     faults += check_lookups(what);
     check_end();
 
-    check_begin("%s: rm_heap_check after rehash", what);
-    if (rm_heap_check() != 0) {
-        faults++;
-        check_fail("rm_heap_check: %s", rm_error_message());
-        rm_error_clear();
-    }
-    check_end();
+    faults += check_heap(what, " after rehash");
 
     check_begin("%s: calls through remapped classes and functions", what);
     faults += check_calls(what);
