@@ -10,6 +10,7 @@ struct rm_module {
     rm_object *module;   /* the module object being built */
     rm_object *kinds;    /* dict: name -> int rm_def_kind */
     rm_object *imports;  /* list of str: modules imported */
+    rm_object *sources;  /* dict: name bound by rm_import_from -> str module it came from */
     rm_object *previous; /* the replaced generation's namespace, or NULL */
     int64_t generation;
 };
@@ -28,7 +29,8 @@ rm_module *rm_module_builder_new(const char *name, rm_object *previous, int64_t 
     rm_object *mod = rm_module_new(name);
     rm_object *kinds = mod ? rm_dict_new() : NULL;
     rm_object *imports = kinds ? rm_list_new(0) : NULL;
-    if (!imports) return NULL;
+    rm_object *sources = imports ? rm_dict_new() : NULL;
+    if (!sources) return NULL;
     rm_module *m = GC_MALLOC_UNCOLLECTABLE(sizeof *m);
     if (!m) {
         rm_error_set(RM_ERR_MEMORY, "out of memory building module %s", name);
@@ -37,6 +39,7 @@ rm_module *rm_module_builder_new(const char *name, rm_object *previous, int64_t 
     m->module = mod;
     m->kinds = kinds;
     m->imports = imports;
+    m->sources = sources;
     m->previous = previous;
     m->generation = generation;
     rm_module_set_generation(mod, generation);
@@ -47,6 +50,7 @@ void rm_module_builder_free(rm_module *m) { GC_FREE(m); }
 
 rm_object *rm_module_builder_kinds(rm_module *m) { return m->kinds; }
 rm_object *rm_module_builder_imports(rm_module *m) { return m->imports; }
+rm_object *rm_module_builder_import_sources(rm_module *m) { return m->sources; }
 
 int rm_module_builder_run(rm_module *m, rm_module_init_fn init) {
     rm_error_clear();
@@ -159,7 +163,10 @@ rm_object *rm_import_from(rm_module *m, const char *module, const char *name) {
     }
     rm_object *modname = rm_str(module);
     if (!modname || rm_list_append(m->imports, modname) < 0) return NULL;
-    return define(m, name, value, RM_DEF_IMPORT) == 0 ? value : NULL;
+    if (define(m, name, value, RM_DEF_IMPORT) < 0) return NULL;
+    /* The loader rebinds this name by name when `module` is reloaded and
+       the name is a value there (values are never remapped by identity). */
+    return rm_dict_set(m->sources, key, modname) == 0 ? value : NULL;
 }
 
 /* ---- Tombstones ---- */

@@ -39,6 +39,8 @@ void rm_module_builder_free(rm_module *m);
 rm_object *rm_module_builder_kinds(rm_module *m);
 /* names of the modules imported, in order (a list of str). */
 rm_object *rm_module_builder_imports(rm_module *m);
+/* name -> str: the module each rm_import_from binding came from. */
+rm_object *rm_module_builder_import_sources(rm_module *m);
 /* Runs an init function against the builder. */
 int rm_module_builder_run(rm_module *m, rm_module_init_fn init);
 

@@ -11,17 +11,21 @@ final class LoadedModule {
     let ref: Ref
     var kinds: [String: rm_def_kind]
     let imports: [String]
+    /// Each name bound by `rm_import_from` -> the module it came from: the
+    /// bindings a reload of that module rebinds by name when they are values.
+    let importSources: [String: String]
     let library: NativeLibrary?
     let path: String?
     let loadedAt: Date
 
     init(name: String, generation: Int, ref: Ref, kinds: [String: rm_def_kind], imports: [String],
-         library: NativeLibrary?, path: String?) {
+         importSources: [String: String], library: NativeLibrary?, path: String?) {
         self.name = name
         self.generation = generation
         self.ref = ref
         self.kinds = kinds
         self.imports = imports
+        self.importSources = importSources
         self.library = library
         self.path = path
         self.loadedAt = Date()
@@ -310,9 +314,10 @@ public final class ModuleLoader: @unchecked Sendable {
             }
             let kinds = try readKinds(rm_module_builder_kinds(builder))
             let imports = try readStrings(rm_module_builder_imports(builder))
+            let sources = try readStringDict(rm_module_builder_import_sources(builder))
             let ref = try Ref(rm_builder_module(builder))
             return LoadedModule(name: name, generation: generation, ref: ref, kinds: kinds, imports: imports,
-                                library: library, path: path)
+                                importSources: sources, library: library, path: path)
         } catch {
             // Its code ran: retired (closed once nothing points into it),
             // never closed here. Inside a transaction, the transaction does it.
@@ -351,6 +356,17 @@ public final class ModuleLoader: @unchecked Sendable {
             kinds[try Objects.stringValue(key!)] = rm_def_kind(rawValue: UInt32(try Objects.intValue(value!)))
         }
         return kinds
+    }
+
+    private func readStringDict(_ dict: Object) throws -> [String: String] {
+        var result: [String: String] = [:]
+        var pos = 0
+        var key: Object?
+        var value: Object?
+        while rm_dict_next(dict, &pos, &key, &value) {
+            result[try Objects.stringValue(key!)] = try Objects.stringValue(value!)
+        }
+        return result
     }
 
     private func readStrings(_ list: Object) throws -> [String] {

@@ -134,6 +134,9 @@ public struct ReloadReport: Codable, Sendable {
     /// Removed definitions kept (policy keep, or classes and values).
     public var kept: [String] = []
     public var tombstoned: [String] = []
+    /// Import bindings of values, in modules not rebuilt, rebound by name
+    /// to the new value ("shop.TAX_BP").
+    public var rebound: [String] = []
     public var objectsVisited = 0
     public var slotsRewritten = 0
     public var handlesRewritten = 0
@@ -151,7 +154,7 @@ public struct ReloadReport: Codable, Sendable {
 
     /// The wire keys (snake_case), spelled out: the control protocol uses no key strategy.
     enum CodingKeys: String, CodingKey {
-        case modules, matched, added, removed, kept, tombstoned, objectsVisited = "objects_visited"
+        case modules, matched, added, removed, kept, tombstoned, rebound, objectsVisited = "objects_visited"
         case slotsRewritten = "slots_rewritten", handlesRewritten = "handles_rewritten"
         case walkThreads = "walk_threads", tablesRehashed = "tables_rehashed"
         case keyCollisions = "key_collisions", instancesMigrated = "instances_migrated"

@@ -91,6 +91,7 @@ extension ModuleLoader {
         for pair in built {
             try match(pair.old, pair.new, mapping: mapping, options: options, classes: &classes, report: &report)
         }
+        try rebindImports(of: built, report: &report)
         report.phases.match = clock.lap()
 
         // 3. Module hooks, with a copy of the old namespace.
@@ -230,6 +231,14 @@ extension ModuleLoader {
                 continue
             }
             if kind == RM_DEF_STATE || newKind == RM_DEF_STATE { continue }
+            // Values are rebound by name (the new namespace holds the new
+            // one; rebindImports does the importers), never remapped by
+            // identity: an int or a str may be shared with the user's data,
+            // which keeps what it was given.
+            if kind == RM_DEF_VALUE || newKind == RM_DEF_VALUE {
+                report.matched += 1
+                continue
+            }
             try pair(oldValue, newValue)
             report.matched += 1
             if rm_is_class(oldValue) && rm_is_class(newValue) {
@@ -263,6 +272,41 @@ extension ModuleLoader {
         }
         try pair(old.ref.object, new.ref.object)
         try pair(oldNS, newNS)
+    }
+
+    /// Rebinds by name every import binding, in a module this reload does
+    /// not rebuild, of a value of a rebuilt module: `from config import
+    /// LIMIT` sees the new LIMIT, small ints and shared strs included.
+    /// Functions and classes need nothing here: the remap rewrites their
+    /// bindings with every other reference. Journaled like any change of
+    /// the transaction, so a rollback puts the old bindings back.
+    func rebindImports(of built: [(old: LoadedModule, new: LoadedModule)], report: inout ReloadReport) throws {
+        let rebuilt = Dictionary(uniqueKeysWithValues: built.map { ($0.new.name, $0.new) })
+        let previous = Dictionary(uniqueKeysWithValues: built.map { ($0.new.name, $0.old) })
+        for importer in modules.values.sorted(by: { $0.name < $1.name }) where rebuilt[importer.name] == nil {
+            for (name, source) in importer.importSources.sorted(by: { $0.key < $1.key }) {
+                // A value in either version: a value that became a function
+                // (or back) was not remapped either.
+                let definer = origin(of: name, in: source, rebuilt: rebuilt)
+                guard let new = rebuilt[definer], let old = previous[definer],
+                      new.kinds[name] == RM_DEF_VALUE || old.kinds[name] == RM_DEF_VALUE,
+                      let value = try Objects.lookup(new.namespace, name) else { continue }
+                try check(rm_dict_set_str(importer.namespace, name, value))
+                report.rebound.append("\(importer.name).\(name)")
+            }
+        }
+    }
+
+    /// The module that defines `name`, following re-exports (`from b import
+    /// X` where b did `from a import X`) from `module` on.
+    private func origin(of name: String, in module: String, rebuilt: [String: LoadedModule]) -> String {
+        var current = module
+        for _ in 0..<64 {   // an import chain longer than this is a cycle
+            guard let loaded = rebuilt[current] ?? modules[current], loaded.kinds[name] == RM_DEF_IMPORT,
+                  let next = loaded.importSources[name] else { break }
+            current = next
+        }
+        return current
     }
 
     /// Methods of a class present in both versions are paired (a bound method

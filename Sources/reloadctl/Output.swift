@@ -47,6 +47,7 @@ enum Output {
         if !r.removed.isEmpty { changes += ", removed \(r.removed.joined(separator: " "))" }
         if !r.kept.isEmpty { changes += " (kept)" }
         if !r.tombstoned.isEmpty { changes += " (tombstoned)" }
+        if !r.rebound.isEmpty { changes += "; values rebound in \(r.rebound.joined(separator: " "))" }
         lines.append(changes)
         lines.append("  \(r.slotsRewritten) slots rewritten in \(r.objectsVisited) objects (\(r.walkThreads) threads); \(r.tablesRehashed) tables rehashed, \(r.keyCollisions) key collisions")
         lines.append("  \(r.instancesMigrated) instances migrated, \(r.instanceHooksRun) instance hooks, \(r.moduleHooksRun) module hooks; \(r.librariesClosed) old libraries closed")
