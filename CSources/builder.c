@@ -54,7 +54,10 @@ rm_object *rm_module_builder_import_sources(rm_module *m) { return m->sources; }
 
 int rm_module_builder_run(rm_module *m, rm_module_init_fn init) {
     rm_error_clear();
+    rm_native_frame frame;
+    rm_native_push(&frame, (const void *)init);
     int rc = init(m);
+    rm_native_pop(&frame);
     if (rc != 0 && !rm_error_occurred())
         rm_error_set(RM_ERR_IMPORT, "rm_module_init of %s returned %d without setting an error",
                      rm_builder_name(m), rc);

@@ -50,6 +50,14 @@
    shared counter is rarely touched, small enough to balance two threads. */
 #define RM_WALK_CHUNK 16384
 
+/* A reload starts with a full collection once this many replaced libraries
+   wait for a collection to prove them unused (collections come with
+   allocation, and reloads allocate little: without it, a reload a second
+   under a running entry kept hundreds mapped, each a root set of libgc's,
+   which aborts past a few thousand). Higher costs fewer collections (40-70
+   ms at 10^6 objects) and more mapped copies between them. */
+#define RM_RETIRED_COLLECT_AT 16
+
 /* Handles are allocated in blocks of this many slots, never moved. */
 #define RM_HANDLE_BLOCK 1024
 

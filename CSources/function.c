@@ -17,7 +17,6 @@ static int function_traverse(rm_object *self, rm_visitproc visit, void *arg) {
 /* The function being called on this thread: a method gets the instance as
    `self`, so a function defined in Swift finds its closure through this. */
 __attribute__((visibility("hidden"))) RM_THREAD_LOCAL rm_object *rm_current_function;
-int rm_native_depth;
 
 rm_object *rm_function_current(void) { return rm_current_function; }
 void rm_function_set_current(rm_object *f) { rm_current_function = f; }

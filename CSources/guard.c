@@ -5,8 +5,8 @@
 ** Signal actions belong to the process, so the handlers are installed while
 ** at least one thread is inside a guard; each thread decides for itself,
 ** through `current`, whether a signal is its crash. A signal the guard must
-** not take (another thread's, one sent with kill, a fault inside libgc) goes
-** where it would have gone without the guard.
+** not take (another thread's, one sent with kill, a fault inside libgc, an
+** abort libgc raised) goes where it would have gone without the guard.
 */
 #define _GNU_SOURCE
 #include "guard.h"
@@ -90,6 +90,26 @@ static bool in_gc(void *pc) {
     return (uintptr_t)pc >= gc_lo && (uintptr_t)pc < gc_hi;
 }
 
+/*
+** libgc's fatal errors ("Too many root sets", out of memory in a
+** collection) call its abort function, then abort() from libc: the pc of
+** that SIGABRT is not in libgc, and the allocation lock is still held. If
+** the guard took it, the host would carry on with the lock held and every
+** later allocation would hang. So the abort function marks the process as
+** ending, and the handler passes every signal on from then: the process
+** ends with libgc's message, which is better than a hang.
+*/
+static volatile sig_atomic_t collector_aborted;
+static GC_abort_func previous_abort;
+
+static void on_gc_abort(const char *msg) {
+    collector_aborted = 1;
+    static const char prefix[] = "remap: the collector (libgc) aborted: ";
+    ssize_t w = write(2, prefix, sizeof prefix - 1);
+    (void)w;
+    if (previous_abort) previous_abort(msg);
+}
+
 
 /* ---- Alternate stacks ---- */
 
@@ -109,6 +129,8 @@ static void setup(void) {
 #endif
     have_key = pthread_key_create(&altstack_key, unmap_altstack) == 0;
     find_gc();
+    previous_abort = GC_get_abort_func();
+    GC_set_abort_func(on_gc_abort);
 }
 
 /*
@@ -181,7 +203,7 @@ static void on_signal(int sig, siginfo_t *info, void *uc) {
     void *pc = fault_pc(uc);
     bool fault = info->si_code > 0 && sig != SIGABRT;
     bool raised = info->si_code == SI_TKILL && info->si_pid == getpid();
-    if (g && (fault || raised) && !in_gc(pc)) {
+    if (g && (fault || raised) && !in_gc(pc) && !collector_aborted) {
         g->crash.signal = sig;
         g->crash.address = fault ? info->si_addr : NULL;
         g->crash.pc = pc;

@@ -42,7 +42,8 @@ typedef int (*rm_guarded_fn)(void *context);
 
    Not caught, and delivered as if there were no guard: a signal on another
    thread, one sent with kill() or sigqueue(), a fault whose pc lies inside
-   libgc. Such a signal puts the previous action back; that signal is then
+   libgc, and any signal once libgc has called its abort function (a fatal
+   collector error: its lock is held, nothing can go on). Such a signal puts the previous action back; that signal is then
    not caught until every guard in the process has returned. fn must not
    leave by longjmp past rm_guard. */
 int rm_guard(rm_guarded_fn fn, void *context, rm_crash *crash);

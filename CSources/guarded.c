@@ -4,8 +4,8 @@
 ** The module's init, its module hook and the class hooks are the code a
 ** reload cannot vouch for. Each runs inside rm_guard (guard.c): a crash in
 ** it comes back here as an error, the core state the crash interrupted (the
-** function being called on this thread, the count of calls into module
-** code) is put back as it was on entry, and the loader rolls the
+** function being called on this thread, the native frames of the calls into
+** module code) is put back as it was on entry, and the loader rolls the
 ** transaction back. Fault points of these phases are reached inside the
 ** guard, so an injected crash is caught like a real one.
 */
@@ -17,13 +17,13 @@
 /* Runs fn(context) guarded; on a crash sets the error and *crashed. */
 static int run_guarded(rm_guarded_fn fn, void *context, int *crashed) {
     rm_object *current = rm_function_current();
-    int depth = rm_native_depth;
+    rm_native_frame *top = rm_native_top();
     rm_crash crash = {0};
     *crashed = 0;
     int rc = rm_guard(fn, context, &crash);
     if (rc != RM_GUARD_CRASHED) return rc;
     rm_function_set_current(current);
-    rm_native_depth = depth;
+    rm_native_unwind_to(top);
     *crashed = crash.signal;
     if (crash.signal == SIGABRT)
         rm_error_set(RM_ERR_RUNTIME, "crashed: %s (abort)", rm_signal_name(crash.signal));

@@ -300,10 +300,48 @@ void rm_libraries_after_collection(void);
 /* heap.c: is a queued finalizer's code in [lo, hi)? */
 bool rm_finalizer_pending_in(uintptr_t lo, uintptr_t hi);
 
-/* ---- function.c ---- */
-/* Calls into module code in progress (all threads: module code runs under
-   the lock). A library is never closed while it is not 0. */
-extern int rm_native_depth;
+/* ---- native.c: frames of calls into C code ----
+** Every call into a C function (rm_invoke, a module's init) links a frame,
+** on the caller's stack, onto its thread's chain; every thread that ever
+** called one is in a registry. "A library's code is on a stack" means a
+** frame of some thread runs code in it: library.c closes no retired
+** library such a frame lies in, and closes the others even while an entry
+** runs (its own version's frame keeps that one mapped, and nothing else).
+** Frames are linked and unlinked under the runtime lock, like everything
+** module code does, and stay linked while their thread waits in a safe
+** point, which is when reloads happen.
+*/
+typedef struct rm_native_frame {
+    const void *code;              /* the C function running */
+    struct rm_native_frame *outer; /* the frame it was called from, on this thread */
+} rm_native_frame;
+
+typedef struct rm_native_thread {
+    rm_native_frame *top;                /* innermost frame, NULL outside C code */
+    struct rm_native_thread *prev, *next; /* the registry, under its own mutex */
+    bool registered;
+} rm_native_thread;
+
+extern RM_THREAD_LOCAL rm_native_thread rm_native_self;
+void rm_native_register(void); /* first call on a thread */
+
+static inline void rm_native_push(rm_native_frame *f, const void *code) {
+    if (__builtin_expect(!rm_native_self.registered, 0)) rm_native_register();
+    f->code = code;
+    f->outer = rm_native_self.top;
+    rm_native_self.top = f;
+}
+
+static inline void rm_native_pop(rm_native_frame *f) { rm_native_self.top = f->outer; }
+
+/* This thread's innermost frame, and putting it back after a crash the
+   guard caught (the frames the crash jumped over are gone with it). */
+static inline rm_native_frame *rm_native_top(void) { return rm_native_self.top; }
+static inline void rm_native_unwind_to(rm_native_frame *f) { rm_native_self.top = f; }
+
+/* Does a frame in progress on any thread run code in [lo, hi)? True as
+   well when a thread could not be registered (nothing is then provable). */
+bool rm_native_frame_in(uintptr_t lo, uintptr_t hi);
 
 /* ---- runtime.c ---- */
 extern unsigned rm_walk_threads;
@@ -328,9 +366,10 @@ static inline rm_object *rm_invoke(rm_object *fobj, rm_object *self, rm_object *
     if (__builtin_expect(f->nargs >= 0 && (size_t)f->nargs != nargs, 0)) return rm_function_arity_error(fobj, nargs);
     rm_object *outer = rm_current_function;
     rm_current_function = fobj;
-    rm_native_depth++;
+    rm_native_frame frame;
+    rm_native_push(&frame, (const void *)f->fn);
     rm_object *result = f->fn(self, args, nargs);
-    rm_native_depth--;
+    rm_native_pop(&frame);
     rm_current_function = outer;
     return __builtin_expect(result != NULL, 1) ? result : rm_function_failed(fobj);
 }
@@ -360,9 +399,6 @@ rm_object *rm_class_reload_rule(rm_object *cls, rm_object *name);
 
 /* ---- numbers.c ---- */
 void rm_small_ints_init(void);
-/* How many rm_safe_point calls are waiting to take the lock back: while
-   one is, a library's code may be on a stack (library.c closes none). */
-int rm_safe_point_depth(void);
 
 #pragma GCC visibility pop
 

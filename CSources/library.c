@@ -32,8 +32,11 @@ int rm_library_range(void *symbol, uintptr_t *lo, uintptr_t *hi) {
 ** procedures or name are in it, capsules whose finalizer or name is in it,
 ** and queued finalizers. Counting happens inside each collection's own pass
 ** over the registry (heap.c, prune), so proving a library unused costs no
-** extra walk. It is closed at the next point where no module code can be on
-** a stack: rm_release, rm_collect_and_close, the start of a reload. */
+** extra walk. Nor may any thread have a frame in its code (function.c's
+** native frames: an entry's loop keeps its own version mapped, and only
+** that one). It is closed at the next check after that collection:
+** rm_release (a safe point's included), rm_collect_and_close, the start
+** of a reload. */
 typedef struct retired_library {
     void *handle;
     uintptr_t lo, hi;
@@ -116,17 +119,19 @@ void rm_library_count_end(void) {
 }
 
 /*
-** Closes every retired library the last collection found unused, unless
-** module code may be on a stack (a call into module code or a safe point
-** in progress) or a queued finalizer lives in it. Returns how many closed.
+** Closes every retired library the last collection found unused, that no
+** frame in progress runs code of, and no queued finalizer lives in.
+** Returns how many closed. Under the runtime lock: no frame is linked or
+** unlinked meanwhile.
 */
 size_t rm_libraries_close_unused(void) {
-    if (!nretired || rm_native_depth || rm_safe_point_depth()) return 0;
+    if (!nretired) return 0;
     checked_at = rm_collection_count();
     size_t kept = 0, closed = 0;
     for (size_t i = 0; i < nretired; i++) {
         retired_library lib = retired[i];
-        bool unused = lib.counted && !lib.revived && lib.live == 0 && !rm_finalizer_pending_in(lib.lo, lib.hi);
+        bool unused = lib.counted && !lib.revived && lib.live == 0 && !rm_finalizer_pending_in(lib.lo, lib.hi) &&
+                      !rm_native_frame_in(lib.lo, lib.hi);
         if (unused) {
             dlclose(lib.handle);
             closed++;
@@ -142,6 +147,12 @@ size_t rm_libraries_close_unused(void) {
 /* rm_release's check: only after a collection, so it costs nothing else. */
 void rm_libraries_after_collection(void) {
     if (nretired && checked_at != rm_collection_count()) rm_libraries_close_unused();
+}
+
+size_t rm_libraries_reclaim(void) {
+    size_t waiting = 0;
+    for (size_t i = 0; i < nretired; i++) waiting += !retired[i].counted;
+    return waiting >= RM_RETIRED_COLLECT_AT ? rm_collect_and_close() : rm_libraries_close_unused();
 }
 
 size_t rm_collect_and_close(void) {

@@ -149,6 +149,10 @@ const char *rm_signal_name(int signal);
    loaded, a failed, a replaced version) is retired, never closed directly.
    -1 if out of memory: the library then stays mapped for good. */
 int rm_library_retire(void *handle, uintptr_t lo, uintptr_t hi);
+/* At the start of a reload: closes the retired libraries proved unused,
+   after a full collection if RM_RETIRED_COLLECT_AT (config.h) of them
+   wait for one. Returns how many closed. */
+size_t rm_libraries_reclaim(void);
 
 /* ---- Fault injection ----
 ** Named failure points, each counted every time it is reached while a

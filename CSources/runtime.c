@@ -82,7 +82,6 @@ void rm_set_walk_threads(unsigned n) {
    someone took it. */
 static int waiters;
 static uint64_t acquisitions;
-static int safe_point_depth;
 
 void rm_acquire(void) {
     __atomic_add_fetch(&waiters, 1, __ATOMIC_SEQ_CST);
@@ -99,19 +98,15 @@ void rm_acquire(void) {
 void rm_safe_point(void) {
     if (!__atomic_load_n(&waiters, __ATOMIC_SEQ_CST) || rm_txn_active()) return;
     uint64_t seen = __atomic_load_n(&acquisitions, __ATOMIC_SEQ_CST);
-    __atomic_add_fetch(&safe_point_depth, 1, __ATOMIC_SEQ_CST);
     rm_release();
     while (__atomic_load_n(&acquisitions, __ATOMIC_SEQ_CST) == seen && __atomic_load_n(&waiters, __ATOMIC_SEQ_CST))
         sched_yield();
     rm_acquire();
-    __atomic_sub_fetch(&safe_point_depth, 1, __ATOMIC_SEQ_CST);
 }
 
-int rm_safe_point_depth(void) { return __atomic_load_n(&safe_point_depth, __ATOMIC_SEQ_CST); }
-
-/* Releasing the lock is a point where no module code runs (unless a safe
-   point is releasing it, which the library check sees): libraries the last
-   collection proved unused are closed here. */
+/* Releasing the lock (a safe point's too) is where libraries the last
+   collection proved unused, and that no frame in progress runs, are
+   closed. */
 void rm_release(void) {
     rm_libraries_after_collection();
     __atomic_store_n(&lock_owned, false, __ATOMIC_RELAXED);

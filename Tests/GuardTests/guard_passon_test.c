@@ -1,7 +1,8 @@
 /*
 ** guard_passon_test.c: signals the guard must pass on, each in a forked
 ** child (a handler of our own, a crash on another thread, a signal sent
-** with kill, a fault in libgc), and the signal names it reports.
+** with kill, a fault in libgc, an abort libgc raised), and the signal names
+** it reports.
 */
 #include "guard_test.h"
 
@@ -113,6 +114,29 @@ static void gc_fault_child(void) {
     _exit(1);
 }
 
+/* libgc's fatal error, raised the way it raises them: its abort function,
+   then abort() from libc, with its allocation lock held. Distinct,
+   non-adjacent root ranges, until libgc has no room for another. */
+static uintptr_t root_words[2 * 100000];
+
+static int too_many_root_sets(void *context) {
+    for (size_t i = 0; i < sizeof root_words / sizeof root_words[0]; i += 2)
+        GC_add_roots(&root_words[i], &root_words[i + 1]);
+    return 0;
+}
+
+/* Regression: the guard caught libgc's abort, and the host went on with
+   libgc's lock held: every later request that needed the heap hung. The
+   process must end with the abort instead. */
+static void gc_abort_child(void) {
+    GC_INIT();
+    int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0) dup2(devnull, 2);   /* libgc's message */
+    rm_crash crash;
+    int rc = rm_guard(too_many_root_sets, NULL, &crash);
+    _exit(rc == RM_GUARD_CRASHED ? 1 : 2);
+}
+
 void test_passed_on(void) {
     int status = in_child(other_thread_child);
     CHECK(exited_with(status, 0));
@@ -124,6 +148,9 @@ void test_passed_on(void) {
     status = in_child(gc_fault_child);
     CHECK(exited_with(status, 42));
     if (!exited_with(status, 42)) printf("  gc_fault_child status %#x\n", status);
+    status = in_child(gc_abort_child);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT)) printf("  gc_abort_child status %#x\n", status);
 }
 
 void test_signal_names(void) {
