@@ -5,8 +5,8 @@ import Foundation
 enum ProcMaps {
     /// /proc/self/maps, read to its end (Foundation's String(contentsOfFile:)
     /// trusts the size stat gives, 0 for /proc files, and stops at 4 KiB).
-    static func readMaps() throws -> String {
-        let fd = open("/proc/self/maps", O_RDONLY)
+    static func readMaps(of pid: String = "self") throws -> String {
+        let fd = open("/proc/\(pid)/maps", O_RDONLY)
         guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         defer { close(fd) }
         var bytes: [UInt8] = []
@@ -20,10 +20,11 @@ enum ProcMaps {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// The private copies of `module`'s library mapped in this process now.
-    static func mappedCopies(of module: String) throws -> Set<String> {
-        let maps = try readMaps()
-        let marker = "remap-\(getuid())-libs/\(module)-\(getpid())-"
+    /// The private copies of `module`'s library mapped in this process (or
+    /// process `pid`) now.
+    static func mappedCopies(of module: String, pid: pid_t = getpid()) throws -> Set<String> {
+        let maps = try readMaps(of: pid == getpid() ? "self" : "\(pid)")
+        let marker = "remap-\(getuid())-libs/\(module)-\(pid)-"
         var copies: Set<String> = []
         for line in maps.split(separator: "\n") where line.contains(marker) {
             guard let slash = line.firstIndex(of: "/") else { continue }
