@@ -233,7 +233,9 @@ static int migrate_one(rm_plan *p, class_state *c, const rm_plan_entry *entry, r
     uint32_t shape = entry->shape;
     result->failed_instance = p->done++;
     if (c->view) view_instance(c->view, inst, shape);
-    if (p->layout && (shape & RM_SHAPE_MOVE)) {
+    bool had_dict = rm_attr_dict(inst) != NULL;
+    bool moved = p->layout && (shape & RM_SHAPE_MOVE);
+    if (moved) {
         result->failed_step = "move";
         if (move_one(inst, p, c->values) < 0) return -1;
         p->stats.moved++;
@@ -247,6 +249,9 @@ static int migrate_one(rm_plan *p, class_state *c, const rm_plan_entry *entry, r
             return -1;
         p->stats.hooks_run++;
     }
+    /* An initializer or hook that set an attribute no slot holds made a
+       dict: the instance is not "in place" as the report means it. */
+    if (!moved && !had_dict && rm_attr_dict(inst)) p->stats.given_dict++;
     return 0;
 }
 
@@ -316,11 +321,13 @@ int rm_migrate_instances(rm_migration *result) {
     sampler smp = {0x9e3779b97f4a7c15ULL, calloc(n, sizeof(double)), calloc(n, sizeof(size_t))};
     int rc = 0;
     bool any = false;
+    double pass_start = 0, pass_seconds = 0;
     for (size_t i = 0; i < plans->count; i++) any |= has_work(&plans->items[i]);
     if (!states || !smp.seconds || !smp.samples) {
         rm_error_set(RM_ERR_MEMORY, "out of memory migrating instances");
         rc = -1;
     } else if (any) {
+        pass_start = rm_now_seconds();
         /* The views live in GC memory: a root while the pass runs. */
         GC_add_roots(states, states + n);
         for (unsigned k = 0; k < plans->nparts && rc == 0; k++)
@@ -328,12 +335,22 @@ int rm_migrate_instances(rm_migration *result) {
         for (size_t i = 0; i < plans->count; i++)
             if (states[i].view) view_empty(states[i].view);
         GC_remove_roots(states, states + n);
+        pass_seconds = rm_now_seconds() - pass_start;
     }
+    double estimated = 0;
     for (size_t i = 0; i < plans->count; i++) {
         rm_plan *p = &plans->items[i];
         size_t handled = p->done;
         if (smp.samples && smp.samples[i])
             p->stats.seconds = smp.seconds[i] * (double)handled / (double)smp.samples[i];
+        estimated += p->stats.seconds;
+    }
+    /* Scaled estimates can add up to more than the pass took (a slow
+       sample): scale them down so that no class reports more than all. */
+    double scale = estimated > pass_seconds ? pass_seconds / estimated : 1;
+    for (size_t i = 0; i < plans->count; i++) {
+        rm_plan *p = &plans->items[i];
+        p->stats.seconds *= scale;
         result->migrated += p->layout ? p->stats.in_place + p->stats.moved : 0;
         result->hooks_run += p->stats.hooks_run;
         result->initialized += p->stats.initialized;

@@ -119,17 +119,29 @@ extension JSONValue {
                 className = String(cString: rm_str_cstr(moduleName)) + "." + className
             }
             var fields: [String: JSONValue] = [:]
-            if let names = type.pointee.cls_fields {
-                let count = min(rm_tuple_size(names), rm_instance_slot_count(object))
-                for i in 0..<count {
-                    guard let name = rm_tuple_get(names, i), rm_is_str(name) else { continue }
-                    let field = String(cString: rm_str_cstr(name))
-                    fields[field] = render(rm_instance_slot(object, i) ?? rm_get_none(),
-                                           path: "\(path)/fields/\(Self.token(field))", depth: depth + 1)
-                }
-            }
             if let dict = rm_instance_dict(object) {
                 renderEntries(of: dict, into: &fields, path: "\(path)/fields", depth: depth)
+            }
+            // Every field of the class, as rm_getattr reads it: the stored
+            // slot, else the attribute dict (rendered above), else the
+            // class default an instance that never wrote it reads.
+            if let names = type.pointee.cls_fields {
+                let stored = rm_instance_slot_count(object)
+                for i in 0..<rm_tuple_size(names) {
+                    guard let name = rm_tuple_get(names, i), rm_is_str(name) else { continue }
+                    let field = String(cString: rm_str_cstr(name))
+                    let value: Object?
+                    if i < stored {
+                        value = rm_instance_slot(object, i)
+                    } else if fields[field] == nil {
+                        value = rm_getattr_name(object, name)
+                        if value == nil { rm_error_clear() }
+                    } else {
+                        continue
+                    }
+                    fields[field] = render(value ?? rm_get_none(), path: "\(path)/fields/\(Self.token(field))",
+                                           depth: depth + 1)
+                }
             }
             return .object(["class": .string(className), "fields": .object(fields)])
         }

@@ -107,10 +107,14 @@ public struct ReloadReport: Codable, Sendable {
         public var name: String
         /// Old instances whose class the walk replaced.
         public var instances: Int
-        /// Moved to the new field layout during the walk, in their own memory.
+        /// Moved to the new field layout during the walk, in their own
+        /// memory, and given no attribute dict after it.
         public var inPlace: Int
         /// Without room for the new layout: fields moved to the attribute dict.
         public var moved: Int
+        /// Migrated during the walk, then given an attribute dict by a field
+        /// initializer or a class hook that set an attribute no slot holds.
+        public var givenDict: Int = 0
         /// Field initializer calls.
         public var initialized: Int
         public var hooksRun: Int
@@ -121,7 +125,8 @@ public struct ReloadReport: Codable, Sendable {
 
         /// The wire keys (snake_case), spelled out: the control protocol uses no key strategy.
         enum CodingKeys: String, CodingKey {
-            case name, instances, inPlace = "in_place", moved, initialized, hooksRun = "hooks_run"
+            case name, instances, inPlace = "in_place", moved, givenDict = "given_dict", initialized
+        case hooksRun = "hooks_run"
             case milliseconds
         }
     }

@@ -412,8 +412,8 @@ extension ModuleLoader {
             let change = classes.first { $0.old == line.old_cls }
             return ReloadReport.ClassMigration(
                 name: change.map { "\($0.module).\($0.name)" } ?? className(line.old_cls),
-                instances: line.instances, inPlace: line.in_place, moved: line.moved,
-                initialized: line.initialized, hooksRun: line.hooks_run, milliseconds: line.seconds * 1000)
+                instances: line.instances, inPlace: line.in_place - line.given_dict, moved: line.moved,
+                givenDict: line.given_dict, initialized: line.initialized, hooksRun: line.hooks_run, milliseconds: line.seconds * 1000)
         }
     }
 }

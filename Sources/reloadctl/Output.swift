@@ -53,6 +53,7 @@ enum Output {
         lines.append("  \(r.instancesMigrated) instances migrated, \(r.instanceHooksRun) instance hooks, \(r.moduleHooksRun) module hooks; \(r.librariesClosed) old libraries closed")
         for line in r.classes {
             var text = "  class \(line.name): \(line.instances) instances, \(line.inPlace) in place, \(line.moved) moved"
+            if line.givenDict > 0 { text += ", \(line.givenDict) given an attribute dict" }
             if line.initialized > 0 { text += ", \(line.initialized) initialized" }
             if line.hooksRun > 0 { text += ", \(line.hooksRun) hooks" }
             lines.append(text + " (\(ms(line.milliseconds)) after the walk)")

@@ -30,7 +30,7 @@
 **
 ** INIT and SHUFFLE extras: -DFAIL_INIT_AT=n or -DFAIL_HOOK_AT=n fails the
 ** n-th call of the initializer or the hook of class FAIL_CLASS (1 Pair, 2
-** Triple).
+** Triple); -DHOOK_SETS_ATTRIBUTE makes the Pair hook set attribute `seen`.
 ** calls() = [e initializer, d initializer, Pair hook, Triple hook] calls of
 ** this library. The d initializer keeps its first old-instance view in
 ** state `views`, and both check that `self` reads the default meanwhile.
@@ -121,6 +121,10 @@ static rm_object *pair_hook(rm_object *self, rm_object *const *args, size_t narg
         rm_error_set(RM_ERR_VALUE, "Pair hook refuses call %lld", (long long)counts[2]);
         return NULL;
     }
+#ifdef HOOK_SETS_ATTRIBUTE
+    /* An attribute no slot holds: the instance is given an attribute dict. */
+    if (rm_setattr(self, "seen", rm_get_true()) < 0) return NULL;
+#endif
     return rm_get_none();
 }
 

@@ -1,6 +1,6 @@
 import CRemap
 import Foundation
-import Reload
+@testable import Reload
 import XCTest
 
 /// Reloads that change a class's fields (issue 11), as a user sees them:
@@ -136,6 +136,11 @@ final class ReloadLayoutTests: LayoutTestCase {
             for (i, t) in instances(triples).enumerated() {
                 XCTAssertEqual(try ints(t, "a", "b", "c"), [i, 99, 20_000 + i], "Triple \(i): b is the default again")
             }
+            // What reloadctl get prints: every field, the default b that
+            // the instance does not store included (issue 20 item 9).
+            let json = JSONValue(rendering: instances(triples)[1])
+            XCTAssertEqual(json, .object(["class": .string("layout.Triple"),
+                                          "fields": .object(["a": .int(1), "b": .int(99), "c": .int(20_001)])]))
             let again = try logEntries(log)
             XCTAssertEqual(again.count, Self.count)
             XCTAssertEqual(Set(again.map(\.added)), [["b"]])
@@ -332,6 +337,26 @@ final class ReloadLayoutTests: LayoutTestCase {
         }
     }
 
+    /// Guards issue 20 item 9: a hook that set an attribute on every Pair
+    /// made a dict for each, and the report said they were all "in place".
+    /// Those are counted as given an attribute dict; the per-class times
+    /// add up to at most the phase's.
+    func testInstancesGivenADictByAHookAreCountedAsSuch() throws {
+        try runtime.withLock {
+            let (pairs, _) = try loadBase()
+            let noted = (0..<Self.count).filter { $0 % Self.noteEvery == 0 }.count
+            try build(2, "INIT", ["HOOK_SETS_ATTRIBUTE"])
+            let report = try reload()
+            let pair = try line(report, "layout.Pair")
+            XCTAssertEqual(pair.inPlace + pair.moved + pair.givenDict, pair.instances, "\(pair)")
+            XCTAssertEqual(pair.givenDict + noted, Self.count, "every Pair without a note was given a dict: \(pair)")
+            for p in instances(pairs) { XCTAssertEqual(try Objects.getAttribute(p, "seen"), rm_get_true()) }
+            let sum = report.classes.map(\.milliseconds).reduce(0, +)
+            XCTAssertLessThanOrEqual(sum, report.phases.instances, "\(report.classes)")
+            try runtime.checkHeap()
+        }
+    }
+
     /// Guards: the report's per-class lines must count what happened
     /// (instances, in place + moved, initializer and hook calls), leave out
     /// a replaced class without instances (Empty), and be encoded the way
@@ -349,7 +374,8 @@ final class ReloadLayoutTests: LayoutTestCase {
                 XCTAssertEqual(l.inPlace + l.moved, l.instances, "\(name): every instance is on the new layout")
                 XCTAssertEqual(l.initialized, l.instances, name)
                 XCTAssertEqual(l.hooksRun, l.instances, name)
-                XCTAssertGreaterThanOrEqual(l.milliseconds, 0)
+                XCTAssertEqual(l.givenDict, 0, name)
+                XCTAssertLessThanOrEqual(l.milliseconds, report.phases.instances, "\(name): a part is at most the whole")
             }
             XCTAssertEqual(report.instancesMigrated, 2 * Self.count)
             XCTAssertEqual(report.fieldsInitialized, 2 * Self.count)
@@ -359,8 +385,8 @@ final class ReloadLayoutTests: LayoutTestCase {
             let lines = try XCTUnwrap(json?["classes"] as? [[String: Any]], "\(String(describing: json))")
             XCTAssertEqual(lines.count, 2)
             let pair = try XCTUnwrap(lines.first { $0["name"] as? String == "layout.Pair" })
-            XCTAssertEqual(Set(pair.keys), ["name", "instances", "in_place", "moved", "initialized", "hooks_run",
-                                            "milliseconds"])
+            XCTAssertEqual(Set(pair.keys), ["name", "instances", "in_place", "moved", "given_dict", "initialized",
+                                            "hooks_run", "milliseconds"])
             XCTAssertEqual(pair["instances"] as? Int, Self.count)
             XCTAssertEqual(pair["hooks_run"] as? Int, Self.count)
             XCTAssertEqual((pair["in_place"] as? Int ?? -1) + (pair["moved"] as? Int ?? -1), Self.count)
