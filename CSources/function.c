@@ -74,11 +74,29 @@ rm_object *rm_function_new(const char *name, rm_cfunction fn, int nargs, rm_obje
     return (rm_object *)f;
 }
 
-rm_object *rm_function_name(rm_object *f) { return ((rm_function_object *)f)->name; }
-rm_object *rm_function_closure(rm_object *f) { return ((rm_function_object *)f)->closure; }
-rm_object *rm_function_module(rm_object *f) { return ((rm_function_object *)f)->module; }
-rm_cfunction rm_function_pointer(rm_object *f) { return ((rm_function_object *)f)->fn; }
-int rm_function_arity(rm_object *f) { return (int)((rm_function_object *)f)->nargs; }
+/* The accessors below are unchecked; RM_DEBUG checks them (config.h). */
+#define EXPECT_FUNCTION(f, accessor) RM_DEBUG_EXPECT(RM_IS(f, rm_function_type), f, accessor, "a function")
+
+rm_object *rm_function_name(rm_object *f) {
+    EXPECT_FUNCTION(f, "rm_function_name");
+    return ((rm_function_object *)f)->name;
+}
+rm_object *rm_function_closure(rm_object *f) {
+    EXPECT_FUNCTION(f, "rm_function_closure");
+    return ((rm_function_object *)f)->closure;
+}
+rm_object *rm_function_module(rm_object *f) {
+    EXPECT_FUNCTION(f, "rm_function_module");
+    return ((rm_function_object *)f)->module;
+}
+rm_cfunction rm_function_pointer(rm_object *f) {
+    EXPECT_FUNCTION(f, "rm_function_pointer");
+    return ((rm_function_object *)f)->fn;
+}
+int rm_function_arity(rm_object *f) {
+    EXPECT_FUNCTION(f, "rm_function_arity");
+    return (int)((rm_function_object *)f)->nargs;
+}
 
 /* ---- bound method ---- */
 
@@ -118,5 +136,11 @@ rm_object *rm_method_new(rm_object *function, rm_object *self) {
     return (rm_object *)m;
 }
 
-rm_object *rm_method_function(rm_object *m) { return ((rm_method_object *)m)->function; }
-rm_object *rm_method_self(rm_object *m) { return ((rm_method_object *)m)->self; }
+rm_object *rm_method_function(rm_object *m) {
+    RM_DEBUG_EXPECT(RM_IS(m, rm_method_type), m, "rm_method_function", "a bound method");
+    return ((rm_method_object *)m)->function;
+}
+rm_object *rm_method_self(rm_object *m) {
+    RM_DEBUG_EXPECT(RM_IS(m, rm_method_type), m, "rm_method_self", "a bound method");
+    return ((rm_method_object *)m)->self;
+}

@@ -112,4 +112,7 @@ rm_object *rm_float(double value) {
     return (rm_object *)o;
 }
 
-double rm_float_value(rm_object *o) { return ((rm_float_object *)o)->value; }
+double rm_float_value(rm_object *o) {
+    RM_DEBUG_EXPECT(RM_IS(o, rm_float_type), o, "rm_float_value", "a float");
+    return ((rm_float_object *)o)->value;
+}

@@ -33,6 +33,11 @@ extern rm_type rm_weakref_type;
 
 #define RM_IS(o, t) (((rm_object *)(o))->ob_type == &(t))
 
+/* What an unchecked accessor (rm_int_value, rm_str_cstr...) does in a build
+   with RM_DEBUG when given the wrong object: prints the accessor, what it
+   expected and what it got, and aborts. */
+__attribute__((noreturn)) void rm_debug_wrong_type(const char *accessor, const void *obj, const char *expected);
+
 /* ---- Singletons (immortal) ---- */
 extern rm_object rm_none_object;
 extern rm_object rm_true_object;
@@ -81,10 +86,19 @@ inline rm_object *rm_int(int64_t value) {
         return (rm_object *)&rm_small_ints[value - RM_SMALL_INT_MIN];
     return rm_int_large(value);
 }
-inline int64_t rm_int_value(rm_object *o) { return ((rm_int_object *)o)->value; } /* o must be an int */
+/* o must be an int: unchecked (read arguments with rm_args_parse, module.h).
+   Compiled with -DRM_DEBUG, it checks, and on anything else prints what it
+   got and aborts (rm_debug_wrong_type), as the core's other unchecked
+   accessors do in a core built with RM_DEBUG (CSources/config.h). */
+inline int64_t rm_int_value(rm_object *o) {
+#ifdef RM_DEBUG
+    if (!o || o->ob_type != &rm_int_type) rm_debug_wrong_type("rm_int_value", o, "an int");
+#endif
+    return ((rm_int_object *)o)->value;
+}
 int rm_int_check(rm_object *o, int64_t *out);  /* -1 + RM_ERR_TYPE if not int */
 rm_object *rm_float(double value);
-double rm_float_value(rm_object *o);
+double rm_float_value(rm_object *o); /* o must be a float: unchecked (RM_DEBUG checks) */
 
 /* ---- str (immutable, UTF-8 bytes, content hash cached in the header) ---- */
 rm_object *rm_str(const char *cstr);
