@@ -187,8 +187,8 @@ int rm_args_parse(rm_object *const *args, size_t nargs, const char *format, ...)
    (config.h): the module's bug, so it says where and stops. */
 void rm_debug_wrong_type(const char *accessor, const void *obj, const char *expected) {
     const rm_object *o = obj;
-    fprintf(stderr, "remap: %s: expected %s, got %s (RM_DEBUG: a module read an argument without checking it; "
-                    "use rm_args_parse)\n",
+    fprintf(stderr, "remap: %s: expected %s, got %s (an RM_DEBUG check: read arguments with rm_args_parse, "
+                    "test other values' types first)\n",
             accessor, expected, o ? (o == rm_none ? "None" : rm_type_name(o->ob_type)) : "NULL");
     fflush(stderr);
     abort();
