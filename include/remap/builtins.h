@@ -96,7 +96,19 @@ inline int64_t rm_int_value(rm_object *o) {
 #endif
     return ((rm_int_object *)o)->value;
 }
-int rm_int_check(rm_object *o, int64_t *out);  /* -1 + RM_ERR_TYPE if not int */
+/* The checked read: 0 and the value in *out, or -1 with RM_ERR_TYPE if o
+   is not an int (o NULL: -1, keeping the error of the call that gave it).
+   Inline like rm_int_value: a hit is a compare and a load in the module;
+   a miss sets the error in rm_int_check_failed. */
+void rm_int_check_failed(rm_object *o);
+inline int rm_int_check(rm_object *o, int64_t *out) {
+    if (__builtin_expect(o && o->ob_type == &rm_int_type, 1)) {
+        *out = ((rm_int_object *)o)->value;
+        return 0;
+    }
+    rm_int_check_failed(o);
+    return -1; /* seen by the caller's compiler: *out is not read after it */
+}
 rm_object *rm_float(double value);
 double rm_float_value(rm_object *o); /* o must be a float: unchecked (RM_DEBUG checks) */
 
@@ -180,7 +192,11 @@ rm_object *rm_function_module(rm_object *f);
 rm_cfunction rm_function_pointer(rm_object *f);
 int rm_function_arity(rm_object *f); /* < 0: variadic */
 
-/* ---- bound method ---- */
+/* ---- bound method ----
+** Equal to another (rm_equal) and hashed alike when both bind the same
+** function to the same receiver, as in Python and Dart: rm_getattr(a, "f")
+** twice gives two methods that are one key of a set. A reload keeps it so:
+** a method kept from before finds the one bound to the new function. */
 rm_object *rm_method_new(rm_object *function, rm_object *self);
 rm_object *rm_method_function(rm_object *m);
 rm_object *rm_method_self(rm_object *m);
