@@ -187,7 +187,7 @@ int rm_args_vparse(rm_object *const *args, size_t nargs, const char *format, va_
         if (*p != 's') continue;
         size_t i = 0;
         for (const char *q = format; q < p; q++) i += *q != '|' && *q != '!';
-        if (i < nargs && strlen(rm_str_cstr(args[i])) != rm_str_len(args[i])) {
+        if (i < nargs && memchr(rm_str_cstr(args[i]), 0, rm_str_len(args[i]))) {
             rm_error_set(RM_ERR_VALUE, "%s() argument %zu must be a str without NUL bytes", function_name(&info),
                          i + 1);
             return -1;
