@@ -24,7 +24,10 @@ rm_object *rm_capsule_new(void *pointer, const char *name, void (*finalizer)(voi
     return (rm_object *)c;
 }
 
-void *rm_capsule_pointer(rm_object *c) { return ((rm_capsule_object *)c)->pointer; }
+void *rm_capsule_pointer(rm_object *c) {
+    RM_DEBUG_EXPECT(RM_IS(c, rm_capsule_type), c, "rm_capsule_pointer", "a capsule");
+    return ((rm_capsule_object *)c)->pointer;
+}
 
 /* ---- weak reference ----
 ** The target is stored hidden so Boehm does not count it. The remap walk

@@ -13,6 +13,19 @@
 #define RM_DEBUG_LOCK 1
 #endif
 
+/* RM_DEBUG: the accessors documented as unchecked (rm_int_value,
+   rm_float_value, rm_str_cstr, rm_str_len, rm_str_eq, rm_tuple_size,
+   rm_tuple_get, rm_list_size, rm_list_get, rm_dict_size, rm_set_size,
+   rm_dict_next, rm_function_*, rm_method_*, rm_module_name, rm_module_dict,
+   rm_capsule_pointer) check what they are given, and on the wrong type or
+   NULL print the accessor, what it expected and what it got, then abort
+   (rm_debug_wrong_type, args.c): a module that reads an argument without
+   rm_args_parse fails loudly at the read instead of reading a str's length
+   as an int. In the core the checks are RM_DEBUG_EXPECT (internal.h); the
+   inline rm_int_value (include/remap/builtins.h) reads the same switch, so
+   a module compiled with -DRM_DEBUG checks its own inlined reads too.
+   Off unless defined. Tested by Tests/DebugTests (DebugBuildTests). */
+
 /* RM_DEBUG_TINY_TABLES: start every dict at the smallest size so resizing
    runs all the time "to give bugs a chance". The smallest index that works
    has 2 slots: open addressing needs an empty slot to end a probe, so an

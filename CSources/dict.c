@@ -64,7 +64,10 @@ static rm_entry *lookup(rm_object *table, rm_object *key, int *error) {
 
 rm_object *rm_dict_new(void) { return table_new(&rm_dict_type); }
 
-size_t rm_dict_size(rm_object *d) { return ((rm_table_object *)d)->live; }
+size_t rm_dict_size(rm_object *d) {
+    RM_DEBUG_EXPECT(RM_IS(d, rm_dict_type), d, "rm_dict_size", "a dict");
+    return ((rm_table_object *)d)->live;
+}
 
 rm_object *rm_dict_get(rm_object *d, rm_object *key) {
     int error = 0;
@@ -119,6 +122,7 @@ int rm_dict_del(rm_object *d, rm_object *key) {
 }
 
 bool rm_dict_next(rm_object *d, size_t *pos, rm_object **key, rm_object **value) {
+    RM_DEBUG_EXPECT(RM_IS(d, rm_dict_type) || RM_IS(d, rm_set_type), d, "rm_dict_next", "a dict or a set");
     rm_entry *e;
     if (!rm_table_next((rm_table_object *)d, pos, &e)) return false;
     if (key) *key = e->key;
@@ -169,7 +173,10 @@ int rm_dict_rehash(rm_object *d, size_t *collisions) {
 
 rm_object *rm_set_new(void) { return table_new(&rm_set_type); }
 
-size_t rm_set_size(rm_object *s) { return ((rm_table_object *)s)->live; }
+size_t rm_set_size(rm_object *s) {
+    RM_DEBUG_EXPECT(RM_IS(s, rm_set_type), s, "rm_set_size", "a set");
+    return ((rm_table_object *)s)->live;
+}
 
 int rm_set_add(rm_object *s, rm_object *key) {
     return rm_table_insert((rm_table_object *)s, key, NULL);

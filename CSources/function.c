@@ -73,11 +73,29 @@ rm_object *rm_function_new(const char *name, rm_cfunction fn, int nargs, rm_obje
     return (rm_object *)f;
 }
 
-rm_object *rm_function_name(rm_object *f) { return ((rm_function_object *)f)->name; }
-rm_object *rm_function_closure(rm_object *f) { return ((rm_function_object *)f)->closure; }
-rm_object *rm_function_module(rm_object *f) { return ((rm_function_object *)f)->module; }
-rm_cfunction rm_function_pointer(rm_object *f) { return ((rm_function_object *)f)->fn; }
-int rm_function_arity(rm_object *f) { return (int)((rm_function_object *)f)->nargs; }
+/* The accessors below are unchecked; RM_DEBUG checks them (config.h). */
+#define EXPECT_FUNCTION(f, accessor) RM_DEBUG_EXPECT(RM_IS(f, rm_function_type), f, accessor, "a function")
+
+rm_object *rm_function_name(rm_object *f) {
+    EXPECT_FUNCTION(f, "rm_function_name");
+    return ((rm_function_object *)f)->name;
+}
+rm_object *rm_function_closure(rm_object *f) {
+    EXPECT_FUNCTION(f, "rm_function_closure");
+    return ((rm_function_object *)f)->closure;
+}
+rm_object *rm_function_module(rm_object *f) {
+    EXPECT_FUNCTION(f, "rm_function_module");
+    return ((rm_function_object *)f)->module;
+}
+rm_cfunction rm_function_pointer(rm_object *f) {
+    EXPECT_FUNCTION(f, "rm_function_pointer");
+    return ((rm_function_object *)f)->fn;
+}
+int rm_function_arity(rm_object *f) {
+    EXPECT_FUNCTION(f, "rm_function_arity");
+    return (int)((rm_function_object *)f)->nargs;
+}
 
 /* ---- bound method ---- */
 
@@ -98,6 +116,28 @@ static rm_object *method_call(rm_object *mobj, rm_object *const *args, size_t na
     return rm_invoke(m->function, m->self, args, nargs);
 }
 
+/*
+** Two bound methods are equal when they bind the same function to the same
+** receiver, both by identity (Python since 3.8, Dart's tear-offs): getting
+** `a.hello` twice gives two method objects, and a set of callbacks must
+** hold one of them. The hash mixes the two parts' header hashes, which a
+** remap hands over from an old function to its new version: a method
+** hashed before a reload hashes alike after it, when it binds the new
+** function. A table holding a method whose parts a remap rewrote is
+** rehashed all the same (walk_results.c), which merges bm(a, old_f) with
+** bm(a, new_f) when both were keys.
+*/
+static uint32_t method_hash(rm_object *self, int *error) {
+    rm_method_object *m = (rm_method_object *)self;
+    uint64_t f = m->function ? m->function->ob_hash : 0, s = m->self ? m->self->ob_hash : 0;
+    return rm_hash_mix(f << 32 ^ s ^ 0x6d6574686f64ULL);
+}
+
+static int method_equal(rm_object *a, rm_object *b) {
+    rm_method_object *x = (rm_method_object *)a, *y = (rm_method_object *)b;
+    return x->function == y->function && x->self == y->self;
+}
+
 rm_type rm_method_type = {
     RM_STATIC_HEADER(&rm_type_type),
     .tp_name = "method",
@@ -106,6 +146,8 @@ rm_type rm_method_type = {
     .tp_nfixed = 2,
     .tp_fixed = {offsetof(rm_method_object, function), offsetof(rm_method_object, self)},
     .tp_traverse = method_traverse,
+    .tp_hash = method_hash,
+    .tp_equal = method_equal,
     .tp_call = method_call,
 };
 
@@ -117,5 +159,11 @@ rm_object *rm_method_new(rm_object *function, rm_object *self) {
     return (rm_object *)m;
 }
 
-rm_object *rm_method_function(rm_object *m) { return ((rm_method_object *)m)->function; }
-rm_object *rm_method_self(rm_object *m) { return ((rm_method_object *)m)->self; }
+rm_object *rm_method_function(rm_object *m) {
+    RM_DEBUG_EXPECT(RM_IS(m, rm_method_type), m, "rm_method_function", "a bound method");
+    return ((rm_method_object *)m)->function;
+}
+rm_object *rm_method_self(rm_object *m) {
+    RM_DEBUG_EXPECT(RM_IS(m, rm_method_type), m, "rm_method_self", "a bound method");
+    return ((rm_method_object *)m)->self;
+}

@@ -346,6 +346,16 @@ bool rm_native_frame_in(uintptr_t lo, uintptr_t hi);
 /* ---- runtime.c ---- */
 extern unsigned rm_walk_threads;
 void rm_debug_check_lock(void);
+/* RM_DEBUG (config.h): an unchecked accessor checks that `obj` is not NULL
+   and that `ok` holds, else stops with rm_debug_wrong_type (args.c). */
+#ifdef RM_DEBUG
+#define RM_DEBUG_EXPECT(ok, obj, accessor, expected) \
+    do {                                              \
+        if (!(obj) || !(ok)) rm_debug_wrong_type(accessor, obj, expected); \
+    } while (0)
+#else
+#define RM_DEBUG_EXPECT(ok, obj, accessor, expected) ((void)0)
+#endif
 void rm_debug_check_collection_lock(void); /* in a collection, world stopped */
 uint32_t rm_next_identity_hash(void);
 

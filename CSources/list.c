@@ -41,9 +41,13 @@ rm_object *rm_list_new(size_t capacity) {
     return (rm_object *)l;
 }
 
-size_t rm_list_size(rm_object *l) { return ((rm_list_object *)l)->size; }
+size_t rm_list_size(rm_object *l) {
+    RM_DEBUG_EXPECT(RM_IS(l, rm_list_type), l, "rm_list_size", "a list");
+    return ((rm_list_object *)l)->size;
+}
 
 rm_object *rm_list_get(rm_object *l, size_t i) {
+    RM_DEBUG_EXPECT(RM_IS(l, rm_list_type), l, "rm_list_get", "a list");
     rm_list_object *o = (rm_list_object *)l;
     if (i >= o->size) {
         rm_error_set(RM_ERR_INDEX, "list index %zu out of range (size %zu)", i, o->size);

@@ -36,8 +36,14 @@ rm_object *rm_module_new(const char *name) {
     return (rm_object *)m;
 }
 
-rm_object *rm_module_name(rm_object *m) { return ((rm_module_obj *)m)->name; }
-rm_object *rm_module_dict(rm_object *m) { return ((rm_module_obj *)m)->dict; }
+rm_object *rm_module_name(rm_object *m) {
+    RM_DEBUG_EXPECT(RM_IS(m, rm_module_type), m, "rm_module_name", "a module");
+    return ((rm_module_obj *)m)->name;
+}
+rm_object *rm_module_dict(rm_object *m) {
+    RM_DEBUG_EXPECT(RM_IS(m, rm_module_type), m, "rm_module_dict", "a module");
+    return ((rm_module_obj *)m)->dict;
+}
 int64_t rm_module_generation(rm_object *m) { return ((rm_module_obj *)m)->generation; }
 void rm_module_set_generation(rm_object *m, int64_t g) {
     if (rm_journal(m) == 0) ((rm_module_obj *)m)->generation = g;

@@ -65,6 +65,7 @@ void rm_small_ints_init(void) {
 /* The external copies of the header's inline functions. */
 extern inline rm_object *rm_int(int64_t value);
 extern inline int64_t rm_int_value(rm_object *o);
+extern inline int rm_int_check(rm_object *o, int64_t *out);
 
 rm_object *rm_int_large(int64_t value) {
     if (value >= RM_SMALL_INT_MIN && value <= RM_SMALL_INT_MAX) return rm_int(value);
@@ -73,13 +74,9 @@ rm_object *rm_int_large(int64_t value) {
     return (rm_object *)o;
 }
 
-int rm_int_check(rm_object *o, int64_t *out) {
-    if (!o || !RM_IS(o, rm_int_type)) {
-        rm_error_set(RM_ERR_TYPE, "expected an int, got %s", o ? rm_type_name(o->ob_type) : "nothing");
-        return -1;
-    }
-    *out = rm_int_value(o);
-    return 0;
+void rm_int_check_failed(rm_object *o) {
+    if (rm_missing(o, "rm_int_check")) return; /* keeps the error of the call that gave NULL */
+    rm_error_set(RM_ERR_TYPE, "expected an int, got %s", o == rm_none ? "None" : rm_type_name(o->ob_type));
 }
 
 /* ---- float ---- */
@@ -112,4 +109,7 @@ rm_object *rm_float(double value) {
     return (rm_object *)o;
 }
 
-double rm_float_value(rm_object *o) { return ((rm_float_object *)o)->value; }
+double rm_float_value(rm_object *o) {
+    RM_DEBUG_EXPECT(RM_IS(o, rm_float_type), o, "rm_float_value", "a float");
+    return ((rm_float_object *)o)->value;
+}

@@ -14,9 +14,10 @@
 **      walk and no listed object is freed), split the registry in chunks
 **      among the walker threads (remap_walk.c); each rewrites slots and
 **      collects its own counts and lists;
-**   3. on the calling thread: the handles, the tables whose tuple keys hold
-**      a new object, the identity hashes handed from old to new objects,
-**      the merge of the per-thread results (walk_results.c).
+**   3. on the calling thread: the handles, the tables whose tuple or
+**      bound-method keys hold a new object, the identity hashes handed
+**      from old to new objects, the merge of the per-thread results
+**      (walk_results.c).
 ** The mapping is applied once, simultaneously: a slot holding a becomes
 ** f(a), never f(f(a)).
 */

@@ -75,8 +75,9 @@ int rm_walk_slot_visitor(rm_object **slot, void *arg) {
 /*
 ** The entries of a dict or set. A key slot that is rewritten, or that holds
 ** a new object whose identity hash is about to change, puts the table in
-** the report. Tables with tuple keys are checked after the walk, when the
-** tuples' items have been rewritten too. Returns the slots rewritten.
+** the report. Tables with tuple or bound-method keys are checked after the
+** walk, when the keys' items have been rewritten too. Returns the slots
+** rewritten.
 */
 static size_t remap_table(walker *w, rm_table_object *t) {
     size_t before = w->rewritten;

@@ -124,11 +124,18 @@ out_of_memory:
 
 rm_object *rm_name(const char *cstr) { return cstr ? rm_name_n(cstr, strlen(cstr)) : NULL; }
 
-const char *rm_str_cstr(rm_object *s) { return ((rm_str_object *)s)->data; }
+const char *rm_str_cstr(rm_object *s) {
+    RM_DEBUG_EXPECT(RM_IS(s, rm_str_type), s, "rm_str_cstr", "a str");
+    return ((rm_str_object *)s)->data;
+}
 
-size_t rm_str_len(rm_object *s) { return ((rm_str_object *)s)->len; }
+size_t rm_str_len(rm_object *s) {
+    RM_DEBUG_EXPECT(RM_IS(s, rm_str_type), s, "rm_str_len", "a str");
+    return ((rm_str_object *)s)->len;
+}
 
 bool rm_str_eq(rm_object *s, const char *cstr) {
+    RM_DEBUG_EXPECT(RM_IS(s, rm_str_type), s, "rm_str_eq", "a str");
     rm_str_object *o = (rm_str_object *)s;
     return strlen(cstr) == o->len && memcmp(o->data, cstr, o->len) == 0;
 }

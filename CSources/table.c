@@ -125,7 +125,7 @@ int rm_table_insert(rm_table_object *t, rm_object *key, rm_object *value) {
     t->index[probe_slot(t->index, t->nindex - 1, hash)] = (int32_t)t->used;
     t->used++;
     t->live++;
-    if (RM_IS(key, rm_tuple_type)) t->ob_flags |= RM_FLAG_COMPOSITE_KEYS;
+    if (RM_IS(key, rm_tuple_type) || RM_IS(key, rm_method_type)) t->ob_flags |= RM_FLAG_COMPOSITE_KEYS;
     return 0;
 }
 

@@ -97,9 +97,13 @@ rm_object *rm_tuple_of(size_t n, rm_object *const *items) {
     return (rm_object *)t;
 }
 
-size_t rm_tuple_size(rm_object *t) { return ((rm_tuple_object *)t)->size; }
+size_t rm_tuple_size(rm_object *t) {
+    RM_DEBUG_EXPECT(RM_IS(t, rm_tuple_type), t, "rm_tuple_size", "a tuple");
+    return ((rm_tuple_object *)t)->size;
+}
 
 rm_object *rm_tuple_get(rm_object *t, size_t i) {
+    RM_DEBUG_EXPECT(RM_IS(t, rm_tuple_type), t, "rm_tuple_get", "a tuple");
     rm_tuple_object *o = (rm_tuple_object *)t;
     if (i >= o->size) {
         rm_error_set(RM_ERR_INDEX, "tuple index %zu out of range (size %zu)", i, o->size);

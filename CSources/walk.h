@@ -63,7 +63,7 @@ typedef struct walker {
     size_t instances_touched, instance_rewrites;
     type_line types[TYPE_LINES + 1];
     objvec tables;    /* tables with a rewritten or rehash-needing key */
-    objvec composite; /* tables with tuple keys, checked after the walk */
+    objvec composite; /* tables with tuple or method keys, checked after the walk */
     objvec instances; /* instances whose class was rewritten */
     const rm_plans *plans; /* a transaction's: instances are migrated */
     const rm_plans *undo_plans; /* an undo walk's: unlisted ones go back */

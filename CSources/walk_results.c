@@ -1,16 +1,23 @@
 /*
 ** walk_results.c: the remap walk's preparation and what is made of its
-** results: the hashes it hands over, the tables whose tuple keys depend on
-** new objects, the report's lists and per-type lines, the migration plans'
-** per-walker work (see remap.c and remap_walk.c for the walk itself).
+** results: the hashes it hands over, the tables whose tuple or bound-method
+** keys depend on new objects, the report's lists and per-type lines, the
+** migration plans' per-walker work (see remap.c and remap_walk.c for the
+** walk itself).
 */
 #include "walk.h"
 
 objvec rm_spare_instances[MAX_WALKERS];
 
-/* True if a key (a tuple, maybe nested) holds an object that is a target
-   of the mapping: its hash may depend on a rewritten object. */
+/* True if a key (a tuple, maybe nested, or a bound method) holds an object
+   that is a target of the mapping: its hash may depend on a rewritten
+   object, or it may now equal another key (bm(a, old_f) and bm(a, new_f),
+   both keys before the reload, are one key after it). */
 static bool key_holds_new(const rm_probe *news, rm_object *key, int depth) {
+    if (RM_IS(key, rm_method_type)) {
+        rm_method_object *m = (rm_method_object *)key;
+        return (m->function && rm_probe_get(news, m->function)) || (m->self && rm_probe_get(news, m->self));
+    }
     if (!RM_IS(key, rm_tuple_type) || depth > 64) return false;
     rm_tuple_object *t = (rm_tuple_object *)key;
     for (size_t i = 0; i < t->size; i++) {

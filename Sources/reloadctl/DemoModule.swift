@@ -5,17 +5,20 @@ enum DemoModule {
         RM_MODULE_ABI;
 
         static int64_t get(rm_object *obj, const char *name) {
-            rm_object *v = rm_getattr(obj, name);
-            return v ? rm_int_value(v) : 0;
+            int64_t v;
+            return rm_int_check(rm_getattr(obj, name), &v) < 0 ? 0 : v;
         }
 
         static rm_object *ns(rm_object *fn) { return rm_module_dict(rm_function_module(fn)); }
 
-        /* spawn(n): n particles into the kept `world` list. */
+        /* spawn(n): n particles into the kept `world` list. rm_args_parse
+           checks n: spawn("abc") is a TypeError, not a crash. */
         static rm_object *spawn(rm_object *self, rm_object *const *args, size_t nargs) {
+            int64_t n;
+            if (rm_args_parse(args, nargs, "i", &n) < 0) return NULL;
             rm_object *world = rm_dict_get_str(ns(self), "world");
             rm_object *cls = rm_dict_get_str(ns(self), "Particle");
-            for (int64_t i = 0; i < rm_int_value(args[0]); i++) {
+            for (int64_t i = 0; i < n; i++) {
                 rm_object *p = rm_instance_new(cls, NULL, 0);
                 if (!p || rm_setattr(p, "x", rm_int(i % 100)) < 0 || rm_setattr(p, "v", rm_int(i % 7 - 3)) < 0) return NULL;
                 if (rm_list_append(world, p) < 0) return NULL;
@@ -36,7 +39,9 @@ enum DemoModule {
     /// Version 1: particles drift by their velocity; ticks are counted in a list.
     static let v1 = common.replacingOccurrences(of: "return count_tick(self);", with: """
         rm_object *ticks = rm_dict_get_str(ns(self), "ticks");
-            return rm_list_set(ticks, 0, rm_int(rm_int_value(rm_list_get(ticks, 0)) + 1)) < 0 ? NULL : rm_get_none();
+            int64_t n;
+            if (rm_int_check(rm_list_get(ticks, 0), &n) < 0) return NULL;
+            return rm_list_set(ticks, 0, rm_int(n + 1)) < 0 ? NULL : rm_get_none();
         """) + """
         static rm_object *step(rm_object *self, rm_object *const *args, size_t nargs) {
             return rm_setattr(self, "x", rm_int(get(self, "x") + get(self, "v"))) < 0 ? NULL : rm_get_none();
@@ -46,8 +51,9 @@ enum DemoModule {
             rm_object *world = rm_dict_get_str(ns(self), "world");
             int64_t sum = 0;
             for (size_t i = 0; i < rm_list_size(world); i++) sum += get(rm_list_get(world, i), "x");
-            return rm_str_format("v1: tick %lld, %zu particles, sum of x = %lld",
-                                 (long long)rm_int_value(rm_list_get(rm_dict_get_str(ns(self), "ticks"), 0)),
+            int64_t ticks;
+            if (rm_int_check(rm_list_get(rm_dict_get_str(ns(self), "ticks"), 0), &ticks) < 0) return NULL;
+            return rm_str_format("v1: tick %lld, %zu particles, sum of x = %lld", (long long)ticks,
                                  rm_list_size(world), (long long)sum);
         }
 
@@ -70,7 +76,9 @@ enum DemoModule {
         common.replacingOccurrences(of: "return count_tick(self);", with: """
             rm_object *clock = rm_dict_get_str(ns(self), "clock");
                 rm_object *t = rm_dict_get_str(clock, "ticks");
-                return rm_dict_set_str(clock, "ticks", rm_int((t ? rm_int_value(t) : 0) + 1)) < 0 ? NULL : rm_get_none();
+                int64_t n = 0;
+                if (t && rm_int_check(t, &n) < 0) return NULL;
+                return rm_dict_set_str(clock, "ticks", rm_int(n + 1)) < 0 ? NULL : rm_get_none();
             """) + """
             static rm_object *step(rm_object *self, rm_object *const *args, size_t nargs) {
                 return rm_setattr(self, "x", rm_int(get(self, "x") + 2 * get(self, "v"))) < 0 ? NULL : rm_get_none();
@@ -86,8 +94,10 @@ enum DemoModule {
                     momentum += get(p, "mass") * get(p, "v");
                 }
                 rm_object *t = rm_dict_get_str(clock, "ticks"), *at = rm_dict_get_str(clock, "reloaded_at");
+                int64_t ticks = -1, reloaded_at = -1;
+                if ((t && rm_int_check(t, &ticks) < 0) || (at && rm_int_check(at, &reloaded_at) < 0)) return NULL;
                 return rm_str_format("v2: tick %lld (reloaded at tick %lld), %zu particles, sum of x = %lld, momentum = %lld",
-                                     (long long)(t ? rm_int_value(t) : -1), (long long)(at ? rm_int_value(at) : -1),
+                                     (long long)ticks, (long long)reloaded_at,
                                      rm_list_size(world), (long long)sum, (long long)momentum);
             }
 
@@ -98,9 +108,11 @@ enum DemoModule {
                     rm_error_set(RM_ERR_VALUE, "v3 refuses to migrate: the clock format is unknown");
                     return NULL;
                 }
-                rm_object *old_ticks = rm_dict_get_str(args[0], "ticks");
+                rm_object *old_namespace;
+                if (rm_args_parse(args, nargs, "O!", &rm_dict_type, &old_namespace) < 0) return NULL;
+                rm_object *old_ticks = rm_dict_get_str(old_namespace, "ticks");
                 rm_object *clock = rm_dict_get_str(ns(self), "clock");
-                if (old_ticks) {
+                if (old_ticks && rm_is_list(old_ticks)) {
                     rm_object *n = rm_list_get(old_ticks, 0);
                     if (rm_dict_set_str(clock, "ticks", n) < 0 || rm_dict_set_str(clock, "reloaded_at", n) < 0) return NULL;
                 }

@@ -99,7 +99,8 @@ bool ref_hashable(model *m, ref_t r) {
 /*
 ** Equality as the runtime decides it (rm_equal): the same object; or two
 ** objects of the same type whose type compares contents: ints and floats by
-** value, strs by content (content id), tuples item by item. Everything else
+** value, strs by content (content id), tuples item by item, bound methods
+** by their function and receiver, each by identity. Everything else
 ** (instances, classes, functions...) by identity.
 */
 bool ref_equal(model *m, ref_t a, ref_t b) {
@@ -116,6 +117,9 @@ bool ref_equal(model *m, ref_t a, ref_t b) {
         for (uint32_t i = 0; i < x->nrefs; i++)
             if (!ref_equal(m, m->pool[x->refs + i], m->pool[y->refs + i])) return false;
         return true;
+    case K_METHOD:
+        return x->nrefs == 2 && y->nrefs == 2 && m->pool[x->refs] == m->pool[y->refs] &&
+               m->pool[x->refs + 1] == m->pool[y->refs + 1];
     default: return false;
     }
 }

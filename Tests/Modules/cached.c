@@ -13,8 +13,8 @@
 RM_MODULE_ABI;
 
 static rm_object *get(rm_object *self, rm_object *const *args, size_t nargs) {
-    rm_object *a = rm_getattr(self, "a");
-    return a ? rm_int(VERSION * 10 + rm_int_value(a)) : NULL;
+    int64_t a;
+    return rm_int_check(rm_getattr(self, "a"), &a) < 0 ? NULL : rm_int(VERSION * 10 + a);
 }
 
 static rm_object *name_a;
@@ -26,7 +26,7 @@ static rm_object *get_typed(rm_object *self, rm_object *const *args, size_t narg
 
 static rm_object *set_typed(rm_object *self, rm_object *const *args, size_t nargs) {
     int64_t v;
-    if (rm_int_check(args[0], &v) < 0 || rm_setattr_int(self, name_a, v) < 0) return NULL;
+    if (rm_args_parse(args, nargs, "i", &v) < 0 || rm_setattr_int(self, name_a, v) < 0) return NULL;
     return rm_none;
 }
 
@@ -41,7 +41,7 @@ static rm_object *get_cached(rm_object *self, rm_object *const *args, size_t nar
 
 static rm_object *set_cached(rm_object *self, rm_object *const *args, size_t nargs) {
     int64_t v;
-    if (rm_int_check(args[0], &v) < 0 || rm_setattr_int_cached(self, name_a, &a_write, v) < 0) return NULL;
+    if (rm_args_parse(args, nargs, "i", &v) < 0 || rm_setattr_int_cached(self, name_a, &a_write, v) < 0) return NULL;
     return rm_none;
 }
 

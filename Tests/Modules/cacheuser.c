@@ -13,12 +13,16 @@ static rm_field_cache a_read, a_write;
 
 static rm_object *read_a(rm_object *self, rm_object *const *args, size_t nargs) {
     int64_t a;
-    return rm_getattr_int_cached(args[0], name_a, &a_read, &a) < 0 ? NULL : rm_int(a);
+    rm_object *obj;
+    if (rm_args_parse(args, nargs, "O", &obj) < 0) return NULL;
+    return rm_getattr_int_cached(obj, name_a, &a_read, &a) < 0 ? NULL : rm_int(a);
 }
 
 static rm_object *write_a(rm_object *self, rm_object *const *args, size_t nargs) {
     int64_t v;
-    if (rm_int_check(args[1], &v) < 0 || rm_setattr_int_cached(args[0], name_a, &a_write, v) < 0) return NULL;
+    rm_object *obj;
+    if (rm_args_parse(args, nargs, "Oi", &obj, &v) < 0 || rm_setattr_int_cached(obj, name_a, &a_write, v) < 0)
+        return NULL;
     return rm_none;
 }
 

@@ -42,7 +42,9 @@ static rm_object *make_capsule(rm_object *self, rm_object *const *args, size_t n
 static rm_handle leaked_handle;
 
 static rm_object *leaked(rm_object *self, rm_object *const *args, size_t nargs) {
-    if (nargs == 1 && args[0] == rm_get_true() && leaked_handle) {
+    bool release = false;
+    if (rm_args_parse(args, nargs, "|b", &release) < 0) return NULL;
+    if (release && leaked_handle) {
         rm_handle_free(leaked_handle);
         leaked_handle = NULL;
     }

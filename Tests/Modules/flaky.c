@@ -29,9 +29,9 @@ static rm_object *calls_list(rm_object *fn) { return state(fn, "count"); }
 
 static int64_t count_call(rm_object *fn) {
     rm_object *calls = calls_list(fn);
-    if (!calls) return -1;
-    int64_t n = rm_int_value(rm_list_get(calls, 0)) + 1;
-    return rm_list_set(calls, 0, rm_int(n)) < 0 ? -1 : n;
+    int64_t n;
+    if (!calls || rm_int_check(rm_list_get(calls, 0), &n) < 0) return -1;
+    return rm_list_set(calls, 0, rm_int(n + 1)) < 0 ? -1 : n + 1;
 }
 
 static rm_object *run(rm_object *self, rm_object *const *args, size_t nargs) {

@@ -22,9 +22,8 @@ RM_MODULE_ABI;
 static rm_object *version(rm_object *self, rm_object *const *args, size_t nargs) { return rm_int(VERSION); }
 
 static rm_object *area(rm_object *self, rm_object *const *args, size_t nargs) {
-    rm_object *x = rm_getattr(self, "x");
-    if (!x) return NULL;
-    int64_t v = rm_int_value(x);
+    int64_t v;
+    if (rm_int_check(rm_getattr(self, "x"), &v) < 0) return NULL;
     return rm_int(v * v * VERSION);
 }
 
@@ -43,20 +42,24 @@ static rm_object *namespace_get(rm_object *self, const char *name) {
 }
 
 static rm_object *shape_reload(rm_object *self, rm_object *const *args, size_t nargs) {
-    rm_object *x = rm_getattr(self, "x");
-    if (!x) return NULL;
-    rm_object *y = rm_int(2 * rm_int_value(x));
+    int64_t x;
+    rm_object *added, *removed;
+    if (rm_args_parse(args, nargs, "O!O!", &rm_tuple_type, &added, &rm_tuple_type, &removed) < 0) return NULL;
+    if (rm_int_check(rm_getattr(self, "x"), &x) < 0) return NULL;
+    rm_object *y = rm_int(2 * x);
     rm_object *note = y ? rm_str("migrated") : NULL;
     if (!note || rm_setattr(self, "y", y) < 0 || rm_setattr(self, "note", note) < 0) return NULL;
     rm_object *log = namespace_get(rm_function_current(), "log");
     if (!log) return NULL;
-    return rm_list_append(log, rm_tuple_size(args[0]) ? rm_tuple_get(args[0], 0) : rm_get_none()) < 0 ? NULL
-                                                                                                   : rm_get_none();
+    return rm_list_append(log, rm_tuple_size(added) ? rm_tuple_get(added, 0) : rm_get_none()) < 0 ? NULL
+                                                                                               : rm_get_none();
 }
 
 static rm_object *z_from_x(rm_object *self, rm_object *const *args, size_t nargs) {
-    rm_object *x = rm_getattr(args[0], "x");
-    return x ? rm_int(rm_int_value(x) + 100) : NULL;
+    rm_object *old;
+    int64_t x;
+    if (rm_args_parse(args, nargs, "O", &old) < 0 || rm_int_check(rm_getattr(old, "x"), &x) < 0) return NULL;
+    return rm_int(x + 100);
 }
 
 /* Changes what the reload keeps: a list, a dict, a set, an old instance. */

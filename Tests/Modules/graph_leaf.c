@@ -13,20 +13,22 @@ static rm_object *classes_of(rm_object *self) {
 }
 
 static rm_object *define(rm_object *self, rm_object *const *args, size_t nargs) {
-    rm_object *classes = classes_of(self);
-    rm_object *circle = classes ? rm_class_new("Circle", args[0], rm_function_module(self)) : NULL;
+    rm_object *classes = classes_of(self), *base;
+    if (rm_args_parse(args, nargs, "O!", &rm_class_type, &base) < 0) return NULL;
+    rm_object *circle = classes ? rm_class_new("Circle", base, rm_function_module(self)) : NULL;
     if (!circle || rm_class_add_field(circle, "r", rm_int(3)) < 0 || rm_list_append(classes, circle) < 0) return NULL;
     return circle;
 }
 
 static rm_object *make(rm_object *self, rm_object *const *args, size_t nargs) {
-    rm_object *classes = classes_of(self);
+    rm_object *classes = classes_of(self), *x;
+    if (rm_args_parse(args, nargs, "O", &x) < 0) return NULL;
     if (!classes || rm_list_size(classes) == 0) {
         rm_error_set(RM_ERR_VALUE, "call define first");
         return NULL;
     }
     rm_object *inst = rm_instance_new(rm_list_get(classes, 0), NULL, 0);
-    return inst && rm_setattr(inst, "x", args[0]) == 0 ? inst : NULL;
+    return inst && rm_setattr(inst, "x", x) == 0 ? inst : NULL;
 }
 
 int rm_module_init(rm_builder *m) {

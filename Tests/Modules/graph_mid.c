@@ -10,9 +10,8 @@
 RM_MODULE_ABI;
 
 static rm_object *square_area(rm_object *self, rm_object *const *args, size_t nargs) {
-    rm_object *side = rm_getattr(self, "side");
-    if (!side) return NULL;
-    int64_t s = rm_int_value(side);
+    int64_t s;
+    if (rm_int_check(rm_getattr(self, "side"), &s) < 0) return NULL;
     return rm_int(s * s + VERSION - 1);
 }
 
@@ -23,8 +22,10 @@ static rm_object *call_version(rm_object *self, rm_object *const *args, size_t n
 
 #if VERSION > 1
 static rm_object *kind_from_side(rm_object *self, rm_object *const *args, size_t nargs) {
-    rm_object *side = rm_getattr(args[0], "side");
-    return side ? rm_int(rm_int_value(side) * 10) : NULL;
+    rm_object *old;
+    int64_t side;
+    if (rm_args_parse(args, nargs, "O", &old) < 0 || rm_int_check(rm_getattr(old, "side"), &side) < 0) return NULL;
+    return rm_int(side * 10);
 }
 #endif
 

@@ -19,8 +19,8 @@ static rm_object *bump(size_t i) {
         rm_error_set(RM_ERR_KEY, "hooked: no counts");
         return NULL;
     }
-    rm_object *n = rm_int(rm_int_value(rm_list_get(counts, i)) + 1);
-    if (!n || rm_list_set(counts, i, n) < 0) return NULL;
+    int64_t n;
+    if (rm_int_check(rm_list_get(counts, i), &n) < 0 || rm_list_set(counts, i, rm_int(n + 1)) < 0) return NULL;
     return rm_get_none();
 }
 

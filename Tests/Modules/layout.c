@@ -60,8 +60,9 @@ RM_MODULE_ABI;
 #ifdef LEAF
 
 static rm_object *define(rm_object *self, rm_object *const *args, size_t nargs) {
-    rm_object *classes = rm_dict_get_str(rm_module_dict(rm_function_module(self)), "classes");
-    rm_object *sub = classes ? rm_class_new("Sub", args[0], rm_function_module(self)) : NULL;
+    rm_object *classes = rm_dict_get_str(rm_module_dict(rm_function_module(self)), "classes"), *base;
+    if (rm_args_parse(args, nargs, "O!", &rm_class_type, &base) < 0) return NULL;
+    rm_object *sub = classes ? rm_class_new("Sub", base, rm_function_module(self)) : NULL;
     if (!sub || rm_class_add_field(sub, "s", rm_int(5)) < 0 || rm_list_append(classes, sub) < 0) return NULL;
     return sub;
 }
@@ -105,9 +106,11 @@ __attribute__((unused)) static int64_t int_attr(rm_object *obj, const char *name
 #if defined(REMOVE) || defined(READD)
 /* Logs what the hook was given: (added, removed, old.b or None). */
 static rm_object *log_hook(rm_object *self, rm_object *const *args, size_t nargs) {
-    rm_object *b = rm_getattr(args[2], "b");
+    rm_object *added, *removed, *old;
+    if (rm_args_parse(args, nargs, "O!O!O", &rm_tuple_type, &added, &rm_tuple_type, &removed, &old) < 0) return NULL;
+    rm_object *b = rm_getattr(old, "b");
     if (!b) rm_error_clear();
-    rm_object *items[3] = {args[0], args[1], b ? b : rm_get_none()};
+    rm_object *items[3] = {added, removed, b ? b : rm_get_none()};
     rm_object *entry = rm_tuple_of(3, items), *log = entry ? state("log") : NULL;
     return log && rm_list_append(log, entry) == 0 ? rm_get_none() : NULL;
 }
@@ -155,8 +158,10 @@ static rm_object *init_e(rm_object *self, rm_object *const *args, size_t nargs) 
         rm_error_set(RM_ERR_VALUE, "e initializer refuses call %lld", (long long)counts[0]);
         return NULL;
     }
+    rm_object *old;
+    if (rm_args_parse(args, nargs, "O", &old) < 0) return NULL;
     bool ok = reads_default(self, "e", -2);
-    int64_t a = ok ? int_attr(args[0], "a", &ok) : 0, b = ok ? int_attr(args[0], "b", &ok) : 0;
+    int64_t a = ok ? int_attr(old, "a", &ok) : 0, b = ok ? int_attr(old, "b", &ok) : 0;
     return ok ? rm_int(a + b) : NULL;
 }
 
@@ -165,10 +170,11 @@ static rm_object *init_d(rm_object *self, rm_object *const *args, size_t nargs) 
         rm_error_set(RM_ERR_VALUE, "d initializer refuses call %lld", (long long)counts[1]);
         return NULL;
     }
-    rm_object *views = state("views");
-    if (!views || (rm_list_size(views) == 0 && rm_list_append(views, args[0]) < 0)) return NULL;
+    rm_object *views = state("views"), *old;
+    if (rm_args_parse(args, nargs, "O", &old) < 0) return NULL;
+    if (!views || (rm_list_size(views) == 0 && rm_list_append(views, old) < 0)) return NULL;
     bool ok = reads_default(self, "d", -1);
-    int64_t a = ok ? int_attr(args[0], "a", &ok) : 0, b = ok ? int_attr(args[0], "b", &ok) : 0;
+    int64_t a = ok ? int_attr(old, "a", &ok) : 0, b = ok ? int_attr(old, "b", &ok) : 0;
     return ok ? rm_int(1000 * a + b) : NULL;
 }
 #endif

@@ -23,11 +23,13 @@ static rm_object *derive(rm_object *self, rm_object *base, const char *name, con
 }
 
 static rm_object *define(rm_object *self, rm_object *const *args, size_t nargs) {
-    return derive(self, args[0], "Circle", "r", 5);
+    rm_object *base;
+    return rm_args_parse(args, nargs, "O!", &rm_class_type, &base) < 0 ? NULL : derive(self, base, "Circle", "r", 5);
 }
 
 static rm_object *define_sub(rm_object *self, rm_object *const *args, size_t nargs) {
-    return derive(self, args[0], "Dot", "d", 3);
+    rm_object *base;
+    return rm_args_parse(args, nargs, "O!", &rm_class_type, &base) < 0 ? NULL : derive(self, base, "Dot", "d", 3);
 }
 
 static rm_object *make_named(rm_object *self, const char *name) {

@@ -20,12 +20,14 @@ static rm_object *make(rm_object *self, rm_object *const *args, size_t nargs) {
 }
 
 static rm_object *probe(rm_object *self, rm_object *const *args, size_t nargs) {
-    rm_object *cls = point_class(self), *name = rm_str("x");
-    rm_object *x = name ? rm_getattr_obj(args[0], name) : NULL;
-    if (!x || rm_setattr_obj(args[0], name, rm_int(rm_int_value(x) + 1)) < 0) return NULL;
-    int is = rm_isinstance(args[0], cls);
+    rm_object *cls = point_class(self), *name = rm_str("x"), *p;
+    int64_t x;
+    if (rm_args_parse(args, nargs, "O", &p) < 0) return NULL;
+    if (!name || rm_int_check(rm_getattr_obj(p, name), &x) < 0 || rm_setattr_obj(p, name, rm_int(x + 1)) < 0)
+        return NULL;
+    int is = rm_isinstance(p, cls);
     int class_test = rm_is_class(cls);
-    rm_object *items[3] = {rm_int(is), rm_int(class_test), rm_getattr_obj(args[0], name)};
+    rm_object *items[3] = {rm_int(is), rm_int(class_test), rm_getattr_obj(p, name)};
     return rm_tuple_of(3, items);
 }
 

@@ -35,13 +35,9 @@ RM_MODULE_ABI;
 
 static int64_t hook_calls;
 
-static int64_t side_of(rm_object *self) {
-    rm_object *side = rm_getattr(self, "side");
-    return side ? rm_int_value(side) : -1;
-}
-
 static rm_object *area(rm_object *self, rm_object *const *args, size_t nargs) {
-    int64_t s = side_of(self);
+    int64_t s;
+    if (rm_int_check(rm_getattr(self, "side"), &s) < 0) return NULL;
 #if VERSION == 1
     return rm_int(s * s);
 #else
@@ -54,9 +50,11 @@ static rm_object *version(rm_object *self, rm_object *const *args, size_t nargs)
 }
 
 static rm_object *make(rm_object *self, rm_object *const *args, size_t nargs) {
+    int64_t side;
+    if (rm_args_parse(args, nargs, "i", &side) < 0) return NULL;
     rm_object *cls = rm_dict_get_str(rm_module_dict(rm_function_module(self)), "Square");
     rm_object *inst = rm_instance_new(cls, NULL, 0);
-    if (!inst || rm_setattr(inst, "side", args[0]) < 0) return NULL;
+    if (!inst || rm_setattr(inst, "side", rm_int(side)) < 0) return NULL;
     return inst;
 }
 
@@ -96,11 +94,14 @@ static rm_object *module_reload(rm_object *self, rm_object *const *args, size_t 
         rm_error_set(RM_ERR_VALUE, "module hook says no");
         return NULL;
     }
-    rm_object *old = rm_dict_get_str(args[0], "reloads");
+    rm_object *old_namespace;
+    if (rm_args_parse(args, nargs, "O!", &rm_dict_type, &old_namespace) < 0) return NULL;
+    rm_object *old = rm_dict_get_str(old_namespace, "reloads");
     rm_object *ns = rm_module_dict(rm_function_module(self));
     rm_object *box = rm_dict_get_str(ns, "reloads");
-    if (old && box && rm_list_size(box) == 1) {
-        rm_list_set(box, 0, rm_int(rm_int_value(rm_list_get(old, 0)) + 1));
+    int64_t n;
+    if (old && box && rm_is_list(old) && rm_list_size(box) == 1) {
+        if (rm_int_check(rm_list_get(old, 0), &n) < 0 || rm_list_set(box, 0, rm_int(n + 1)) < 0) return NULL;
     }
     return rm_get_none();
 }

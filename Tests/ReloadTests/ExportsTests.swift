@@ -49,6 +49,11 @@ final class ExportsTests: XCTestCase {
         for name in ["rm_host_start", "rm_host_reload", "rm_host_serve", "rm_collect_and_close"] {
             XCTAssertTrue(exported.contains(name), "\(name) is exported")
         }
+        // Checked argument parsing and what a module built with RM_DEBUG or
+        // the inline rm_int_check calls (issue 20, bug 7).
+        for name in ["rm_args_parse", "rm_args_vparse", "rm_int_check", "rm_int_check_failed", "rm_debug_wrong_type"] {
+            XCTAssertTrue(exported.contains(name), "\(name) is exported")
+        }
     }
 
     /// The loader's part of the core is hidden, not merely undeclared.

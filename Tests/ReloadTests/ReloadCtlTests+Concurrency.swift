@@ -26,7 +26,9 @@ extension ReloadCtlTests {
             return t.tv_sec + t.tv_nsec / 1e9;
         }
         static rm_object *spin(rm_object *self, rm_object *const *args, size_t nargs) {
-            double end = now() + (double)rm_int_value(args[0]);
+            double seconds;
+            if (rm_args_parse(args, nargs, "d", &seconds) < 0) return NULL;
+            double end = now() + seconds;
             printf("spinning\\n");
             fflush(stdout);
             int64_t rounds = 0;
@@ -38,7 +40,9 @@ extension ReloadCtlTests {
             return rm_int(rounds);
         }
         static rm_object *big(rm_object *self, rm_object *const *args, size_t nargs) {
-            size_t n = (size_t)rm_int_value(args[0]);
+            int64_t length;
+            if (rm_args_parse(args, nargs, "i", &length) < 0) return NULL;
+            size_t n = length > 0 ? (size_t)length : 0;
             char *text = malloc(n + 1);
             if (!text) return NULL;
             memset(text, 'x', n);
@@ -48,9 +52,10 @@ extension ReloadCtlTests {
             return s;
         }
         static rm_object *point(rm_object *self, rm_object *const *args, size_t nargs) {
-            rm_object *cls = rm_dict_get_str(rm_module_dict(rm_function_module(self)), "Point");
+            rm_object *cls = rm_dict_get_str(rm_module_dict(rm_function_module(self)), "Point"), *x, *y;
+            if (rm_args_parse(args, nargs, "OO", &x, &y) < 0) return NULL;
             rm_object *p = rm_instance_new(cls, NULL, 0);
-            if (!p || rm_setattr(p, "x", args[0]) < 0 || rm_setattr(p, "y", args[1]) < 0) return NULL;
+            if (!p || rm_setattr(p, "x", x) < 0 || rm_setattr(p, "y", y) < 0) return NULL;
             return p;
         }
         int rm_module_init(rm_builder *m) {

@@ -18,7 +18,9 @@ final class ReloadCtlTests: HostTestCase {
         RM_MODULE_ABI;
         static rm_object *box(rm_object *fn) { return rm_dict_get_str(rm_module_dict(rm_function_module(fn)), "count"); }
         static rm_object *bump(rm_object *self, rm_object *const *args, size_t nargs) {
-            int64_t n = rm_int_value(rm_list_get(box(self), 0)) + 1;
+            int64_t n;
+            if (rm_int_check(rm_list_get(box(self), 0), &n) < 0) return NULL;
+            n++;
             if (rm_list_set(box(self), 0, rm_int(n)) < 0) return NULL;
             return rm_int(n * \(factor));
         }

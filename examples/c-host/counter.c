@@ -8,7 +8,9 @@ RM_MODULE_ABI;
 
 static rm_object *bump(rm_object *self, rm_object *const *args, size_t nargs) {
     rm_object *box = rm_dict_get_str(rm_module_dict(rm_function_module(self)), "count");
-    int64_t n = rm_int_value(rm_list_get(box, 0)) + STEP;
+    int64_t n;
+    if (rm_int_check(rm_list_get(box, 0), &n) < 0) return NULL; /* checked: a TypeError if not an int */
+    n += STEP;
     return rm_list_set(box, 0, rm_int(n)) < 0 ? NULL : rm_int(n);
 }
 

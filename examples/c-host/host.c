@@ -12,11 +12,12 @@
 /* Calls counter.bump() and prints what it returns. */
 static int bump(const char *when) {
     rm_object *result = rm_host_call("counter.bump", NULL, 0);
-    if (!result) {
+    int64_t n;
+    if (rm_int_check(result, &n) < 0) {
         fprintf(stderr, "counter.bump failed: %s\n", rm_error_message());
         return -1;
     }
-    printf("%s: counter.bump() = %lld\n", when, (long long)rm_int_value(result));
+    printf("%s: counter.bump() = %lld\n", when, (long long)n);
     return 0;
 }
 

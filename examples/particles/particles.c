@@ -37,11 +37,19 @@ static rm_object *step(rm_object *self, rm_object *const *args, size_t nargs) {
     return rm_setattr_int_cached(self, x_name, &x_write, x) < 0 ? NULL : rm_none;
 }
 
-/* spawn(n): n new particles in the kept `world`. */
+/* spawn(n): n new particles in the kept `world`. The argument is read with
+   rm_args_parse, which checks it: spawn("abc") or spawn(1.5) is a
+   TypeError for the caller, not a crash of the host. */
 static rm_object *spawn(rm_object *self, rm_object *const *args, size_t nargs) {
+    int64_t n;
+    if (rm_args_parse(args, nargs, "i", &n) < 0) return NULL;
+    if (n < 0) {
+        rm_error_set(RM_ERR_VALUE, "spawn(): cannot spawn %lld particles", (long long)n);
+        return NULL;
+    }
     rm_object *ns = namespace_of(self);
     rm_object *world = rm_dict_get_str(ns, "world"), *cls = rm_dict_get_str(ns, "Particle");
-    for (int64_t i = 0; i < rm_int_value(args[0]); i++) {
+    for (int64_t i = 0; i < n; i++) {
         rm_object *p = rm_instance_new(cls, NULL, 0);
         if (!p || rm_setattr(p, "x", rm_int(i % WORLD_SIZE)) < 0 || rm_setattr(p, "v", rm_int(i % 5 - 2)) < 0) return NULL;
         if (rm_list_append(world, p) < 0) return NULL;

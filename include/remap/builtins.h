@@ -33,6 +33,11 @@ extern rm_type rm_weakref_type;
 
 #define RM_IS(o, t) (((rm_object *)(o))->ob_type == &(t))
 
+/* What an unchecked accessor (rm_int_value, rm_str_cstr...) does in a build
+   with RM_DEBUG when given the wrong object: prints the accessor, what it
+   expected and what it got, and aborts. */
+__attribute__((noreturn)) void rm_debug_wrong_type(const char *accessor, const void *obj, const char *expected);
+
 /* ---- Singletons (immortal) ---- */
 extern rm_object rm_none_object;
 extern rm_object rm_true_object;
@@ -81,10 +86,31 @@ inline rm_object *rm_int(int64_t value) {
         return (rm_object *)&rm_small_ints[value - RM_SMALL_INT_MIN];
     return rm_int_large(value);
 }
-inline int64_t rm_int_value(rm_object *o) { return ((rm_int_object *)o)->value; } /* o must be an int */
-int rm_int_check(rm_object *o, int64_t *out);  /* -1 + RM_ERR_TYPE if not int */
+/* o must be an int: unchecked (read arguments with rm_args_parse, module.h).
+   Compiled with -DRM_DEBUG, it checks, and on anything else prints what it
+   got and aborts (rm_debug_wrong_type), as the core's other unchecked
+   accessors do in a core built with RM_DEBUG (CSources/config.h). */
+inline int64_t rm_int_value(rm_object *o) {
+#ifdef RM_DEBUG
+    if (!o || o->ob_type != &rm_int_type) rm_debug_wrong_type("rm_int_value", o, "an int");
+#endif
+    return ((rm_int_object *)o)->value;
+}
+/* The checked read: 0 and the value in *out, or -1 with RM_ERR_TYPE if o
+   is not an int (o NULL: -1, keeping the error of the call that gave it).
+   Inline like rm_int_value: a hit is a compare and a load in the module;
+   a miss sets the error in rm_int_check_failed. */
+void rm_int_check_failed(rm_object *o);
+inline int rm_int_check(rm_object *o, int64_t *out) {
+    if (__builtin_expect(o && o->ob_type == &rm_int_type, 1)) {
+        *out = ((rm_int_object *)o)->value;
+        return 0;
+    }
+    rm_int_check_failed(o);
+    return -1; /* seen by the caller's compiler: *out is not read after it */
+}
 rm_object *rm_float(double value);
-double rm_float_value(rm_object *o);
+double rm_float_value(rm_object *o); /* o must be a float: unchecked (RM_DEBUG checks) */
 
 /* ---- str (immutable, UTF-8 bytes, content hash cached in the header) ---- */
 rm_object *rm_str(const char *cstr);
@@ -166,7 +192,11 @@ rm_object *rm_function_module(rm_object *f);
 rm_cfunction rm_function_pointer(rm_object *f);
 int rm_function_arity(rm_object *f); /* < 0: variadic */
 
-/* ---- bound method ---- */
+/* ---- bound method ----
+** Equal to another (rm_equal) and hashed alike when both bind the same
+** function to the same receiver, as in Python and Dart: rm_getattr(a, "f")
+** twice gives two methods that are one key of a set. A reload keeps it so:
+** a method kept from before finds the one bound to the new function. */
 rm_object *rm_method_new(rm_object *function, rm_object *self);
 rm_object *rm_method_function(rm_object *m);
 rm_object *rm_method_self(rm_object *m);

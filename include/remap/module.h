@@ -56,6 +56,37 @@ RM_DEPRECATED("rm_builder_module") rm_object *rm_module_object(rm_builder *b);
 RM_DEPRECATED("rm_builder_name") const char *rm_module_get_name(rm_builder *b);
 RM_DEPRECATED("rm_builder_generation") int64_t rm_module_get_generation(rm_builder *b);
 
+/* ---- Arguments: the checked way to read them ----
+** A function reads its arguments with rm_args_parse, which checks their
+** number and types before anything is stored, as CPython's
+** PyArg_ParseTuple does:
+**
+**     int64_t n; double speed = 1.0;
+**     if (rm_args_parse(args, nargs, "i|d", &n, &speed) < 0) return NULL;
+**
+** One letter per argument, each with the C variable it fills:
+**   i  int64_t *       an int (a bool is not an int here)
+**   d  double *        a float, or an int converted
+**   b  bool *          a bool
+**   s  const char **   a str without NUL bytes (its bytes, valid while the
+**                      str is alive: during the call, as it is an argument)
+**   O  rm_object **    any object
+**   O! rm_type *, rm_object **
+**                      an object of that type: &rm_list_type, a type made
+**                      by rm_type_new, or a class (cast: (rm_type *)cls),
+**                      which also accepts instances of its subclasses
+**   |  the arguments after it are optional: a variable whose argument is
+**      absent keeps its value (give it its default first)
+**   :name  at the end: the function's name in messages (by default the
+**      name of the function being called, rm_function_current)
+** Returns 0, or -1 with RM_ERR_TYPE set and no variable written:
+**   "spawn() takes exactly 1 argument (2 given)",
+**   "spawn() argument 1 must be int, not str"
+** (RM_ERR_VALUE for a NUL byte in an `s`, RM_ERR_RUNTIME for a bad
+** format). rm_args_vparse takes a va_list (from Swift: withVaList). */
+int rm_args_parse(rm_object *const *args, size_t nargs, const char *format, ...);
+int rm_args_vparse(rm_object *const *args, size_t nargs, const char *format, va_list ap);
+
 /* ---- Definitions: replaced on every reload ---- */
 /* A function: `fn` is called with the function object as `self`. nargs < 0:
    any number of arguments. Returns the function (borrowed) or NULL. */

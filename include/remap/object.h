@@ -37,7 +37,7 @@ typedef struct rm_object {
 } rm_object;
 
 /* Object flags (ob_flags). */
-#define RM_FLAG_COMPOSITE_KEYS 0x0001u /* a dict/set that holds a tuple key */
+#define RM_FLAG_COMPOSITE_KEYS 0x0001u /* a dict/set that holds a tuple or bound-method key */
 #define RM_FLAG_IMMORTAL 0x0002u /* static object, not on the GC heap */
 
 /* A visitor gets the address of a reference slot, so it can read it and
