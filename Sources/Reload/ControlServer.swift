@@ -219,7 +219,8 @@ public final class ControlServer: @unchecked Sendable {
             Syscalls.setSendTimeout(client, seconds: 1)
             let uid = Syscalls.peerUID(client)
             guard let uid, allowedUIDs.contains(uid) else {
-                reply(client, error: .forbidden, "peer uid \(uid.map(String.init) ?? "unknown") may not use this socket (only uid \(getuid()) and root may)")
+                let allowed = getuid() == 0 ? "only root may" : "only uid \(getuid()) and root may"
+                reply(client, error: .forbidden, "peer uid \(uid.map(String.init) ?? "unknown") may not use this socket (\(allowed))")
                 close(client)
                 continue
             }
