@@ -47,10 +47,10 @@ extension ReloadCtlTests {
         func exchange(_ text: String) -> [UInt8]? { exchange(Array(text.utf8)) }
     }
 
-    /// The reply's JSON object, or nil.
+    /// The reply's JSON object, decoded as ControlClient decodes replies,
+    /// or nil.
     func replyObject(_ reply: [UInt8]?) -> [String: JSONValue]? {
-        guard let reply, let parsed = try? JSONSerialization.jsonObject(with: Data(reply)),
-              case .object(let fields)? = JSONValue(any: parsed)
+        guard let reply, case .object(let fields)? = try? ControlProtocol.decoder.decode(JSONValue.self, from: Data(reply))
         else { return nil }
         return fields
     }
