@@ -198,7 +198,7 @@ extension ControlRequest {
             && !name.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
     }
 
-    /// ": got X" for a message about a string field, X as JSON text (so a
+    /// ", not X" for a message about a string field, X as JSON text (so a
     /// NUL shows as \u0000); nothing for a field of another type.
     fileprivate static func got(_ value: JSONValue?) -> String {
         guard case .string? = value, let value else { return "" }
