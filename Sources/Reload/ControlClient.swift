@@ -94,23 +94,30 @@ public final class ControlClient {
     }
 
     /// Writes one request line and reads one reply line, within `timeout`.
+    ///
+    /// A host that refuses a connection (`busy`, `forbidden`) writes its
+    /// reply at once and closes without reading the request, so the write
+    /// may fail (EPIPE) with the reply already waiting: the reply is read
+    /// either way, and only if there is none is the connection reported
+    /// closed. (Giving up on the failed write once turned 8 of 10 `busy`
+    /// replies into "closed the connection".)
     private func exchange(_ request: [UInt8]) throws -> [UInt8] {
         let deadline = timeout.map { Date().addingTimeInterval($0) }
         if let timeout { Syscalls.setSendTimeout(fd, seconds: timeout) }
-        guard Syscalls.writeAll(fd, request + [UInt8(ascii: "\n")]) else {
-            if errno == EAGAIN || errno == EWOULDBLOCK { throw RemapError.timedOut(seconds: timeout ?? 0, path: path) }
-            throw RemapError.protocolError("the host at \(path) closed the connection")
+        let sent = Syscalls.writeAll(fd, request + [UInt8(ascii: "\n")])
+        if !sent && (errno == EAGAIN || errno == EWOULDBLOCK) {
+            throw RemapError.timedOut(seconds: timeout ?? 0, path: path)
         }
         reader.deadline = deadline
         switch reader.next() {
         case .line(let bytes):
             return bytes
-        case .timedOut:
+        case .timedOut, .lineTimedOut:
             throw RemapError.timedOut(seconds: timeout ?? 0, path: path)
         case .tooLong:
             throw RemapError.protocolError("the host at \(path) sent a reply longer than 64 MiB")
         case .closed:
-            throw RemapError.protocolError("the host at \(path) closed the connection without a reply")
+            throw RemapError.protocolError("the host at \(path) closed the connection \(sent ? "without a reply" : "before the request was sent")")
         }
     }
 }

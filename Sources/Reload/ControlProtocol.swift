@@ -103,13 +103,22 @@ public enum ControlRequest: Codable, Equatable, Sendable {
         self = try ControlRequest(fields: fields)
     }
 
-    /// A request line as the server reads it: parsed by `JSONSerialization`,
-    /// so that `1.0` stays a float. Throws `.requestFailed` with the code
-    /// and message the server replies.
+    /// A request line as the server reads it: strict JSON
+    /// (`JSONValue(parsing:)`), so that `1.0` stays a float and nothing is
+    /// rounded, wrapped or truncated. Throws `.requestFailed` with the code
+    /// and message the server replies: `invalid_json` for text that is not
+    /// one strict JSON object (a duplicate key, a trailing comma, a
+    /// byte-order mark), `bad_argument` for JSON this side cannot hold
+    /// exactly (an integer outside Int64, a lone surrogate).
     public init(line: some Collection<UInt8>) throws {
-        guard let parsed = try? JSONSerialization.jsonObject(with: Data(line)), parsed is [String: Any],
-              case .object(let fields)? = JSONValue(any: parsed)
-        else {
+        let parsed: JSONValue
+        do {
+            parsed = try JSONValue(parsing: line)
+        } catch {
+            let code: ControlErrorCode = error.kind == .syntax ? .invalidJSON : .badArgument
+            throw RemapError.requestFailed(code: code, message: "a request is one strict JSON object per line: \(error)")
+        }
+        guard case .object(let fields) = parsed else {
             throw RemapError.requestFailed(code: .invalidJSON, message: "a request is one JSON object per line")
         }
         self = try ControlRequest(fields: fields)
@@ -151,10 +160,13 @@ public enum ControlRequest: Codable, Equatable, Sendable {
             }
             let modules = items.compactMap { item -> String? in if case .string(let s) = item { s } else { nil } }
             guard modules.count == items.count else { throw bad("\"modules\" must be a non-empty array of module names") }
+            if let invalid = modules.first(where: { !ModuleLoader.isValidName($0) }) {
+                throw bad(RemapError.invalidName(invalid).description)
+            }
             self = .reload(modules: modules, options: options)
         case "call":
-            guard case .string(let function)? = fields["function"] else {
-                throw bad("\"function\" must be a qualified name such as \"game.step\"")
+            guard case .string(let function)? = fields["function"], Self.isQualifiedName(function) else {
+                throw bad("\"function\" must be a qualified name such as \"game.step\"\(Self.got(fields["function"]))")
             }
             var args: [JSONValue] = []
             if let given = fields["args"] {
@@ -163,14 +175,34 @@ public enum ControlRequest: Codable, Equatable, Sendable {
             }
             self = .call(function: function, args: args)
         case "get":
-            guard case .string(let name)? = fields["name"] else {
-                throw bad("\"name\" must be a qualified name such as \"game.world\"")
+            guard case .string(let name)? = fields["name"], Self.isQualifiedName(name) else {
+                throw bad("\"name\" must be a qualified name such as \"game.world\"\(Self.got(fields["name"]))")
             }
             self = .get(name: name)
         default:
             throw RemapError.requestFailed(code: .unknownRequest,
                                            message: "unknown request '\(request)' (\(ControlProtocol.requestNames))")
         }
+    }
+}
+
+extension ControlRequest {
+    /// A name as `call` and `get` take it: parts separated by dots, none of
+    /// them empty, and no control character. Checked before any lookup,
+    /// which splits on dots and passes C strings: a NUL once cut
+    /// `m.f\u{0}junk` to `m.f`, and empty parts made `m.....f` resolve as
+    /// `m.f`.
+    public static func isQualifiedName(_ name: String) -> Bool {
+        !name.isEmpty
+            && name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty }
+            && !name.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+    }
+
+    /// ", not X" for a message about a string field, X as JSON text (so a
+    /// NUL shows as \u0000); nothing for a field of another type.
+    fileprivate static func got(_ value: JSONValue?) -> String {
+        guard case .string? = value, let value else { return "" }
+        return ", not \(value.jsonText)"
     }
 }
 
@@ -246,8 +278,14 @@ public struct ControlErrorCode: RawRepresentable, Hashable, Codable, Sendable, C
     public static let callCrashed = Self("call_crashed")
     /// `get` found nothing of that name.
     public static let notFound = Self("not_found")
-    /// Too many connections.
+    /// Every connection slot is running a request; retry.
     public static let busy = Self("busy")
+    /// This connection was closed to make room for a new one (it had waited
+    /// longest for a request line); its request, if any, did not run.
+    public static let evicted = Self("evicted")
+    /// The request line did not end within `ControlServer.requestTimeout`
+    /// of its first byte; the connection is closed.
+    public static let requestTimeout = Self("request_timeout")
     /// The peer's uid may not use this socket.
     public static let forbidden = Self("forbidden")
     /// Anything else.

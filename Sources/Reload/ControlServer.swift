@@ -29,6 +29,11 @@ import Glibc
 ///
 /// A reply the peer does not read within `sendTimeout` seconds closes the
 /// connection, so a client that never reads cannot hold a thread forever.
+/// A request line must be complete `requestTimeout` seconds after its first
+/// byte, so a client that dribbles bytes cannot either. When every slot is
+/// taken, a new connection closes the one that has waited longest for its
+/// next request line (idle, or still sending one); only when all of them
+/// are running requests is the new one answered `busy`.
 ///
 /// Access: the socket lives in a folder of mode 0700 and is itself 0600; a peer
 /// whose uid is neither ours nor root is refused.
@@ -38,17 +43,34 @@ public final class ControlServer: @unchecked Sendable {
     public let startedAt = Date()
     /// The most a request line may hold.
     public static let maxLineBytes = 1 << 20
-    /// Connections served at once; more are answered "busy" and closed.
+    /// Connections served at once, by default. Past it, a new connection
+    /// takes the slot of the one that has waited longest for a request line;
+    /// if every connection is running a request, it is answered "busy".
     public static let maxConnections = 64
     /// Seconds a connection may stay silent before it is closed.
     public static let idleTimeout = 60
     /// Seconds a reply may wait for the peer to read it before the connection
     /// is dropped. Set it before `start()`.
     public var sendTimeout: Double = 10
+    /// Seconds a request line may take from its first byte to its newline:
+    /// past it the peer gets "request_timeout" and the connection is closed.
+    /// Long enough for a 1 MiB line from any local client, short enough
+    /// that slow senders cannot keep the slots (64 of them sending a byte
+    /// every 100 ms once held every slot for as long as they liked). Set it
+    /// before `start()`.
+    public var requestTimeout: Double = 5
+    /// Connections served at once (at most `maxConnections` of them run
+    /// requests at the same time). Set it before `start()`.
+    public var connectionLimit = ControlServer.maxConnections
 
     private var listenFD: Int32 = -1
+    /// The socket file we bound, so that `stop()` removes it and nothing
+    /// that replaced it.
+    private var socketIdentity: Syscalls.FileIdentity?
     private let state = NSLock()
-    private var connections = 0
+    /// The connections being served, by id; guarded by `state`.
+    private var open: [Int: Connection] = [:]
+    private var nextID = 0
     private var stopped = false
     /// Runs every request; connection threads only read and write bytes.
     private let executor = Executor(name: "remap-control-executor", maxThreads: ControlServer.maxConnections)
@@ -73,21 +95,47 @@ public final class ControlServer: @unchecked Sendable {
         return "\(env["TMPDIR"] ?? "/tmp")/remap-\(getuid())/\(name).sock"
     }
 
-    /// Creates the socket (its folder with mode 0700 if needed; a stale socket
-    /// file left by a dead host is replaced, a live one is an error).
+    /// Creates the socket. Its folder must be this user's with mode 0700
+    /// (created so if missing), whatever the path. A stale socket left by a
+    /// dead host is replaced; a live one, or anything at the path that is
+    /// not a socket (a file, a folder, a link), is an error naming it, and
+    /// nothing is deleted.
     public init(loader: ModuleLoader, path: String = ControlServer.defaultPath()) throws {
         self.loader = loader
         self.path = path
         allowedUIDs = [getuid(), 0]
-        try Syscalls.privateDirectory((path as NSString).deletingLastPathComponent)
-        if FileManager.default.fileExists(atPath: path) {
-            if let probe = try? Syscalls.connect(to: path) {
-                close(probe)
-                throw RemapError(kind: .runtime, message: "another host is serving \(path)")
-            }
-            unlink(path)
-        }
+        let folder = (path as NSString).deletingLastPathComponent
+        try Syscalls.privateDirectory(folder.isEmpty ? "." : folder)
+        try Self.removeStaleSocket(path)
         listenFD = try Syscalls.listen(at: path)
+        socketIdentity = Syscalls.fileIdentity(path)
+    }
+
+    /// Removes what is at `path` only if it is a socket nobody serves.
+    /// `reloadctl run --socket PATH` once deleted a regular file at PATH:
+    /// the old check asked only whether something was there and whether a
+    /// connect to it failed.
+    private static func removeStaleSocket(_ path: String) throws {
+        var info = stat()
+        if lstat(path, &info) != 0 {
+            if errno == ENOENT { return }
+            throw RemapError.systemCall("stat", path)
+        }
+        guard info.st_mode & S_IFMT == S_IFSOCK else {
+            throw RemapError(kind: .runtime, message: "\(path) exists and is not a socket (\(Syscalls.fileKind(info.st_mode))); "
+                + "it was left as it is: remove it yourself or serve another path")
+        }
+        do {
+            let probe = try Syscalls.connect(to: path, timeout: 1)
+            close(probe)
+        } catch RemapError.system(_, let number, _) where number == ECONNREFUSED {
+            // A socket file with no listener: a dead host's. Replace it.
+            unlink(path)
+            return
+        } catch RemapError.system(_, let number, _) where number == EAGAIN || number == EINPROGRESS {
+            // A live host with a full backlog.
+        }
+        throw RemapError(kind: .runtime, message: "another host is serving \(path)")
     }
 
     deinit {
@@ -112,8 +160,44 @@ public final class ControlServer: @unchecked Sendable {
         guard !wasStopped, fd >= 0 else { return }
         shutdown(fd, Int32(SHUT_RDWR))
         close(fd)
-        unlink(path)
+        if let socketIdentity, Syscalls.fileIdentity(path) == socketIdentity { unlink(path) }
     }
+
+    /// One connection's state, guarded by `state`.
+    private final class Connection: @unchecked Sendable {
+        let fd: Int32
+        /// Since when it has waited for a request line (from the accept, or
+        /// the end of its last reply); nil while it runs a request.
+        var waitingSince: UInt64?
+        /// Closed to make room for a newer connection: its thread answers
+        /// "evicted" and ends, without running a request.
+        var evicted = false
+
+        init(fd: Int32) {
+            self.fd = fd
+            waitingSince = DispatchTime.now().uptimeNanoseconds
+        }
+    }
+
+    /// Registers a new connection; if every slot is taken, evicts the one
+    /// that has waited longest for a request line. Nil if all are running
+    /// requests (the caller answers "busy"). Holding `state`.
+    private func admit(_ fd: Int32) -> (id: Int, connection: Connection)? {
+        if open.count >= connectionLimit {
+            let waiting = open.filter { $0.value.waitingSince != nil }
+            guard let (id, victim) = waiting.min(by: { $0.value.waitingSince! < $1.value.waitingSince! }) else { return nil }
+            open[id] = nil
+            victim.evicted = true
+            // Wakes its thread's read; the thread answers and closes the fd.
+            shutdown(victim.fd, Int32(SHUT_RD))
+        }
+        nextID += 1
+        let connection = Connection(fd: fd)
+        open[nextID] = connection
+        return (nextID, connection)
+    }
+
+    private static let evictedMessage = "this connection waited longest for a request and was closed to make room for a new one; its request, if any, did not run: reconnect"
 
     private func acceptLoop() {
         while true {
@@ -130,46 +214,78 @@ public final class ControlServer: @unchecked Sendable {
                 return
             }
             _ = fcntl(client, F_SETFD, FD_CLOEXEC) // builds run by the host must not inherit it
-            guard let uid = Syscalls.peerUID(client), allowedUIDs.contains(uid) else {
-                reply(client, error: .forbidden, "peer uid is not allowed on this socket")
+            // The refusals below are written before the peer's request is
+            // read; ControlClient reads them even when its own write failed.
+            Syscalls.setSendTimeout(client, seconds: 1)
+            let uid = Syscalls.peerUID(client)
+            guard let uid, allowedUIDs.contains(uid) else {
+                let allowed = getuid() == 0 ? "only root may" : "only uid \(getuid()) and root may"
+                reply(client, error: .forbidden, "peer uid \(uid.map(String.init) ?? "unknown") may not use this socket (\(allowed))")
                 close(client)
                 continue
             }
             state.lock()
-            let busy = connections >= Self.maxConnections
-            if !busy { connections += 1 }
+            let admitted = admit(client)
             state.unlock()
-            if busy {
-                reply(client, error: .busy, "too many connections (\(Self.maxConnections)); retry")
+            guard let (id, connection) = admitted else {
+                reply(client, error: .busy, "all \(connectionLimit) connections are running requests; retry")
                 close(client)
                 continue
             }
             let thread = Thread { [self] in
-                serve(client)
-                close(client)
+                serve(connection)
                 state.lock()
-                connections -= 1
+                if open[id] === connection { open[id] = nil }
                 state.unlock()
+                close(client)
             }
             thread.start()
         }
     }
 
-    /// One connection: a reply for every line, until the peer closes.
-    private func serve(_ fd: Int32) {
+    /// One connection: a reply for every line, until the peer closes, goes
+    /// silent for `idleTimeout`, takes over `requestTimeout` to send a line,
+    /// or is evicted. A request runs only if the connection was not evicted
+    /// when its line was complete.
+    private func serve(_ connection: Connection) {
+        let fd = connection.fd
         Syscalls.setReceiveTimeout(fd, seconds: Double(Self.idleTimeout))
         Syscalls.setSendTimeout(fd, seconds: sendTimeout)
-        var reader = LineReader(fd: fd, limit: Self.maxLineBytes)
+        var reader = LineReader(fd: fd, limit: Self.maxLineBytes, lineTimeout: requestTimeout)
+        func evicted() -> Bool {
+            state.lock()
+            defer { state.unlock() }
+            return connection.evicted
+        }
         while true {
-            switch reader.next() {
+            let next = reader.next()
+            if evicted() {
+                reply(fd, error: .evicted, Self.evictedMessage)
+                return
+            }
+            switch next {
             case .closed, .timedOut:
+                return
+            case .lineTimedOut:
+                reply(fd, error: .requestTimeout, "a request line must end within \(requestTimeout) s of its first byte")
                 return
             case .tooLong:
                 guard reply(fd, error: .lineTooLong, "a request line may hold at most \(Self.maxLineBytes) bytes") else { return }
             case .line(let bytes):
                 if bytes.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { continue }
+                state.lock()
+                let running = !connection.evicted
+                if running { connection.waitingSince = nil }
+                state.unlock()
+                guard running else {
+                    reply(fd, error: .evicted, Self.evictedMessage)
+                    return
+                }
                 let reply = handle(bytes)
                 guard send(fd, reply) else { return }
+                state.lock()
+                connection.waitingSince = DispatchTime.now().uptimeNanoseconds
+                state.unlock()
             }
         }
     }

@@ -11,7 +11,7 @@ extension JSONValue {
         case .bool(let value): return value ? rm_get_true() : rm_get_false()
         case .int(let value): return try check(rm_int(value))
         case .float(let value): return try check(rm_float(value))
-        case .string(let value): return try check(rm_str(value))
+        case .string(let value): return try Objects.string(value)
         case .array(let items):
             let list = try check(rm_list_new(items.count))
             for item in items { try check(rm_list_append(list, try item.makeObject())) }
@@ -19,7 +19,7 @@ extension JSONValue {
         case .object(let fields):
             let result = try check(rm_dict_new())
             for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
-                try check(rm_dict_set(result, try check(rm_str(key)), try value.makeObject()))
+                try check(rm_dict_set(result, try Objects.string(key), try value.makeObject()))
             }
             return result
         }
@@ -57,7 +57,7 @@ extension JSONValue {
         }
 
         static func keyName(_ key: Object) -> String {
-            rm_is_str(key) ? String(cString: rm_str_cstr(key)) : Objects.describe(key)
+            rm_is_str(key) ? Objects.text(key) : Objects.describe(key)
         }
 
         mutating func render(_ object: Object, path: String, depth: Int) -> JSONValue {
@@ -67,7 +67,7 @@ extension JSONValue {
             if rm_is_bool(object) { return .bool(object == rm_get_true()) }
             if rm_is_int(object) { return .int(rm_int_value(object)) }
             if rm_is_float(object) { return .float(rm_float_value(object)) }
-            if rm_is_str(object) { return .string(String(cString: rm_str_cstr(object))) }
+            if rm_is_str(object) { return .string(Objects.text(object)) }
             let isList = rm_is_list(object), isTuple = rm_is_tuple(object), isDict = rm_is_dict(object)
             let isInstance = rm_is_instance(object)
             guard isList || isTuple || isDict || isInstance else { return .string(Objects.describe(object)) }

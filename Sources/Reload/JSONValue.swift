@@ -4,9 +4,10 @@ import Foundation
 /// protocol's `call` and `get`, which the protocol cannot type.
 ///
 /// Integers and floats are distinct cases, as they are in the heap. Read
-/// from text by `JSONSerialization` (`init(any:)`, what the control server
-/// does), `1.0` stays a float; through `Decodable`, which cannot see the
-/// text, a whole number is an `int`.
+/// from text by `init(parsing:)` (strict JSON, what the control server and
+/// reloadctl do; JSONValue+Parsing.swift), `1.0` stays a float and nothing
+/// is rounded or wrapped; through `Decodable`, which cannot see the text, a
+/// whole number is an `int`.
 public enum JSONValue: Codable, Equatable, Sendable {
     case null
     case bool(Bool)
@@ -16,7 +17,8 @@ public enum JSONValue: Codable, Equatable, Sendable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    /// The value `JSONSerialization` parsed, or nil if `any` is not JSON.
+    /// The value `JSONSerialization` parsed, or nil if `any` is not JSON or
+    /// holds an integer outside Int64 (which `int64Value` would wrap).
     public init?(any: Any) {
         switch any {
         case is NSNull:
@@ -29,6 +31,7 @@ public enum JSONValue: Codable, Equatable, Sendable {
             } else if type == "d" || type == "f" {
                 self = .float(number.doubleValue)
             } else {
+                guard number.stringValue == String(number.int64Value) else { return nil }
                 self = .int(number.int64Value)
             }
         case let bool as Bool:

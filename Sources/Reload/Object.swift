@@ -21,7 +21,11 @@ func check(_ status: Int32) throws {
 /// Converts between Swift values and heap objects (holding the lock).
 public enum Objects {
     public static func int(_ value: Int) throws -> Object { try check(rm_int(Int64(value))) }
-    public static func string(_ value: String) throws -> Object { try check(rm_str(value)) }
+    /// A str of every byte of `value`'s UTF-8, an embedded NUL included
+    /// (`rm_str` would stop at it).
+    public static func string(_ value: String) throws -> Object {
+        try value.withCString { try check(rm_str_n($0, value.utf8.count)) }
+    }
     public static var none: Object { rm_get_none() }
 
     /// The Int value of an int object, or a type error.
@@ -35,7 +39,15 @@ public enum Objects {
         guard rm_is_str(object) else {
             throw RemapError(kind: .type, message: "expected a str, got \(typeName(object))")
         }
-        return String(cString: rm_str_cstr(object))
+        return text(object)
+    }
+
+    /// The text of a str, all `rm_str_len` bytes of it (a NUL inside does
+    /// not end it; bytes that are not UTF-8 become U+FFFD). The caller has
+    /// checked that `object` is a str.
+    static func text(_ object: Object) -> String {
+        let bytes = UnsafeRawBufferPointer(start: rm_str_cstr(object), count: rm_str_len(object))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public static func typeName(_ object: Object) -> String {

@@ -91,6 +91,33 @@ enum Syscalls {
         return true
     }
 
+    /// What identifies a file across renames: its device and inode.
+    struct FileIdentity: Equatable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    /// The identity of the file at `path` itself (a link is not followed),
+    /// or nil if there is none.
+    static func fileIdentity(_ path: String) -> FileIdentity? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
+    /// "a regular file", "a folder", ... for a `st_mode`, in error messages.
+    static func fileKind(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFREG: "a regular file"
+        case S_IFDIR: "a folder"
+        case S_IFLNK: "a symbolic link"
+        case S_IFIFO: "a FIFO"
+        case S_IFCHR, S_IFBLK: "a device"
+        case S_IFSOCK: "a socket"
+        default: "a file of unknown type"
+        }
+    }
+
     /// A folder that only this user can enter: created with mode 0700 if
     /// missing; refused if it exists with another owner or wider permissions.
     static func privateDirectory(_ path: String) throws {
@@ -125,6 +152,8 @@ struct LineReader {
         /// No complete line before the deadline (or the socket's receive
         /// timeout).
         case timedOut
+        /// A line began but did not end within `lineTimeout`.
+        case lineTimedOut
     }
 
     let fd: Int32
@@ -132,6 +161,12 @@ struct LineReader {
     /// A reply must have arrived by then (client side); nil: wait as long as
     /// the socket's own receive timeout allows.
     var deadline: Date?
+    /// Seconds a line may take from the moment its first byte is seen to its
+    /// newline (server side); nil: no limit. Silence before a line's first
+    /// byte is the receive timeout's business, not this one's.
+    let lineTimeout: Double?
+    /// When the first byte of the pending line was seen.
+    private var lineStarted: Date?
     private var buffer: [UInt8] = []
     /// Where the unread part of `buffer` starts.
     private var start = 0
@@ -139,10 +174,23 @@ struct LineReader {
     private var scanned = 0
     private var discarding = false
 
-    init(fd: Int32, limit: Int, deadline: Date? = nil) {
+    init(fd: Int32, limit: Int, deadline: Date? = nil, lineTimeout: Double? = nil) {
         self.fd = fd
         self.limit = limit
         self.deadline = deadline
+        self.lineTimeout = lineTimeout
+    }
+
+    /// The earlier of `deadline` and the pending line's own deadline.
+    private mutating func waitUntil() -> Date? {
+        guard let lineTimeout, discarding || buffer.count > start else {
+            lineStarted = nil
+            return deadline
+        }
+        let started = lineStarted ?? Date()
+        lineStarted = started
+        let lineDeadline = started.addingTimeInterval(lineTimeout)
+        return deadline.map { min($0, lineDeadline) } ?? lineDeadline
     }
 
     mutating func next() -> Line {
@@ -156,6 +204,7 @@ struct LineReader {
                 start = newline + 1
                 scanned = start
                 compact()
+                lineStarted = nil
                 if discarding {
                     discarding = false
                     continue
@@ -173,13 +222,14 @@ struct LineReader {
                     return .tooLong
                 }
             }
-            if let deadline {
-                let ms = Int32(clamping: Int((deadline.timeIntervalSinceNow * 1000).rounded(.up)))
-                guard ms > 0 else { return .timedOut }
+            if let until = waitUntil() {
+                let ms = Int32(clamping: Int((until.timeIntervalSinceNow * 1000).rounded(.up)))
+                let expired: Line = until == deadline ? .timedOut : .lineTimedOut
+                guard ms > 0 else { return expired }
                 var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 let ready = poll(&poller, 1, ms)
                 if ready < 0 && errno == EINTR { continue }
-                if ready == 0 { return .timedOut }
+                if ready == 0 { return expired }
             }
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n < 0 && errno == EINTR { continue }

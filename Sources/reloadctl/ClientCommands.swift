@@ -6,12 +6,28 @@ import Reload
 enum ClientExit {
     /// The host answered with an error, or broke the connection.
     static let failed: Int32 = 1
-    /// A malformed argument (EX_USAGE), such as a `call` argument that is not JSON.
+    /// A malformed argument (EX_USAGE), such as a `call` argument that is not
+    /// JSON or an integer outside int64, refused here or by the host
+    /// (`bad_argument`).
     static let usage: Int32 = 64
     /// No host: the socket is missing or nothing serves it (EX_UNAVAILABLE).
     static let unreachable: Int32 = 69
-    /// The host did not answer within --timeout (EX_TEMPFAIL).
+    /// The host did not answer within --timeout, or is busy: retry
+    /// (EX_TEMPFAIL).
     static let timedOut: Int32 = 75
+    /// The host refused our uid (EX_NOPERM).
+    static let forbidden: Int32 = 77
+
+    /// The exit status for a host's error reply: the codes a user acts on
+    /// differently from a failed request get their own.
+    static func status(for code: ControlErrorCode) -> Int32 {
+        switch code {
+        case .badArgument: usage
+        case .busy, .evicted: timedOut
+        case .forbidden: forbidden
+        default: failed
+        }
+    }
 }
 
 /// Options every client of a running host takes.
@@ -52,8 +68,13 @@ struct ClientOptions: ParsableArguments {
                 throw fail("\(error). Is `reloadctl run` running?", code: "unreachable", exit: ClientExit.unreachable)
             case .timedOut:
                 throw fail(error.description, code: "timeout", exit: ClientExit.timedOut)
+            case .requestFailed(.busy, let message):
+                throw fail("the host at \(socket) is busy: \(message)", code: ControlErrorCode.busy.rawValue, exit: ClientExit.timedOut)
+            case .requestFailed(.forbidden, let message):
+                throw fail("the host at \(socket) refused this user: \(message)", code: ControlErrorCode.forbidden.rawValue,
+                           exit: ClientExit.forbidden)
             case .requestFailed(let code, let message):
-                throw fail(message, code: code.rawValue, exit: ClientExit.failed)
+                throw fail(message, code: code.rawValue, exit: ClientExit.status(for: code))
             case .protocolError(let message):
                 throw fail(message, code: "protocol", exit: ClientExit.failed)
             default:
@@ -128,8 +149,9 @@ struct Call: ParsableCommand {
         discussion: """
             Arguments are JSON values; the result is printed as JSON. A bare word
             (letters, digits, _ . -, not starting with a digit, and not true,
-            false or null) is taken as a string; anything else must be valid
-            JSON, or the command fails with exit status 64.
+            false or null) is taken as a string; anything else must be strict
+            JSON the host can hold exactly (integers within int64, no
+            duplicate keys), or the command fails with exit status 64.
 
               reloadctl call shapes.make 3
               reloadctl call game.spawn orc '"two words"' '[1, 2]'
@@ -144,12 +166,22 @@ struct Call: ParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() throws {
+        guard ControlRequest.isQualifiedName(function) else {
+            throw client.fail("\(JSONValue.string(function).jsonText) is not a qualified name such as game.step",
+                              code: ControlErrorCode.badArgument.rawValue, exit: ClientExit.usage)
+        }
         var args: [JSONValue] = []
         for (i, text) in arguments.enumerated() {
-            guard let value = Self.parse(text) else {
-                throw client.fail("argument \(i + 1) is not valid JSON: \(text)", code: "bad_argument", exit: ClientExit.usage)
+            switch Self.parse(text) {
+            case .success(let value):
+                args.append(value)
+            case .failure(let error) where error.kind == .syntax:
+                throw client.fail("argument \(i + 1) is not valid JSON: \(text) (\(error))",
+                                  code: ControlErrorCode.badArgument.rawValue, exit: ClientExit.usage)
+            case .failure(let error):
+                throw client.fail("argument \(i + 1) cannot be sent as it is: \(error.message)",
+                                  code: ControlErrorCode.badArgument.rawValue, exit: ClientExit.usage)
             }
-            args.append(value)
         }
         try client.send(.call(function: function, args: args), expecting: CallReply.self) { reply in
             reply.result.jsonText
@@ -158,15 +190,16 @@ struct Call: ParsableCommand {
 }
 
 extension Call {
-    /// A JSON value, or a bare word as a string; nil for anything else.
-    static func parse(_ text: String) -> JSONValue? {
-        if let parsed = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) {
-            return JSONValue(any: parsed)
-        }
-        guard let first = text.unicodeScalars.first, CharacterSet.letters.contains(first) || first == "_",
+    /// A strict JSON value (the host's own parser: an integer outside int64
+    /// is refused, not wrapped to -1 or made a float), or a bare word as a
+    /// string; the parse error for anything else.
+    static func parse(_ text: String) -> Result<JSONValue, JSONParseError> {
+        let parsed = Result { () throws(JSONParseError) in try JSONValue(parsing: Array(text.utf8)) }
+        guard case .failure(let error) = parsed, error.kind == .syntax,
+              let first = text.unicodeScalars.first, CharacterSet.letters.contains(first) || first == "_",
               text.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "_.-".unicodeScalars.contains($0) })
-        else { return nil }
-        return .string(text)
+        else { return parsed }
+        return .success(.string(text))
     }
 }
 
@@ -187,6 +220,10 @@ struct Get: ParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() throws {
+        guard ControlRequest.isQualifiedName(name) else {
+            throw client.fail("\(JSONValue.string(name).jsonText) is not a qualified name such as game.world",
+                              code: ControlErrorCode.badArgument.rawValue, exit: ClientExit.usage)
+        }
         try client.send(.get(name: name), expecting: GetReply.self) { reply in
             reply.value.jsonText
         }

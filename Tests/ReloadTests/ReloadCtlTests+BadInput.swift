@@ -110,6 +110,12 @@ extension ReloadCtlTests {
         let result = try Processes.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups",
                                                             "/usr/bin/python3", "-c", script, socketPath])
         XCTAssertTrue(result.stdout.contains("forbidden"), "stdout: \(result.stdout) stderr: \(result.stderr)")
+        // reloadctl itself, run as that user, reports the refusal (exit 77,
+        // EX_NOPERM) instead of "closed the connection" (issue 20, item 6).
+        let ctlResult = try Processes.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups",
+                                                               Processes.reloadctl, "ping", "--socket", socketPath])
+        XCTAssertEqual(ctlResult.status, 77, ctlResult.stdout + ctlResult.stderr)
+        XCTAssertTrue(ctlResult.stderr.hasPrefix("Error: the host at \(socketPath) refused this user: peer uid 65534"), ctlResult.stderr)
         XCTAssertEqual(try ctl("ping").stdout, "pong\n", "our own uid is still served")
     }
 }
