@@ -9,12 +9,51 @@
 ** transaction back. Fault points of these phases are reached inside the
 ** guard, so an injected crash is caught like a real one.
 */
+#define _GNU_SOURCE
 #include "internal.h"
 #include "guard.h"
 
+#include <dlfcn.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 
-/* Runs fn(context) guarded; on a crash sets the error and *crashed. */
+/* The length of NAME when `base` is a loader's private copy of a module,
+   NAME-PID-N-RANDOM.so (NativeLibrary.swift names them so); else -1. */
+static int private_copy_stem(const char *base) {
+    int i = (int)strlen(base) - 3;
+    if (i <= 0 || strcmp(base + i, ".so") != 0) return -1;
+    for (int part = 0; part < 3; part++) {
+        int end = i;
+        while (i > 0 && base[i - 1] >= '0' && base[i - 1] <= '9') i--;
+        if (i == end || i < 2 || base[i - 1] != '-') return -1;
+        i--;
+    }
+    return i;
+}
+
+/* Where a crash happened, for its message: the file the instruction lies
+   in and its offset ("shop.so+0x1f3a", a private copy named after its
+   module again), and the nearest exported symbol when there is one. */
+static void describe_pc(void *pc, char *place, size_t size, const char **symbol) {
+    Dl_info info;
+    *symbol = NULL;
+    if (!pc || !dladdr(pc, &info) || !info.dli_fname) {
+        snprintf(place, size, "%p", pc);
+        return;
+    }
+    const char *base = strrchr(info.dli_fname, '/');
+    base = base ? base + 1 : info.dli_fname;
+    unsigned long offset = (unsigned long)((uintptr_t)pc - (uintptr_t)info.dli_fbase);
+    int stem = private_copy_stem(base);
+    if (stem > 0) snprintf(place, size, "%.*s.so+%#lx", stem, base, offset);
+    else snprintf(place, size, "%s+%#lx", base, offset);
+    *symbol = info.dli_sname;
+}
+
+/* Runs fn(context) guarded; on a crash sets the error and *crashed. The
+   message names the function object being called when it crashed
+   ("SIGSEGV in shop.tick (shop.so+0x1f3a)"), else the nearest symbol. */
 static int run_guarded(rm_guarded_fn fn, void *context, int *crashed) {
     rm_object *current = rm_function_current();
     rm_native_frame *top = rm_native_top();
@@ -22,14 +61,19 @@ static int run_guarded(rm_guarded_fn fn, void *context, int *crashed) {
     *crashed = 0;
     int rc = rm_guard(fn, context, &crash);
     if (rc != RM_GUARD_CRASHED) return rc;
+    rm_object *in = rm_function_current();
     rm_function_set_current(current);
     rm_native_unwind_to(top);
     *crashed = crash.signal;
+    char place[256];
+    const char *symbol;
+    describe_pc(crash.pc, place, sizeof place, &symbol);
+    const char *name = in && in != current ? rm_str_cstr(rm_function_name(in)) : symbol ? symbol : "?";
     if (crash.signal == SIGABRT)
-        rm_error_set(RM_ERR_RUNTIME, "crashed: %s (abort)", rm_signal_name(crash.signal));
+        rm_error_set(RM_ERR_RUNTIME, "crashed: %s (abort) in %s (%s)", rm_signal_name(crash.signal), name, place);
     else
-        rm_error_set(RM_ERR_RUNTIME, "crashed: %s at address %p (instruction %p)", rm_signal_name(crash.signal),
-                     crash.address, crash.pc);
+        rm_error_set(RM_ERR_RUNTIME, "crashed: %s in %s (%s), address %p", rm_signal_name(crash.signal), name, place,
+                     crash.address);
     return -1;
 }
 

@@ -220,20 +220,21 @@ public final class ModuleLoader: @unchecked Sendable {
         return try Objects.call(function, args)
     }
 
-    /// The object a qualified name designates: the longest loaded module
-    /// prefix, then attributes.
-    public func resolve(_ qualifiedName: String) throws -> Object {
-        let parts = qualifiedName.split(separator: ".").map(String.init)
-        for split in stride(from: parts.count - 1, to: 0, by: -1) {
-            let moduleName = parts[..<split].joined(separator: ".")
-            guard let module = modules[moduleName] else { continue }
-            var object = module.ref.object
-            for attribute in parts[split...] {
-                object = try Objects.getAttribute(object, attribute)
-            }
-            return object
+    /// The object a path designates: the longest loaded module prefix,
+    /// then attributes and subscripts (`shop.items[3].price`,
+    /// `shop.Item.warehouse`, `shop.prices["tea"]`; see ObjectPath).
+    public func resolve(_ path: String) throws -> Object {
+        let steps = try ObjectPath.parse(path)
+        var names: [String] = []
+        for step in steps {
+            guard case .attribute(let name) = step else { break }
+            names.append(name)
         }
-        throw RemapError(kind: .attribute, message: "no loaded module defines \(qualifiedName)")
+        for split in stride(from: names.count - 1, to: 0, by: -1) {
+            guard let module = modules[names[..<split].joined(separator: ".")] else { continue }
+            return try ObjectPath.follow(steps[split...], from: module.ref.object, path: path)
+        }
+        throw RemapError(kind: .attribute, message: "no loaded module defines \(path)")
     }
 
     // MARK: - Loading

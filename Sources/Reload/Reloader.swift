@@ -235,8 +235,11 @@ extension ModuleLoader {
             // Values are rebound by name (the new namespace holds the new
             // one; rebindImports does the importers), never remapped by
             // identity: an int or a str may be shared with the user's data,
-            // which keeps what it was given.
-            if kind == RM_DEF_VALUE || newKind == RM_DEF_VALUE {
+            // which keeps what it was given. A function or class stays code
+            // when its name becomes a value bound to a function or class
+            // (an alias: `Round = Circle`): it is remapped as before.
+            let newIsCode = rm_is_function(newValue) || rm_is_class(newValue)
+            if kind == RM_DEF_VALUE || (newKind == RM_DEF_VALUE && !newIsCode) {
                 report.matched += 1
                 continue
             }
