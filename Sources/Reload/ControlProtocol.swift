@@ -24,7 +24,12 @@ public enum ControlProtocol {
     }
 
     /// The request names, for error messages.
-    static let requestNames = "ping, status, modules, reload, call, get, stats, collect"
+    static var requestNames: String { RequestName.allCases.map(\.rawValue).joined(separator: ", ") }
+}
+
+/// The `"request"` field of each request: the one spelling of each name.
+public enum RequestName: String, CaseIterable, Sendable {
+    case ping, status, modules, reload, call, get, stats, collect
 }
 
 // MARK: - Requests
@@ -51,16 +56,18 @@ public enum ControlRequest: Codable, Equatable, Sendable {
     case collect
 
     /// The `"request"` field.
-    public var name: String {
+    public var name: String { kind.rawValue }
+
+    public var kind: RequestName {
         switch self {
-        case .ping: "ping"
-        case .status: "status"
-        case .modules: "modules"
-        case .reload: "reload"
-        case .call: "call"
-        case .get: "get"
-        case .stats: "stats"
-        case .collect: "collect"
+        case .ping: .ping
+        case .status: .status
+        case .modules: .modules
+        case .reload: .reload
+        case .call: .call
+        case .get: .get
+        case .stats: .stats
+        case .collect: .collect
         }
     }
 
@@ -72,7 +79,8 @@ public enum ControlRequest: Codable, Equatable, Sendable {
         }
     }
 
-    private enum Key: String, CodingKey {
+    /// The fields of a request: their one spelling.
+    enum Key: String, CodingKey {
         case request, modules, cascade, onRemoved = "on_removed", onCollision = "on_collision"
         case function, args, name
     }
@@ -128,34 +136,39 @@ public enum ControlRequest: Codable, Equatable, Sendable {
     /// has always checked them. Unknown fields are ignored.
     public init(fields: [String: JSONValue]) throws {
         func bad(_ message: String) -> RemapError { .requestFailed(code: .badArgument, message: message) }
-        guard case .string(let request)? = fields["request"] else {
+        func field(_ key: Key) -> JSONValue? { fields[key.rawValue] }
+        guard case .string(let request)? = field(.request) else {
             throw RemapError.requestFailed(code: .badRequest, message: "missing \"request\" (\(ControlProtocol.requestNames))")
         }
-        switch request {
-        case "ping": self = .ping
-        case "status": self = .status
-        case "modules": self = .modules
-        case "stats": self = .stats
-        case "collect": self = .collect
-        case "reload":
+        guard let kind = RequestName(rawValue: request) else {
+            throw RemapError.requestFailed(code: .unknownRequest,
+                                           message: "unknown request '\(request)' (\(ControlProtocol.requestNames))")
+        }
+        switch kind {
+        case .ping: self = .ping
+        case .status: self = .status
+        case .modules: self = .modules
+        case .stats: self = .stats
+        case .collect: self = .collect
+        case .reload:
             var options = ReloadOptions()
-            if let cascade = fields["cascade"] {
+            if let cascade = field(.cascade) {
                 guard case .bool(let value) = cascade else { throw bad("\"cascade\" must be true or false") }
                 options.cascade = value
             }
-            if let removed = fields["on_removed"] {
+            if let removed = field(.onRemoved) {
                 guard case .string(let text) = removed, let policy = RemovedPolicy(rawValue: text) else {
                     throw bad("\"on_removed\" must be keep, tombstone or refuse")
                 }
                 options.onRemoved = policy
             }
-            if let collision = fields["on_collision"] {
+            if let collision = field(.onCollision) {
                 guard case .string(let text) = collision, let policy = CollisionPolicy(userName: text) else {
                     throw bad("\"on_collision\" must be keep-new, keep-old or refuse")
                 }
                 options.onCollision = policy
             }
-            guard case .array(let items)? = fields["modules"], !items.isEmpty else {
+            guard case .array(let items)? = field(.modules), !items.isEmpty else {
                 throw bad("\"modules\" must be a non-empty array of module names")
             }
             let modules = items.compactMap { item -> String? in if case .string(let s) = item { s } else { nil } }
@@ -164,24 +177,21 @@ public enum ControlRequest: Codable, Equatable, Sendable {
                 throw bad(RemapError.invalidName(invalid).description)
             }
             self = .reload(modules: modules, options: options)
-        case "call":
-            guard case .string(let function)? = fields["function"], Self.isQualifiedName(function) else {
-                throw bad("\"function\" must be a qualified name such as \"game.step\"\(Self.got(fields["function"]))")
+        case .call:
+            guard case .string(let function)? = field(.function), Self.isQualifiedName(function) else {
+                throw bad("\"function\" must be a qualified name such as \"game.step\"\(Self.got(field(.function)))")
             }
             var args: [JSONValue] = []
-            if let given = fields["args"] {
+            if let given = field(.args) {
                 guard case .array(let items) = given else { throw bad("\"args\" must be an array") }
                 args = items
             }
             self = .call(function: function, args: args)
-        case "get":
-            guard case .string(let name)? = fields["name"], Self.isQualifiedName(name) else {
-                throw bad("\"name\" must be a qualified name such as \"game.world\"\(Self.got(fields["name"]))")
+        case .get:
+            guard case .string(let name)? = field(.name), Self.isQualifiedName(name) else {
+                throw bad("\"name\" must be a qualified name such as \"game.world\"\(Self.got(field(.name)))")
             }
             self = .get(name: name)
-        default:
-            throw RemapError.requestFailed(code: .unknownRequest,
-                                           message: "unknown request '\(request)' (\(ControlProtocol.requestNames))")
         }
     }
 }

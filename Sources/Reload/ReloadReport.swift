@@ -95,9 +95,32 @@ public struct ReloadReport: Codable, Sendable {
         public var total = 0.0
 
         /// The wire keys (snake_case), spelled out: the control protocol uses no key strategy.
-        enum CodingKeys: String, CodingKey {
+        /// In the order a reload runs them: what `named` lists.
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case closeLibraries = "close_libraries", load, match, moduleHooks = "module_hooks", remap
             case rehash, instances, publish, commit, total
+        }
+
+        /// Every phase but the total, by its wire name, in the order a
+        /// reload runs them: what reloadctl prints and reload-bench reports
+        /// (as NAME_ms), spelled once, here.
+        public var named: [(name: String, milliseconds: Double)] {
+            CodingKeys.allCases.filter { $0 != .total }.map { ($0.rawValue, self[$0]) }
+        }
+
+        private subscript(key: CodingKeys) -> Double {
+            switch key {
+            case .closeLibraries: closeLibraries
+            case .load: load
+            case .match: match
+            case .moduleHooks: moduleHooks
+            case .remap: remap
+            case .rehash: rehash
+            case .instances: instances
+            case .publish: publish
+            case .commit: commit
+            case .total: total
+            }
         }
     }
 
@@ -169,13 +192,10 @@ public struct ReloadReport: Codable, Sendable {
 }
 
 extension JSONEncoder {
-    /// How Remap writes reports and module lists: snake_case keys (each type
-    /// spells its own out, so the strategy changes nothing there), ISO 8601
-    /// dates. The control socket uses `ControlProtocol.encoder`.
-    public static var remap: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }
+    /// The protocol's encoder (`ControlProtocol.encoder`), under its old
+    /// name. It once converted keys to snake_case, which would have
+    /// rewritten the keys of a `JSONValue` object (data, not names): every
+    /// type spells its wire keys in its CodingKeys instead.
+    @available(*, deprecated, renamed: "ControlProtocol.encoder")
+    public static var remap: JSONEncoder { ControlProtocol.encoder }
 }

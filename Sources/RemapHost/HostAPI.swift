@@ -77,7 +77,7 @@ public func rm_host_reload(_ names: UnsafePointer<UnsafePointer<CChar>?>?, _ cou
     do {
         let report = try loader.reload(modules, options: opts)
         if let summary {
-            let json = String(decoding: (try? JSONEncoder.remap.encode(report)) ?? Data("{}".utf8), as: UTF8.self)
+            let json = String(decoding: (try? ControlProtocol.encoder.encode(report)) ?? Data("{}".utf8), as: UTF8.self)
             summary.pointee = rm_reload_summary(
                 modules: report.modules.count, slots_rewritten: report.slotsRewritten,
                 tables_rehashed: report.tablesRehashed, instances_migrated: report.instancesMigrated,

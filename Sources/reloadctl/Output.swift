@@ -58,12 +58,7 @@ enum Output {
             if line.hooksRun > 0 { text += ", \(line.hooksRun) hooks" }
             lines.append(text + " (\(ms(line.milliseconds)) after the walk)")
         }
-        let order: [(String, Double)] = [
-            ("close_libraries", phases.closeLibraries), ("load", phases.load), ("match", phases.match),
-            ("module_hooks", phases.moduleHooks), ("remap", phases.remap), ("rehash", phases.rehash),
-            ("instances", phases.instances), ("publish", phases.publish), ("commit", phases.commit),
-        ]
-        lines.append("  phases: " + order.map { "\($0.0) \(ms($0.1))" }.joined(separator: ", "))
+        lines.append("  phases: " + phases.named.map { "\($0.name) \(ms($0.milliseconds))" }.joined(separator: ", "))
         return lines.joined(separator: "\n")
     }
 

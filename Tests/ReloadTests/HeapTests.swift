@@ -34,24 +34,38 @@ final class HeapTests: HeapTestCase {
         XCTAssertNoThrow(try runtime.checkHeap(), file: file, line: line)
     }
 
-    func testSwapAndChainAreAppliedOnce() throws {
+    /// The mapping is applied once, simultaneously, to every slot: a swap
+    /// swaps, a chain a->b, b->c turns a into b (never c), a 3-cycle rotates.
+    func assertAppliedOnce(_ mapping: [(String, String)], from items: [String], to expected: [String],
+                           file: StaticString = #filePath, line: UInt = #line) throws {
         try runtime.withLock {
-            let a = str("a"), b = str("b"), c = str("c")
+            var objects: [String: Obj] = [:]
+            for name in Set(items + mapping.flatMap { [$0.0, $0.1] }) { objects[name] = str(name) }
             let list = rm_list_new(0)!
             let root = try Ref(list)
-            for item in [a, b, c] { rm_list_append(list, item) }
-            // a<->b swap, and b->c makes a chain a->b->c: a slot holding a
-            // becomes b (never c), b becomes c... but b is also swapped: the
-            // mapping is {a: b, b: c, c: a}, applied once.
-            var report = remap([(a, b), (b, c), (c, a)])
+            for item in items { rm_list_append(list, objects[item]!) }
+            var report = remap(mapping.map { (objects[$0.0]!, objects[$0.1]!) }, file: file, line: line)
             defer { rm_report_clear(&report) }
-            let l = root.object
-            XCTAssertEqual(rm_list_get(l, 0), b)
-            XCTAssertEqual(rm_list_get(l, 1), c)
-            XCTAssertEqual(rm_list_get(l, 2), a)
-            XCTAssertEqual(report.slots_rewritten, 3)
+            let got = (0..<rm_list_size(root.object)).map { i in
+                objects.first { $0.value == rm_list_get(root.object, i) }?.key ?? "?"
+            }
+            XCTAssertEqual(got, expected, file: file, line: line)
+            XCTAssertEqual(report.slots_rewritten, expected.indices.filter { items[$0] != expected[$0] }.count,
+                           file: file, line: line)
             assertHeapValid()
         }
+    }
+
+    func testSwapIsAppliedOnce() throws {
+        try assertAppliedOnce([("a", "b"), ("b", "a")], from: ["a", "b", "c"], to: ["b", "a", "c"])
+    }
+
+    func testChainIsAppliedOnce() throws {
+        try assertAppliedOnce([("a", "b"), ("b", "c")], from: ["a", "b", "c"], to: ["b", "c", "c"])
+    }
+
+    func testThreeCycleIsAppliedOnce() throws {
+        try assertAppliedOnce([("a", "b"), ("b", "c"), ("c", "a")], from: ["a", "b", "c"], to: ["b", "c", "a"])
     }
 
     func testInstancesGetTheNewClassAndNewFunctions() throws {

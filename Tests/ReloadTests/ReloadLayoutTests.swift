@@ -381,7 +381,7 @@ final class ReloadLayoutTests: LayoutTestCase {
             XCTAssertEqual(report.fieldsInitialized, 2 * Self.count)
             XCTAssertEqual(report.instanceHooksRun, 2 * Self.count)
 
-            let json = try JSONSerialization.jsonObject(with: JSONEncoder.remap.encode(report)) as? [String: Any]
+            let json = try JSONSerialization.jsonObject(with: ControlProtocol.encoder.encode(report)) as? [String: Any]
             let lines = try XCTUnwrap(json?["classes"] as? [[String: Any]], "\(String(describing: json))")
             XCTAssertEqual(lines.count, 2)
             let pair = try XCTUnwrap(lines.first { $0["name"] as? String == "layout.Pair" })
