@@ -2,7 +2,7 @@
 ** check.c: the heap checker and the referrer search. Both walk every object
 ** through its type's traverse, the same table the remap walk follows.
 */
-#include "internal.h"
+#include "struct.h"
 
 #include <stdlib.h>
 
@@ -46,6 +46,7 @@ static int check_object(rm_object *o, void *arg) {
     check_state s = {.owner = o};
     if (rm_traverse(o, check_slot, &s)) return -1;
     if (RM_IS(o, rm_dict_type) || RM_IS(o, rm_set_type)) return rm_table_check((rm_table_object *)o);
+    if (o->ob_type->tp_layout == RM_LAYOUT_STRUCT) return rm_struct_check(o);
     if (o->ob_type->tp_flags & RM_TYPE_HEAP) {
         rm_instance_object *inst = (rm_instance_object *)o;
         rm_object *attrs = rm_attr_dict(inst);

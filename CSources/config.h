@@ -50,6 +50,15 @@
    shared counter is rarely touched, small enough to balance two threads. */
 #define RM_WALK_CHUNK 16384
 
+/* Bytes a struct instance is allocated past its struct, rounded up to
+   Boehm's 16-byte granule: a reload whose new layout fits migrates the
+   instance in place, in the walk; one that does not fit is refused (moving
+   instances is not implemented yet). 16 lets a reload add two int64
+   fields (or widen several) to every instance; it costs 16 bytes per
+   instance (50% of a 32-byte struct, 25% of a 64-byte one). 0 keeps only
+   what the granule's rounding gives for free. */
+#define RM_STRUCT_ROOM 16
+
 /* Handles are allocated in blocks of this many slots, never moved. */
 #define RM_HANDLE_BLOCK 1024
 

@@ -12,6 +12,7 @@
 ** never reads the object a slot points to.
 */
 #include "walk.h"
+#include "struct.h"
 
 /* Shared by the walkers: the next chunk of the registry to take. */
 static size_t next_chunk;
@@ -159,6 +160,38 @@ static void plan_instance(walker *w, const rm_probe_view *pv, rm_object *old_cls
     }
 }
 
+/*
+** A struct instance whose class slot was rewritten from `old_cls`, in a
+** transaction: converted in place (struct_reload.c) after its bytes are
+** saved, and listed. Room for the entry and the copy is made first: an
+** instance that cannot be listed gets its old class back, untouched, so
+** the undo walk reads it in the layout it has; the walk reports the
+** failure.
+*/
+static void plan_struct(walker *w, rm_object *old_cls, rm_object *inst) {
+    uintptr_t at = old_cls->ob_aux;
+    if (at == RM_PLAN_IN_PROBE) at = (uintptr_t)rm_probe_get(&w->plans->by_old, old_cls);
+    if (!at) return;
+    const rm_plan *p = &w->plans->items[at - 1];
+    size_t words = rm_struct_save_words(p);
+    rm_plan_part *save = &w->saves;
+    bool room = rm_part_room(&w->part);
+    while (room && save->count + words > save->capacity) room = rm_part_grow(save);
+    if (!room) {
+        inst->ob_type = (rm_type *)old_cls;
+        w->lists_failed = true;
+        return;
+    }
+    size_t *counts = &w->counts[2 * (at - 1)];
+    counts[0]++;
+    if (words) {
+        rm_struct_migrate(inst, p, save->items + save->count);
+        save->count += words;
+        counts[1]++;
+    }
+    if (words || p->post) rm_part_push(&w->part, p, at - 1, inst, words ? (uint32_t)p->nold : (uint32_t)p->nold | RM_SHAPE_SAME);
+}
+
 /* In an undo walk, before the instance's slots are put back: its layout
    first, since the forward walk remapped them in the old layout. `cls` is
    its class before the undo walk rewrote the class slot. */
@@ -226,6 +259,17 @@ void *rm_walk_thread(void *arg) {
                 slots += k + 1;
                 size += k * sizeof(rm_object *);
                 if (class_changed && w->plans) plan_instance(w, &pv, (rm_object *)t, inst);
+                else if (class_changed && list_instances) objvec_push(&w->instances, o);
+                break;
+            }
+            case RM_LAYOUT_STRUCT: {
+                /* Its class's field table lists its reference slots (in the
+                   layout it had when the walk reached it: `t`'s). */
+                const rm_struct_layout *l = t->cls_struct;
+                for (size_t j = 0; j < l->nrefs; j++)
+                    REMAP_SLOT((rm_object **)((char *)o + l->refs[j]), RM_WHERE(RM_WHERE_OFFSET, l->refs[j]));
+                slots += l->nrefs;
+                if (class_changed && w->plans) plan_struct(w, (rm_object *)t, o);
                 else if (class_changed && list_instances) objvec_push(&w->instances, o);
                 break;
             }

@@ -114,7 +114,7 @@ static int push_record(const record *r) {
    its slots, which the rollback must clear again. */
 static size_t body_size(rm_object *o) {
     rm_type *t = o->ob_type;
-    if (t->tp_layout == RM_LAYOUT_INSTANCE) return GC_size(o);
+    if (t->tp_layout == RM_LAYOUT_INSTANCE || t->tp_layout == RM_LAYOUT_STRUCT) return GC_size(o);
     if (t->tp_layout == RM_LAYOUT_TUPLE) return sizeof(rm_tuple_object) + ((rm_tuple_object *)o)->size * sizeof(rm_object *);
     return t->tp_basicsize;
 }

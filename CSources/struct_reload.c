@@ -1,0 +1,210 @@
+/*
+** struct_reload.c: what a reload does to the instances of a struct class
+** (struct.h): the plan's conversions, checked before anything changes,
+** and their application in the remap walk, with its undo.
+**
+** Fields match by name (or a rename rule), as for any class (layout_plan.c
+** matches them). A kept field keeps its value when its kind is the same,
+** is converted by a widening (each value of the old kind is a value of the
+** new one: see widens), and keeps the common prefix when an array's length
+** changes. Any other change would lose values: the reload is refused,
+** naming the class, the field and both kinds, unless the field has an
+** initializer, which then gives it its value (the old one reaches it
+** through the old-instance view).
+**
+** The walk converts an instance in place when the new layout fits its
+** allocation (every instance's allocation holds at least the class's
+** min_capacity: see rm_struct_plan_build). Module code writes struct
+** fields directly, unjournaled, so before converting the walk copies the
+** instance's bytes into its walker's save list: the rollback puts them
+** back byte for byte, whatever an initializer or hook wrote since, and the
+** hooks' old view reads removed fields there.
+*/
+#include "layout.h"
+#include "struct.h"
+
+#include <stdio.h>
+
+/* One kept field: `count` elements from `from` (kind from_kind) to `to`. */
+typedef struct struct_op {
+    uint32_t from, to, count;
+    uint8_t from_kind, to_kind;
+} struct_op;
+
+typedef struct rm_struct_plan {
+    const rm_struct_layout *old, *neu;
+    size_t save_words;
+    size_t nops;
+    struct_op ops[];
+} rm_struct_plan;
+
+static bool is_signed(uint8_t k) { return k >= RM_I8 && k <= RM_I64; }
+static bool is_unsigned(uint8_t k) { return k >= RM_U8 && k <= RM_U64; }
+static bool is_int(uint8_t k) { return is_signed(k) || is_unsigned(k); }
+
+/* Whether every value of kind `from` is a value of kind `to`. */
+static bool widens(uint8_t from, uint8_t to) {
+    size_t fs = rm_field_kind_size(from), ts = rm_field_kind_size(to);
+    if (from == to) return true;
+    if (is_signed(from) && is_signed(to)) return ts > fs;
+    if (is_unsigned(from) && is_int(to)) return ts > fs;
+    if (from == RM_F32) return to == RM_F64;
+    if (is_int(from) && to == RM_F64) return fs <= 4; /* a double holds 53 bits */
+    if (from == RM_BOOL) return is_int(to);
+    return false;
+}
+
+/* One element read as the widest of its family, then written as `to`. */
+static void convert(uint8_t from, const unsigned char *src, uint8_t to, unsigned char *dst) {
+    int64_t i = 0;
+    uint64_t u = 0;
+    double d = 0;
+    switch (from) {
+    case RM_I8: { int8_t v; memcpy(&v, src, 1); i = v; break; }
+    case RM_I16: { int16_t v; memcpy(&v, src, 2); i = v; break; }
+    case RM_I32: { int32_t v; memcpy(&v, src, 4); i = v; break; }
+    case RM_I64: memcpy(&i, src, 8); break;
+    case RM_U8: case RM_BOOL: { uint8_t v; memcpy(&v, src, 1); u = v; i = (int64_t)u; break; }
+    case RM_U16: { uint16_t v; memcpy(&v, src, 2); u = v; i = (int64_t)u; break; }
+    case RM_U32: { uint32_t v; memcpy(&v, src, 4); u = v; i = (int64_t)u; break; }
+    case RM_U64: memcpy(&u, src, 8); i = (int64_t)u; break;
+    case RM_F32: { float v; memcpy(&v, src, 4); d = v; break; }
+    default: memcpy(&d, src, 8); break;
+    }
+    if (to == RM_F64) {
+        if (is_int(from) || from == RM_BOOL) d = is_signed(from) ? (double)i : (double)u;
+        memcpy(dst, &d, 8);
+        return;
+    }
+    switch (rm_field_kind_size(to)) {
+    case 1: { uint8_t v = (uint8_t)i; memcpy(dst, &v, 1); break; }
+    case 2: { uint16_t v = (uint16_t)i; memcpy(dst, &v, 2); break; }
+    case 4: { uint32_t v = (uint32_t)i; memcpy(dst, &v, 4); break; }
+    default: memcpy(dst, &i, 8); break;
+    }
+}
+
+/* "i32", "f32[3]". */
+static const char *kind_text(const rm_struct_field *f, char *buf, size_t n) {
+    if (f->array) snprintf(buf, n, "%s[%u]", rm_field_kind_name(f->kind), f->count);
+    else snprintf(buf, n, "%s", rm_field_kind_name(f->kind));
+    return buf;
+}
+
+static size_t round8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+int rm_struct_plan_build(rm_plan *p) {
+    rm_type *o = (rm_type *)p->old_cls, *n = (rm_type *)p->new_cls;
+    if (!o->cls_struct != !n->cls_struct) {
+        rm_error_set(RM_ERR_RELOAD, "class %s: changed from %s to %s; instances cannot follow (reload refused)",
+                     rm_type_name(n), o->cls_struct ? "a struct class" : "a class",
+                     n->cls_struct ? "a struct class" : "a class");
+        return -1;
+    }
+    if (!o->cls_struct) return 0;
+    const rm_struct_layout *ol = rm_struct_of(o);
+    rm_struct_layout *nl = rm_struct_of(n);
+    /* 1. Every kept field's change, before anything is decided. */
+    for (size_t j = 0; j < p->nnew; j++) {
+        int32_t i = p->src[j];
+        if (i < 0) continue;
+        const rm_struct_field *of = &ol->fields[i], *nf = &nl->fields[j];
+        if (of->array == nf->array && widens(of->kind, nf->kind)) continue;
+        rm_object *name = rm_tuple_get(n->cls_fields, j);
+        rm_object *rule = rm_class_reload_rule((rm_object *)n, name);
+        if (rule && RM_IS(rule, rm_function_type)) {
+            /* Initialized instead: the old value reaches it through the view. */
+            p->src[j] = -1;
+            p->inverse[i] = -1;
+            p->inits[j] = rule;
+            if (p->init_end < j + 1) p->init_end = j + 1;
+            continue;
+        }
+        char a[32], b[32];
+        rm_error_set(RM_ERR_RELOAD,
+                     "struct %s: field %s changes from %s to %s, which would lose values; give it an initializer "
+                     "(rm_def_field_init) or a new name (rm_def_field_renamed) (reload refused)",
+                     rm_type_name(n), rm_str_cstr(name), kind_text(of, a, sizeof a), kind_text(nf, b, sizeof b));
+        return -1;
+    }
+    /* 2. Room: see the top of this file and RM_STRUCT_ROOM. */
+    if (nl->size > ol->min_capacity) {
+        rm_error_set(RM_ERR_RELOAD,
+                     "struct %s: instances would need %zu bytes, but some were allocated with %zu; moving instances "
+                     "to a larger allocation is not implemented yet (reload refused)",
+                     rm_type_name(n), nl->size, ol->min_capacity);
+        return -1;
+    }
+    if ((n->ob_flags & RM_FLAG_TXN_NEW) && nl->min_capacity > ol->min_capacity) nl->min_capacity = ol->min_capacity;
+    /* 3. The conversions. */
+    bool same = ol->size == nl->size && p->nold == p->nnew;
+    size_t nops = 0;
+    for (size_t j = 0; j < p->nnew; j++) {
+        int32_t i = p->src[j];
+        same &= i == (int32_t)j;
+        if (i < 0) continue;
+        nops++;
+        const rm_struct_field *of = &ol->fields[i], *nf = &nl->fields[j];
+        same &= of->offset == nf->offset && of->kind == nf->kind && of->count == nf->count;
+    }
+    p->layout = !same;
+    if (same) return 0;
+    rm_struct_plan *sp = rm_gc_alloc_atomic(sizeof *sp + (nops ? nops : 1) * sizeof(struct_op));
+    if (!sp) return -1;
+    sp->old = ol;
+    sp->neu = nl;
+    sp->save_words = round8(ol->size > nl->size ? ol->size : nl->size) / 8;
+    sp->nops = 0;
+    for (size_t j = 0; j < p->nnew; j++) {
+        int32_t i = p->src[j];
+        if (i < 0) continue;
+        const rm_struct_field *of = &ol->fields[i], *nf = &nl->fields[j];
+        sp->ops[sp->nops++] = (struct_op){of->offset, nf->offset, of->count < nf->count ? of->count : nf->count,
+                                          of->kind, nf->kind};
+    }
+    p->sp = sp;
+    return 0;
+}
+
+size_t rm_struct_save_words(const rm_plan *p) { return p->sp ? p->sp->save_words : 0; }
+
+/*
+** Save, then write: the new class's initial bytes (defaults of added
+** fields and of array elements past the old length), then each kept field
+** from the saved copy (so fields that overlap their old places are read
+** intact), then zeros where the old struct was longer.
+*/
+void rm_struct_migrate(rm_object *inst, const rm_plan *p, uintptr_t *save) {
+    const rm_struct_plan *sp = p->sp;
+    unsigned char *o = (unsigned char *)inst;
+    const unsigned char *saved = (const unsigned char *)save;
+    memcpy(save, o, sp->save_words * 8);
+    size_t hdr = sizeof(rm_object);
+    memcpy(o + hdr, sp->neu->init + hdr, sp->neu->size - hdr);
+    for (size_t k = 0; k < sp->nops; k++) {
+        const struct_op *op = &sp->ops[k];
+        size_t fs = rm_field_kind_size(op->from_kind), ts = rm_field_kind_size(op->to_kind);
+        if (op->from_kind == op->to_kind) {
+            memcpy(o + op->to, saved + op->from, fs * op->count);
+            continue;
+        }
+        for (size_t e = 0; e < op->count; e++) convert(op->from_kind, saved + op->from + e * fs, op->to_kind, o + op->to + e * ts);
+    }
+    if (sp->old->size > sp->neu->size) memset(o + sp->neu->size, 0, sp->old->size - sp->neu->size);
+}
+
+void rm_struct_unmigrate(rm_object *inst, const rm_plan *p, const uintptr_t *save) {
+    memcpy(inst, save, p->sp->save_words * 8);
+    inst->ob_type = (rm_type *)p->old_cls;
+}
+
+int rm_struct_old_values(const rm_plan *p, rm_object *inst, const uintptr_t *save, rm_object *values) {
+    const rm_struct_layout *ol = rm_struct_of((rm_type *)p->old_cls);
+    const unsigned char *base = save ? (const unsigned char *)save : (const unsigned char *)inst;
+    for (size_t i = 0; i < p->nold; i++) {
+        rm_object *v = rm_struct_box(ol, i, base);
+        if (!v) return -1;
+        rm_tuple_set(values, i, v);
+    }
+    return 0;
+}
