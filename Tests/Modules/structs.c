@@ -253,6 +253,7 @@ static rm_object *particle_init(rm_object *self, rm_object *const *args, size_t 
 static rm_object *particle_step(rm_object *self, rm_object *const *args, size_t nargs) {
     (void)args, (void)nargs;
     Particle *p = RM_STRUCT(Particle, self);
+    (void)p;
 #if !defined(REMOVE) && !defined(RENAME)
     p->x += p->v;
 #elif defined(RENAME)
@@ -274,7 +275,7 @@ static rm_object *sum_x(rm_object *self, rm_object *const *args, size_t nargs) {
     return rm_int(sum);
 }
 
-#if defined(ADD) || defined(REMOVE)
+#ifdef ADD
 static int hook_calls, init_calls;
 #endif
 
@@ -312,7 +313,6 @@ static rm_object *particle_hook(rm_object *self, rm_object *const *args, size_t 
     rm_object *v = rm_getattr(args[2], "v");
     if (!v) return NULL;
     RM_STRUCT(Particle, self)->x += rm_int_value(v);
-    hook_calls++;
     return rm_none;
 }
 #endif
