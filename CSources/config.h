@@ -45,6 +45,12 @@
    probed once per reference slot that falls inside the bounds of the old
    addresses, so a sparse table is worth its few extra cache lines. */
 #define RM_MAPPING_LOAD_PERCENT 12
+/* Past this many keys (a reload that moves struct instances maps each to
+   its new allocation) the table is filled up to RM_MAPPING_LARGE_PERCENT:
+   at 12% a million keys took 128 MB per table, and no table that size
+   stays in cache anyway. */
+#define RM_MAPPING_LARGE 16384
+#define RM_MAPPING_LARGE_PERCENT 50
 
 /* Registry entries handed to a walker thread at a time: big enough that the
    shared counter is rarely touched, small enough to balance two threads. */

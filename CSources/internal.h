@@ -61,6 +61,10 @@ _Static_assert(sizeof(void *) == 8, "Remap assumes 64-bit pointers");
 /* An instance of a struct class (struct.h): no inline slots (ob_aux 0),
    no attribute dict; its fields are its class's field table's. */
 #define RM_FLAG_STRUCT 0x0200u
+/* A struct instance allocated before a reload's walk to receive an
+   instance that does not fit its allocation (struct_reload.c): the walker
+   that meets the old one fills it; the others skip it. */
+#define RM_FLAG_MOVE_TARGET 0x0400u
 
 /* ---- Objects with a variable part ---- */
 typedef struct rm_float_object {

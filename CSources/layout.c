@@ -170,8 +170,9 @@ void rm_plans_undo(rm_plans *plans) {
             const rm_plan *p = &plans->items[entry.plan];
             if (p->sp) {
                 /* A struct instance: its saved bytes, in entry order. */
-                rm_struct_unmigrate(entry.inst, p, save);
-                save += rm_struct_save_words(p);
+                /* A moved one was left as it was. */
+                if (!(entry.shape & RM_SHAPE_MOVE)) rm_struct_unmigrate(entry.inst, p, save);
+                save += rm_struct_entry_words(p, entry.shape);
                 continue;
             }
             if (p->layout && !(entry.shape & (RM_SHAPE_MOVE | RM_SHAPE_SAME)))

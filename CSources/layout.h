@@ -202,6 +202,23 @@ uint32_t rm_layout_migrate(rm_instance_object *inst, const rm_plan *p, const rm_
 int rm_struct_plan_build(rm_plan *p);
 /* Words the walk saves per instance of the plan (0: it converts nothing). */
 size_t rm_struct_save_words(const rm_plan *p);
+/* Words an entry of the plan has in its walker's save list: the copy, or,
+   for an instance moved to a new allocation, the old instance's address
+   (the old instance is left as it was: it is the copy). */
+static inline size_t rm_struct_entry_words(const rm_plan *p, uint32_t shape) {
+    return (shape & RM_SHAPE_MOVE) ? 1 : rm_struct_save_words(p);
+}
+/* Before the walk: allocates a new instance for every instance of a
+   planned struct class whose allocation is too small for its new layout,
+   and maps the old one to it (`m` grows), keeping its identity hash.
+   -1 with the error set (out of memory), nothing rewritten. */
+int rm_struct_plan_moves(rm_plans *plans, rm_mapping *m);
+/* Whether the plan's instances may have been given a new allocation. */
+bool rm_struct_plan_grows(const rm_plan *p);
+/* The walk's part for an instance `from` mapped to `to`: converts from's
+   bytes into to's (from's reference slots already remapped), then gives
+   from its old class back: it stays as it was, for the rollback. */
+void rm_struct_move(rm_object *from, rm_object *to, const rm_plan *p);
 /* The walk's part for a struct instance retyped from p->old_cls (its
    reference slots already remapped in the old layout): copies its bytes
    to `save` (rm_struct_save_words of them), then writes the new layout.

@@ -30,6 +30,13 @@ typedef struct rm_probe {
 } rm_probe;
 
 int rm_probe_init(rm_probe *p, size_t n);
+/* Whether a table of 2^bits slots holds n keys (see RM_MAPPING_LARGE). */
+static inline bool rm_probe_holds(unsigned bits, size_t n) {
+    size_t percent = n < RM_MAPPING_LARGE ? RM_MAPPING_LOAD_PERCENT : RM_MAPPING_LARGE_PERCENT;
+    return ((size_t)1 << bits) * percent / 100 >= n + 1;
+}
+/* Room for `want` pairs in all, made before a loop of rm_mapping_add. */
+int rm_mapping_reserve(rm_mapping *m, size_t want);
 void rm_probe_free(rm_probe *p);
 void rm_probe_put(rm_probe *p, rm_object *key, rm_object *val);
 /* The value cell of `key`, or NULL if absent: lets a caller update it. */

@@ -250,7 +250,9 @@ static int migrate_one(rm_plan *p, class_state *c, const rm_plan_entry *entry, c
     result->failed_instance = p->done++;
     result->failed_step = "old view";
     if (c->view && view_instance(c->view, inst, shape, save) < 0) return -1;
-    if (p->layout && (shape & RM_SHAPE_MOVE)) {
+    if (p->sp && (shape & RM_SHAPE_MOVE)) {
+        p->stats.moved++; /* by the walk (struct_reload.c) */
+    } else if (p->layout && (shape & RM_SHAPE_MOVE)) {
         result->failed_step = "move";
         if (move_one(inst, p, c->values) < 0) return -1;
         p->stats.moved++;
@@ -309,7 +311,8 @@ static int migrate_part(rm_plans *plans, class_state *states, sampler *smp, cons
         class_state *c = &states[entry->plan];
         /* A struct instance's saved bytes, in entry order (struct_reload.c). */
         const uintptr_t *save = p->sp ? saves : NULL;
-        saves += rm_struct_save_words(p);
+        if (p->sp && (read.shape & RM_SHAPE_MOVE)) save = (const uintptr_t *)saves[0]; /* the old instance */
+        saves += p->sp ? rm_struct_entry_words(p, read.shape) : 0;
         if (!has_work(p)) continue; /* listed for the undo and the commit only */
         result->failed_class = entry->plan;
         if (!c->ready && prepare(p, c) < 0) return -1;

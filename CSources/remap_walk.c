@@ -168,11 +168,28 @@ static void plan_instance(walker *w, const rm_probe_view *pv, rm_object *old_cls
 ** the undo walk reads it in the layout it has; the walk reports the
 ** failure.
 */
-static void plan_struct(walker *w, rm_object *old_cls, rm_object *inst) {
+static void plan_struct(walker *w, const rm_probe_view *pv, rm_object *old_cls, rm_object *inst) {
     uintptr_t at = old_cls->ob_aux;
     if (at == RM_PLAN_IN_PROBE) at = (uintptr_t)rm_probe_get(&w->plans->by_old, old_cls);
     if (!at) return;
     const rm_plan *p = &w->plans->items[at - 1];
+    /* Moved (rm_struct_plan_moves mapped it): the new instance is filled,
+       this one keeps its bytes; the entry names the new one, its save word
+       the old one. */
+    rm_object *to = rm_struct_plan_grows(p) ? rm_probe_view_get(pv, inst) : NULL;
+    if (to) {
+        to = (rm_object *)((uintptr_t)to & ~RM_TAG_LOG);
+        if (!rm_part_room(&w->part) || (w->saves.count + 1 > w->saves.capacity && !rm_part_grow(&w->saves))) {
+            inst->ob_type = (rm_type *)old_cls;
+            w->lists_failed = true;
+            return;
+        }
+        rm_struct_move(inst, to, p);
+        w->counts[2 * (at - 1)]++;
+        w->saves.items[w->saves.count++] = (uintptr_t)inst;
+        rm_part_push(&w->part, p, at - 1, to, (uint32_t)p->nold | RM_SHAPE_MOVE);
+        return;
+    }
     size_t words = rm_struct_save_words(p);
     rm_plan_part *save = &w->saves;
     bool room = rm_part_room(&w->part);
@@ -266,10 +283,12 @@ void *rm_walk_thread(void *arg) {
                 /* Its class's field table lists its reference slots (in the
                    layout it had when the walk reached it: `t`'s). */
                 const rm_struct_layout *l = t->cls_struct;
+                /* A move's new instance: its walker fills it (plan_struct). */
+                if (__atomic_load_n(&o->ob_flags, __ATOMIC_ACQUIRE) & RM_FLAG_MOVE_TARGET) break;
                 for (size_t j = 0; j < l->nrefs; j++)
                     REMAP_SLOT((rm_object **)((char *)o + l->refs[j]), RM_WHERE(RM_WHERE_OFFSET, l->refs[j]));
                 slots += l->nrefs;
-                if (class_changed && w->plans) plan_struct(w, (rm_object *)t, o);
+                if (class_changed && w->plans) plan_struct(w, &pv, (rm_object *)t, o);
                 else if (class_changed && list_instances) objvec_push(&w->instances, o);
                 break;
             }

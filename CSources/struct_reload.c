@@ -33,6 +33,7 @@ typedef struct struct_op {
 
 typedef struct rm_struct_plan {
     const rm_struct_layout *old, *neu;
+    bool grows;        /* some instances may not fit: moves were planned */
     size_t save_words;
     size_t nops;
     struct_op ops[];
@@ -127,15 +128,12 @@ int rm_struct_plan_build(rm_plan *p) {
                      rm_type_name(n), rm_str_cstr(name), kind_text(of, a, sizeof a), kind_text(nf, b, sizeof b));
         return -1;
     }
-    /* 2. Room: see the top of this file and RM_STRUCT_ROOM. */
-    if (nl->size > ol->min_capacity) {
-        rm_error_set(RM_ERR_RELOAD,
-                     "struct %s: instances would need %zu bytes, but some were allocated with %zu; moving instances "
-                     "to a larger allocation is not implemented yet (reload refused)",
-                     rm_type_name(n), nl->size, ol->min_capacity);
-        return -1;
-    }
-    if ((n->ob_flags & RM_FLAG_TXN_NEW) && nl->min_capacity > ol->min_capacity) nl->min_capacity = ol->min_capacity;
+    /* 2. Room: see the top of this file and RM_STRUCT_ROOM. An instance
+       that fits stays; one that does not moves (rm_struct_plan_moves), to
+       an allocation of the new class's size. */
+    bool grows = nl->size > ol->min_capacity;
+    size_t floor = grows ? (nl->size + 15) & ~(size_t)15 : ol->min_capacity;
+    if ((n->ob_flags & RM_FLAG_TXN_NEW) && nl->min_capacity > floor) nl->min_capacity = floor;
     /* 3. The conversions. */
     bool same = ol->size == nl->size && p->nold == p->nnew;
     size_t nops = 0;
@@ -153,6 +151,7 @@ int rm_struct_plan_build(rm_plan *p) {
     if (!sp) return -1;
     sp->old = ol;
     sp->neu = nl;
+    sp->grows = grows;
     sp->save_words = round8(ol->size > nl->size ? ol->size : nl->size) / 8;
     sp->nops = 0;
     for (size_t j = 0; j < p->nnew; j++) {
@@ -191,6 +190,74 @@ void rm_struct_migrate(rm_object *inst, const rm_plan *p, uintptr_t *save) {
         for (size_t e = 0; e < op->count; e++) convert(op->from_kind, saved + op->from + e * fs, op->to_kind, o + op->to + e * ts);
     }
     if (sp->old->size > sp->neu->size) memset(o + sp->neu->size, 0, sp->old->size - sp->neu->size);
+}
+
+/* The same writes as rm_struct_migrate, from an old instance into a new,
+   zero-filled one (the new class's header is already in place). */
+void rm_struct_move(rm_object *from, rm_object *to, const rm_plan *p) {
+    const rm_struct_plan *sp = p->sp;
+    unsigned char *o = (unsigned char *)to;
+    const unsigned char *saved = (const unsigned char *)from;
+    size_t hdr = sizeof(rm_object);
+    memcpy(o + hdr, sp->neu->init + hdr, sp->neu->size - hdr);
+    for (size_t k = 0; k < sp->nops; k++) {
+        const struct_op *op = &sp->ops[k];
+        size_t fs = rm_field_kind_size(op->from_kind), ts = rm_field_kind_size(op->to_kind);
+        if (op->from_kind == op->to_kind) {
+            memcpy(o + op->to, saved + op->from, fs * op->count);
+            continue;
+        }
+        for (size_t e = 0; e < op->count; e++) convert(op->from_kind, saved + op->from + e * fs, op->to_kind, o + op->to + e * ts);
+    }
+    from->ob_type = (rm_type *)p->old_cls;
+    /* Filled: the other walkers may read it from now on (see the walk). */
+    __atomic_and_fetch(&to->ob_flags, (uint16_t)~RM_FLAG_MOVE_TARGET, __ATOMIC_RELEASE);
+}
+
+bool rm_struct_plan_grows(const rm_plan *p) { return p->sp && p->sp->grows; }
+
+/*
+** One pass over the registry, with collections off (the allocations must
+** not compact it under the loop): an instance of an old class whose plan
+** grows is moved if Boehm's block says its allocation is too small. Its
+** new instance carries the old one's identity hash, so tables keyed by it
+** stay valid; the mapping's arrays keep the new instances alive.
+*/
+int rm_struct_plan_moves(rm_plans *plans, rm_mapping *m) {
+    bool any = false;
+    for (size_t i = 0; i < plans->count; i++) any |= rm_struct_plan_grows(&plans->items[i]);
+    if (!any) return 0;
+    int rc = 0;
+    GC_disable();
+    size_t count = rm_live.count, moves = 0;
+    /* Counted first: the mapping grows once. */
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        if (pass == 1 && (rc = rm_mapping_reserve(m, m->count + moves)) < 0) break;
+        for (size_t k = 0; k < count && rc == 0; k++) {
+            rm_object *o = RM_REVEAL(rm_live.items[k]);
+            rm_type *t = o->ob_type;
+            if (t->tp_layout != RM_LAYOUT_STRUCT || !t->ob_aux || (o->ob_flags & RM_FLAG_MOVE_TARGET)) continue;
+            uintptr_t at = t->ob_aux;
+            if (at == RM_PLAN_IN_PROBE) at = (uintptr_t)rm_probe_get(&plans->by_old, (rm_object *)t);
+            if (!at || plans->items[at - 1].old_cls != (rm_object *)t) continue;
+            const rm_plan *p = &plans->items[at - 1];
+            if (!rm_struct_plan_grows(p) || GC_size(o) >= p->sp->neu->size) continue;
+            if (pass == 0) {
+                moves++;
+                continue;
+            }
+            rm_object *to = rm_alloc((rm_type *)p->new_cls, p->sp->neu->alloc);
+            if (!to) {
+                rc = -1;
+                break;
+            }
+            to->ob_flags |= RM_FLAG_STRUCT | RM_FLAG_MOVE_TARGET;
+            to->ob_hash = o->ob_hash;
+            rc = rm_mapping_add(m, o, to);
+        }
+    }
+    GC_enable();
+    return rc;
 }
 
 void rm_struct_unmigrate(rm_object *inst, const rm_plan *p, const uintptr_t *save) {

@@ -273,6 +273,9 @@ int rm_txn_remap(const rm_mapping *m, rm_remap_report *report) {
     }
     /* Plans first: a bad rename rule refuses the reload before the walk. */
     if (rm_plans_build(m, &txn.plans) < 0) return -1;
+    /* Struct instances without room get new allocations, mapped from the
+       old ones: the walk moves them, every reference following. */
+    if (rm_struct_plan_moves(&txn.plans, (rm_mapping *)m) < 0) return -1;
     /* The classes a commit marks replaced (see RM_FLAG_REPLACED). */
     size_t classes = 0;
     for (size_t i = 0; i < m->count; i++) classes += rm_is_class(m->olds[i]);

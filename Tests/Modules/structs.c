@@ -10,7 +10,9 @@
 **                    b64 u64, f f32, d f64, flag bool, obj object)
 **              Arr(vals i32[4] = 9 each), Base(id i64)
 **   ADD        Particle gains extra i64 = 7 between mass and pos
-**   GROW       Particle gains four i64 past its room (refused: no moves yet)
+**   GROW       Particle gains g1..g4 i64 = 0, 1, 2, 3 past its room: every
+**              instance moves; with -DFAIL_HOOK_AT=n a hook writes x = -1 and
+**              g1 = -2 directly and fails on its n-th call
 **   REMOVE     Particle loses v; hook(added, removed, old): x += old.v
 **   RENAME     Particle's v is renamed vel
 **   WIDEN      Kinds: a8 i16, a16 i32, a32 i64, b8 u16, b16 i32, b32 u64,
@@ -279,6 +281,23 @@ static rm_object *sum_x(rm_object *self, rm_object *const *args, size_t nargs) {
 static int hook_calls, init_calls;
 #endif
 
+#ifdef GROW
+static int hook_calls;
+static rm_object *particle_hook(rm_object *self, rm_object *const *args, size_t nargs) {
+    (void)args, (void)nargs;
+    Particle *p = RM_STRUCT(Particle, self);
+    p->x = -1;
+    p->g1 = -2;
+    if (++hook_calls == FAIL_HOOK_AT) {
+        rm_error_set(RM_ERR_VALUE, "hook failed on purpose at %d", hook_calls);
+        return NULL;
+    }
+    p->x = rm_int_value(rm_getattr(args[2], "x"));
+    p->g1 = 0;
+    return rm_none;
+}
+#endif
+
 #ifdef ADD
 static rm_object *particle_hook(rm_object *self, rm_object *const *args, size_t nargs) {
     (void)args, (void)nargs;
@@ -343,6 +362,12 @@ int rm_module_init(rm_builder *b) {
 #endif
 #ifdef REMOVE
     if (rm_def_method(p, "__reload__", particle_hook, 3) < 0) return -1;
+#endif
+#ifdef GROW
+    if (rm_def_field_default(p, "g2", rm_int(1)) < 0 || rm_def_field_default(p, "g3", rm_int(2)) < 0 ||
+        rm_def_field_default(p, "g4", rm_int(3)) < 0)
+        return -1;
+    if (FAIL_HOOK_AT && rm_def_method(p, "__reload__", particle_hook, 3) < 0) return -1;
 #endif
 #ifdef RENAME
     if (rm_def_field_renamed(p, "vel", "v") < 0) return -1;

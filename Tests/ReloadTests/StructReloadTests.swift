@@ -245,17 +245,71 @@ final class StructReloadTests: StructTestCase {
         }
     }
 
-    /// Guards: a new layout past the instances' allocations is refused
-    /// before anything changes (moving instances is not implemented yet).
-    func testGrowingPastTheAllocationIsRefused() throws {
+    /// Guards: a new layout past every instance's allocation moves every
+    /// instance to a new one in the walk, and every reference follows: heap
+    /// slots (a list), handles, weak references, dict keys (the identity
+    /// hash is kept, so the dict finds them without a rehash); the values
+    /// and object fields are kept; the report counts the moves.
+    func testGrowingPastTheAllocationMovesEveryInstance() throws {
         try runtime.withLock {
             try build(1)
             try loader.load("structs")
-            let list = try particles(10)
-            let before = try states(list)
+            let list = try particles(Self.count)
+            let olds = items(list)
+            let handle = try Ref(olds[7])
+            let weak = try Ref(try check(rm_weakref_new(olds[8])))
+            let dict = try Ref(try check(rm_dict_new()))
+            for (i, p) in olds.enumerated() where i % 10 == 0 { try check(rm_dict_set(dict.object, p, try Objects.int(i))) }
+            let owner = try Objects.string("owner")
+            try set(olds[9], "owner", owner)
+            var error: Int32 = 0
+            let hashes = olds.map { rm_hash($0, &error) }
             try build(2, "GROW")
-            assertRefused(["Particle", "not implemented"])
+            let report = try reload()
+            let migration = try line(report, "structs.Particle")
+            XCTAssertEqual(migration.moved, Self.count)
+            XCTAssertEqual(migration.inPlace, 0)
+            let news = items(list)
+            for (i, p) in news.enumerated() {
+                XCTAssertNotEqual(p, olds[i], "moved")
+                XCTAssertEqual(try [int(p, "x"), int(p, "v"), int(p, "g1"), int(p, "g4")], [i, 10 + i, 0, 3])
+                XCTAssertEqual(rm_hash(p, &error), hashes[i], "identity hash kept")
+                XCTAssertEqual(try version(p), 2)
+            }
+            XCTAssertEqual(handle.object, news[7], "the handle followed")
+            XCTAssertEqual(rm_weakref_get(weak.object), news[8], "the weak reference followed")
+            XCTAssertEqual(try get(news[9], "owner"), owner)
+            for (i, p) in news.enumerated() where i % 10 == 0 {
+                XCTAssertEqual(try Objects.intValue(try check(rm_dict_get(dict.object, p))), i, "a dict key followed")
+            }
+            XCTAssertEqual(rm_dict_size(dict.object), Self.count / 10)
+            _ = try Objects.callMethod(news[5], "step")
+            XCTAssertEqual(try int(news[5], "x"), 20)
+            try runtime.checkHeap()
+        }
+    }
+
+    /// Guards: a hook that fails on the 500th moved instance, after writing
+    /// the new instances directly, leaves every reference on the old
+    /// instances, which are byte for byte as they were.
+    func testAFailedMoveRollsBackToTheOldInstances() throws {
+        try runtime.withLock {
+            try build(1)
+            try loader.load("structs")
+            let list = try particles(Self.count)
+            let olds = items(list)
+            let handle = try Ref(olds[7])
+            let before = try states(list)
+            try build(2, "GROW", ["FAIL_HOOK_AT=500"])
+            assertRefused(["on purpose at 500"])
+            XCTAssertEqual(items(list), olds, "every list slot points at the old instance again")
+            XCTAssertEqual(handle.object, olds[7])
             XCTAssertEqual(try states(list), before)
+            try runtime.checkHeap()
+            try build(3, "GROW")
+            _ = try reload()
+            XCTAssertEqual(try int(items(list)[999], "x"), 999)
+            try runtime.checkHeap()
         }
     }
 
