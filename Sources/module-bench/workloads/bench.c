@@ -175,8 +175,10 @@ static rm_object *make_structs(rm_object *self, rm_object *const *args, size_t n
 static rm_object *struct_step(rm_object *self, rm_object *const *args, size_t nargs) {
     rm_object *world = ns_get(self, "sworld");
     size_t n = rm_list_size(world);
-    for (int64_t r = 0; r < rm_int_value(args[0]); r++)
-        for (size_t i = 0; i < n; i++) sstep(RM_STRUCT(SParticle, rm_list_get(world, i)));
+    for (int64_t r = 0; r < rm_int_value(args[0]); r++) {
+        rm_object *const *items = rm_list_items(world); /* nothing in the loop changes the list */
+        for (size_t i = 0; i < n; i++) sstep(RM_STRUCT(SParticle, items[i]));
+    }
     int64_t sum = 0;
     for (size_t i = 0; i < n; i++) sum += RM_STRUCT(SParticle, rm_list_get(world, i))->x;
     return rm_int(sum);
