@@ -202,6 +202,9 @@ uint32_t rm_layout_migrate(rm_instance_object *inst, const rm_plan *p, const rm_
 int rm_struct_plan_build(rm_plan *p);
 /* Words the walk saves per instance of the plan (0: it converts nothing). */
 size_t rm_struct_save_words(const rm_plan *p);
+/* After every plan is built: whether the walk copies struct instances
+   (see struct_reload.c). */
+void rm_struct_plans_decide(rm_plans *plans);
 /* Words an entry of the plan has in its walker's save list: the copy, or,
    for an instance moved to a new allocation, the old instance's address
    (the old instance is left as it was: it is the copy). */

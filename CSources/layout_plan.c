@@ -152,12 +152,18 @@ static int build_plan(rm_plan *p, rm_object *old_cls, rm_object *new_cls, rm_obj
    of 10^6 instances lists 16 MB, and fresh malloc memory costs a page
    fault per 4 KiB every time. Used only under the runtime lock. */
 static rm_plan_part spare_parts[RM_MAX_WALKERS];
+/* The same for the walkers' copies of struct instances (struct_reload.c):
+   56 MB at 10^6 instances of a 56-byte struct, whose page faults and
+   doublings cost more than the walk's own work. */
+static rm_plan_part spare_saves[RM_MAX_WALKERS];
 
 int rm_plans_build(const rm_mapping *m, rm_plans *plans) {
     memset(plans, 0, sizeof *plans);
     for (unsigned k = 0; k < RM_MAX_WALKERS; k++) {
         plans->parts[k] = spare_parts[k];
         spare_parts[k] = (rm_plan_part){0};
+        plans->saves[k] = spare_saves[k];
+        spare_saves[k] = (rm_plan_part){0};
     }
     plans->by_old.lo = UINTPTR_MAX;
     size_t pairs = 0;
@@ -194,6 +200,7 @@ int rm_plans_build(const rm_mapping *m, rm_plans *plans) {
             }
         }
     }
+    rm_struct_plans_decide(plans);
     size_t scratch = (plans->max_fields ? plans->max_fields : 1) * RM_UNDO_WALKERS;
     if (!(plans->scratch = alloc_array(scratch, sizeof *plans->scratch, false))) return -1;
     return 0;
@@ -231,7 +238,8 @@ void rm_plans_free(rm_plans *plans) {
         if (k < plans->nparts && part->count) GC_remove_roots(part->items, part->items + part->count);
         rm_plan_part *save = &plans->saves[k];
         if (k < plans->nparts && save->count) GC_remove_roots(save->items, save->items + save->count);
-        free(save->items);
+        if (save->items && !spare_saves[k].items) spare_saves[k] = (rm_plan_part){save->items, 0, save->capacity};
+        else free(save->items);
         if (!part->items) continue;
         if (!spare_parts[k].items) spare_parts[k] = (rm_plan_part){part->items, 0, part->capacity};
         else free(part->items);

@@ -201,12 +201,12 @@ static void plan_struct(walker *w, const rm_probe_view *pv, rm_object *old_cls, 
     }
     size_t *counts = &w->counts[2 * (at - 1)];
     counts[0]++;
-    if (words) {
+    if (p->sp) {
         rm_struct_migrate(inst, p, save->items + save->count);
         save->count += words;
         counts[1]++;
     }
-    if (words || p->post) rm_part_push(&w->part, p, at - 1, inst, words ? (uint32_t)p->nold : (uint32_t)p->nold | RM_SHAPE_SAME);
+    if (p->sp || p->post) rm_part_push(&w->part, p, at - 1, inst, p->sp ? (uint32_t)p->nold : (uint32_t)p->nold | RM_SHAPE_SAME);
 }
 
 /* In an undo walk, before the instance's slots are put back: its layout

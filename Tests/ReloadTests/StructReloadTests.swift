@@ -245,6 +245,45 @@ final class StructReloadTests: StructTestCase {
         }
     }
 
+    /// Guards: a reload without hooks or initializers does not copy the
+    /// instances (the undo converts them back: struct_reload.c); a failure
+    /// after the walk (the remap, rehash and publish fault points) still
+    /// leaves every instance byte for byte as it was, for an added field,
+    /// widenings and a move.
+    func testRollbackWithoutHooksConvertsBack() throws {
+        try runtime.withLock {
+            try build(1)
+            try loader.load("structs")
+            let list = try particles(Self.count)
+            for i in 0..<100 {
+                let k = try Objects.call(try cls("Kinds"), [])
+                for (name, value) in [("a8", -100 + i), ("a16", -30000 + i), ("a32", -2_000_000_000 + i), ("b8", 200 + i / 2),
+                                      ("b16", 60000 + i), ("b32", 4_000_000_000 + i)] {
+                    try set(k, name, try Objects.int(value))
+                }
+                try set(k, "f", rm_float(Double(i) + 0.5))
+                try set(k, "flag", i % 2 == 0 ? rm_get_true() : rm_get_false())
+                try check(rm_list_append(list.object, k))
+            }
+            let before = try states(list)
+            defer { FaultInjection.disarm() }
+            for (generation, (variant, point)) in [("ADD", "remap"), ("ADD", "publish"), ("WIDEN", "remap"),
+                                                   ("WIDEN2", "publish"), ("GROW", "publish")].enumerated() {
+                try build(generation + 2, variant)
+                runtime.collect()
+                FaultInjection.resetCounts()
+                try FaultInjection.arm(point, occurrence: 1)
+                XCTAssertThrowsError(try loader.reload(["structs"]), "\(variant) \(point)")
+                FaultInjection.disarm()
+                let after = try states(list)
+                if let i = zip(before, after).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
+                    XCTFail("\(variant) \(point): instance \(i) changed: \(before[i]) -> \(after[i])")
+                }
+                try runtime.checkHeap()
+            }
+        }
+    }
+
     /// Guards: a new layout past every instance's allocation moves every
     /// instance to a new one in the walk, and every reference follows: heap
     /// slots (a list), handles, weak references, dict keys (the identity
