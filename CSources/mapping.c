@@ -137,6 +137,14 @@ int rm_mapping_reserve(rm_mapping *m, size_t want) {
     return -1;
 }
 
+void rm_mapping_push_move(rm_mapping *m, rm_object *old_obj, rm_object *new_obj) {
+    m->olds[m->count] = old_obj;
+    m->news[m->count] = new_obj;
+    m->count++;
+    m->moves++;
+    rm_probe_put(&m->probe, old_obj, new_obj);
+}
+
 int rm_mapping_add(rm_mapping *m, rm_object *old_obj, rm_object *new_obj) {
     if (!old_obj || !new_obj) {
         rm_error_set(RM_ERR_VALUE, "a mapping pair needs an old and a new object");

@@ -93,7 +93,15 @@ struct rm_mapping {
     rm_object **olds; /* uncollectable: Boehm scans them */
     rm_object **news;
     rm_probe probe;   /* old -> new */
+    size_t moves;     /* the last `moves` pairs are struct instances moved to
+                         new allocations (struct_reload.c): each new one is
+                         fresh, mapped from that one old one only, and has
+                         its identity hash already, so the walk's driver and
+                         the transaction skip their checks for them */
 };
+
+/* Appends a move pair, room made first (rm_mapping_reserve). */
+void rm_mapping_push_move(rm_mapping *m, rm_object *old_obj, rm_object *new_obj);
 
 #pragma GCC visibility pop
 

@@ -277,7 +277,7 @@ static rm_struct_layout *layout_new(const rm_struct_layout *base, size_t own, si
     l->init = (unsigned char *)(l->refs + nrefs);
     l->size = size;
     l->alloc = round_up(size, 16) + RM_STRUCT_ROOM;
-    l->min_capacity = l->alloc;
+    l->min_capacity = l->max_capacity = l->alloc;
     if (base) {
         memcpy(l->fields, base->fields, base->nfields * sizeof *l->fields);
         memcpy(l->refs, base->refs, base->nrefs * sizeof *l->refs);
@@ -444,6 +444,7 @@ rm_object *rm_struct_rebase(rm_type *c, rm_object *new_base) {
             rm_tuple_set(n->cls_defaults, nl->nfields - own + k, rm_tuple_get(c->cls_defaults, ob->nfields + k));
         }
         nl->min_capacity = l->min_capacity;
+        nl->max_capacity = l->max_capacity > nl->max_capacity ? l->max_capacity : nl->max_capacity;
     }
     free(specs);
     return copy;

@@ -36,6 +36,7 @@ typedef struct rm_struct_layout {
     size_t size;         /* the C struct's sizeof */
     size_t alloc;        /* bytes asked of the allocator per instance */
     size_t min_capacity; /* every instance's allocation holds at least this */
+    size_t max_capacity; /* and none holds more than this (bytes, rounded) */
     size_t nfields;      /* parallel to the class's cls_fields */
     size_t nrefs;
     rm_struct_field *fields;

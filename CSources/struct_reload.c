@@ -24,6 +24,7 @@
 #include "struct.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 /* One kept field: `count` elements from `from` (kind from_kind) to `to`. */
 typedef struct struct_op {
@@ -34,6 +35,7 @@ typedef struct struct_op {
 typedef struct rm_struct_plan {
     const rm_struct_layout *old, *neu;
     bool grows;        /* some instances may not fit: moves were planned */
+    bool all_move;     /* none fits: no instance's size is asked */
     bool invertible;   /* the old bytes follow from the new ones (no field
                           removed or shortened, a small struct) */
     size_t save_words; /* copied per instance: 0 if the undo inverts */
@@ -142,7 +144,10 @@ int rm_struct_plan_build(rm_plan *p) {
        an allocation of the new class's size. */
     bool grows = nl->size > ol->min_capacity;
     size_t floor = grows ? (nl->size + 15) & ~(size_t)15 : ol->min_capacity;
-    if ((n->ob_flags & RM_FLAG_TXN_NEW) && nl->min_capacity > floor) nl->min_capacity = floor;
+    if (n->ob_flags & RM_FLAG_TXN_NEW) {
+        if (nl->min_capacity > floor) nl->min_capacity = floor;
+        if (nl->max_capacity < ol->max_capacity) nl->max_capacity = ol->max_capacity;
+    }
     /* 3. The conversions. */
     bool same = ol->size == nl->size && p->nold == p->nnew;
     size_t nops = 0;
@@ -161,6 +166,7 @@ int rm_struct_plan_build(rm_plan *p) {
     sp->old = ol;
     sp->neu = nl;
     sp->grows = grows;
+    sp->all_move = nl->size > ol->max_capacity;
     sp->copy_words = round8(ol->size > nl->size ? ol->size : nl->size) / 8;
     sp->save_words = sp->copy_words;
     sp->invertible = ol->size <= UNDO_BUFFER && nl->size <= UNDO_BUFFER;
@@ -260,36 +266,53 @@ int rm_struct_plan_moves(rm_plans *plans, rm_mapping *m) {
     bool any = false;
     for (size_t i = 0; i < plans->count; i++) any |= rm_struct_plan_grows(&plans->items[i]);
     if (!any) return 0;
+    /* 1. The instances to move and their plans, in malloc memory (the
+       registry keeps them alive meanwhile: collections are off). */
+    typedef struct move { rm_object *inst; const rm_plan *plan; } move;
+    move *moves = NULL;
+    size_t n = 0, cap = 0;
     int rc = 0;
     GC_disable();
-    size_t count = rm_live.count, moves = 0;
-    /* Counted first: the mapping grows once. */
-    for (int pass = 0; pass < 2 && rc == 0; pass++) {
-        if (pass == 1 && (rc = rm_mapping_reserve(m, m->count + moves)) < 0) break;
-        for (size_t k = 0; k < count && rc == 0; k++) {
-            rm_object *o = RM_REVEAL(rm_live.items[k]);
-            rm_type *t = o->ob_type;
-            if (t->tp_layout != RM_LAYOUT_STRUCT || !t->ob_aux || (o->ob_flags & RM_FLAG_MOVE_TARGET)) continue;
-            uintptr_t at = t->ob_aux;
-            if (at == RM_PLAN_IN_PROBE) at = (uintptr_t)rm_probe_get(&plans->by_old, (rm_object *)t);
-            if (!at || plans->items[at - 1].old_cls != (rm_object *)t) continue;
-            const rm_plan *p = &plans->items[at - 1];
-            if (!rm_struct_plan_grows(p) || GC_size(o) >= p->sp->neu->size) continue;
-            if (pass == 0) {
-                moves++;
-                continue;
-            }
-            rm_object *to = rm_alloc((rm_type *)p->new_cls, p->sp->neu->alloc);
-            if (!to) {
+    size_t count = rm_live.count;
+    for (size_t k = 0; k < count; k++) {
+        rm_object *o = RM_REVEAL(rm_live.items[k]);
+        rm_type *t = o->ob_type;
+        if (t->tp_layout != RM_LAYOUT_STRUCT || !t->ob_aux || (o->ob_flags & RM_FLAG_MOVE_TARGET)) continue;
+        uintptr_t at = t->ob_aux;
+        if (at == RM_PLAN_IN_PROBE) at = (uintptr_t)rm_probe_get(&plans->by_old, (rm_object *)t);
+        if (!at || plans->items[at - 1].old_cls != (rm_object *)t) continue;
+        const rm_plan *p = &plans->items[at - 1];
+        /* Boehm's block header is a cache miss: asked only when some
+           instances may fit. */
+        if (!rm_struct_plan_grows(p) || (!p->sp->all_move && GC_size(o) >= p->sp->neu->size)) continue;
+        if (n == cap) {
+            size_t grown = cap ? 2 * cap : 4096;
+            move *items = realloc(moves, grown * sizeof *items);
+            if (!items) {
                 rc = -1;
                 break;
             }
-            to->ob_flags |= RM_FLAG_STRUCT | RM_FLAG_MOVE_TARGET;
-            to->ob_hash = o->ob_hash;
-            rc = rm_mapping_add(m, o, to);
+            moves = items;
+            cap = grown;
         }
+        moves[n++] = (move){o, p};
+    }
+    /* 2. The new instances, mapped. */
+    if (rc == 0 && n) rc = rm_mapping_reserve(m, m->count + n);
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        const rm_plan *p = moves[k].plan;
+        rm_object *o = moves[k].inst, *to = rm_alloc((rm_type *)p->new_cls, p->sp->neu->alloc);
+        if (!to) {
+            rc = -1;
+            break;
+        }
+        to->ob_flags |= RM_FLAG_STRUCT | RM_FLAG_MOVE_TARGET;
+        to->ob_hash = o->ob_hash;
+        rm_mapping_push_move(m, o, to);
     }
     GC_enable();
+    free(moves);
+    if (rc < 0 && !rm_error_occurred()) rm_error_set(RM_ERR_MEMORY, "out of memory planning struct instance moves");
     return rc;
 }
 

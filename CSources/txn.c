@@ -237,19 +237,25 @@ static int prepare(const rm_mapping *m, rm_probe *tagged) {
     size_t n = m->count;
     rm_probe preimages = {.lo = UINTPTR_MAX};
     txn.hashes = malloc((n ? n : 1) * sizeof *txn.hashes);
-    if (!txn.hashes || rm_probe_init(tagged, n) < 0 || rm_probe_init(&preimages, n) < 0 ||
+    if (!txn.hashes || rm_probe_init(tagged, n) < 0 || rm_probe_init(&preimages, n - m->moves) < 0 ||
         rm_probe_init(&txn.inverse, n) < 0) {
         rm_probe_free(&preimages);
         return -1;
     }
     txn.have_inverse = true;
     static rm_object once, many;
-    for (size_t i = 0; i < n; i++) {
+    /* Move pairs (the last m->moves) are invertible by construction. */
+    size_t plain = n - m->moves;
+    for (size_t i = 0; i < plain; i++) {
         rm_object **cell = rm_probe_cell(&preimages, m->news[i]);
         if (cell) *cell = &many;
         else rm_probe_put(&preimages, m->news[i], &once);
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = plain; i < n; i++) {
+        rm_probe_put(&txn.inverse, m->news[i], m->olds[i]);
+        rm_probe_put(tagged, m->olds[i], m->news[i]);
+    }
+    for (size_t i = 0; i < plain; i++) {
         rm_object *old_obj = m->olds[i], *new_obj = m->news[i];
         bool fresh = rm_is_heap_object(new_obj) && (new_obj->ob_flags & RM_FLAG_TXN_NEW);
         bool invertible = fresh && rm_probe_get(&preimages, new_obj) == &once && !rm_probe_get(&m->probe, new_obj);
