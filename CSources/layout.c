@@ -170,8 +170,11 @@ void rm_plans_undo(rm_plans *plans) {
             const rm_plan *p = &plans->items[entry.plan];
             if (p->sp) {
                 /* A struct instance: its saved bytes, in entry order. */
-                /* A moved one was left as it was. */
+                /* A moved one was left as it was; its new instance, now
+                   unreachable, is emptied (a hook may have written
+                   anything into it) until a collection frees it. */
                 if (!(entry.shape & RM_SHAPE_MOVE)) rm_struct_unmigrate(entry.inst, p, save);
+                else rm_struct_empty(entry.inst);
                 save += rm_struct_entry_words(p, entry.shape);
                 continue;
             }

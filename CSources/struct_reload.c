@@ -160,7 +160,10 @@ int rm_struct_plan_build(rm_plan *p) {
         same &= of->offset == nf->offset && of->kind == nf->kind && of->count == nf->count;
     }
     p->layout = !same;
-    if (same) return 0;
+    /* Unchanged and nothing runs on the instances: the walk only retypes
+       them. A hook or an initializer may write them directly: then they
+       are listed and copied like a changed layout's. */
+    if (same && !p->hook && !p->init_end) return 0;
     rm_struct_plan *sp = rm_gc_alloc_atomic(sizeof *sp + (nops ? nops : 1) * sizeof(struct_op));
     if (!sp) return -1;
     sp->old = ol;
@@ -332,11 +335,20 @@ void rm_struct_unmigrate(rm_object *inst, const rm_plan *p, const uintptr_t *sav
         for (size_t k = 0; k < sp->nops; k++) {
             const struct_op *op = &sp->ops[k];
             size_t fs = rm_field_kind_size(op->from_kind), ts = rm_field_kind_size(op->to_kind);
+            if (op->from_kind == op->to_kind) { /* references included */
+                memcpy(o + op->from, now + op->to, fs * op->count);
+                continue;
+            }
             for (size_t e = 0; e < op->count; e++)
                 convert(op->to_kind, now + op->to + e * ts, op->from_kind, o + op->from + e * fs);
         }
     }
     inst->ob_type = (rm_type *)p->old_cls;
+}
+
+void rm_struct_empty(rm_object *inst) {
+    const rm_struct_layout *l = rm_struct_of(inst->ob_type);
+    memset((char *)inst + sizeof(rm_object), 0, l->size - sizeof(rm_object));
 }
 
 int rm_struct_old_values(const rm_plan *p, rm_object *inst, const uintptr_t *save, rm_object *values) {
