@@ -38,6 +38,8 @@ typedef struct rm_struct_plan {
     bool all_move;     /* none fits: no instance's size is asked */
     bool invertible;   /* the old bytes follow from the new ones (no field
                           removed or shortened, a small struct) */
+    bool append_only;  /* kept fields stay where they are, added ones are
+                          past the old struct: only those bytes change */
     size_t save_words; /* copied per instance: 0 if the undo inverts */
     size_t copy_words; /* what a copy would take */
     size_t nops;
@@ -183,6 +185,14 @@ int rm_struct_plan_build(rm_plan *p) {
                                           of->kind, nf->kind};
         sp->invertible &= nf->count >= of->count;
     }
+    sp->append_only = nl->size >= ol->size;
+    for (size_t j = 0; j < p->nnew; j++) {
+        int32_t i = p->src[j];
+        const rm_struct_field *nf = &nl->fields[j];
+        if (i < 0) sp->append_only &= nf->offset >= ol->size;
+        else sp->append_only &= ol->fields[i].offset == nf->offset && ol->fields[i].kind == nf->kind &&
+                                ol->fields[i].count == nf->count;
+    }
     p->sp = sp;
     return 0;
 }
@@ -217,9 +227,17 @@ void rm_struct_migrate(rm_object *inst, const rm_plan *p, uintptr_t *save) {
     const rm_struct_plan *sp = p->sp;
     unsigned char *o = (unsigned char *)inst;
     uintptr_t buffer[UNDO_BUFFER / 8];
-    if (!sp->save_words) save = buffer; /* only the source of the writes below */
+    if (sp->save_words) memcpy(save, o, sp->copy_words * 8);
+    /* The common edit, a field added at the end: nothing else moves. */
+    if (sp->append_only) {
+        memcpy(o + sp->old->size, sp->neu->init + sp->old->size, sp->neu->size - sp->old->size);
+        return;
+    }
+    if (!sp->save_words) {
+        save = buffer; /* only the source of the writes below */
+        memcpy(save, o, sp->copy_words * 8);
+    }
     const unsigned char *saved = (const unsigned char *)save;
-    memcpy(save, o, sp->copy_words * 8);
     size_t hdr = sizeof(rm_object);
     memcpy(o + hdr, sp->neu->init + hdr, sp->neu->size - hdr);
     for (size_t k = 0; k < sp->nops; k++) {
@@ -330,6 +348,11 @@ void rm_struct_unmigrate(rm_object *inst, const rm_plan *p, const uintptr_t *sav
         uintptr_t buffer[UNDO_BUFFER / 8];
         unsigned char *o = (unsigned char *)inst, *now = (unsigned char *)buffer;
         size_t hdr = sizeof(rm_object);
+        if (sp->append_only) {
+            memset(o + sp->old->size, 0, sp->copy_words * 8 - sp->old->size);
+            inst->ob_type = (rm_type *)p->old_cls;
+            return;
+        }
         memcpy(now, o, sp->neu->size);
         memset(o + hdr, 0, sp->copy_words * 8 - hdr);
         for (size_t k = 0; k < sp->nops; k++) {
