@@ -2,7 +2,7 @@
 ** builder.c: building one generation of a module: the rm_def_* calls a
 ** module's init makes, recorded for the loader.
 */
-#include "internal.h"
+#include "struct.h"
 
 #include <stdlib.h>
 
@@ -108,6 +108,13 @@ rm_object *rm_def_function(rm_module *m, const char *name, rm_cfunction fn, int 
 
 rm_object *rm_def_class(rm_module *m, const char *name, rm_object *base) {
     rm_object *cls = rm_class_new(name, base, m->module);
+    return cls && define(m, name, cls, RM_DEF_CLASS) == 0 ? cls : NULL;
+}
+
+rm_object *rm_def_struct(rm_module *m, const char *name, rm_object *base, size_t size, const rm_field_spec *fields) {
+    if (rm_missing(m, "rm_def_struct") || rm_missing(name, "rm_def_struct") || rm_missing(fields, "rm_def_struct"))
+        return NULL;
+    rm_object *cls = rm_struct_class_make(name, base, size, fields, m->module);
     return cls && define(m, name, cls, RM_DEF_CLASS) == 0 ? cls : NULL;
 }
 

@@ -2,7 +2,7 @@
 ** check.c: the heap checker and the referrer search. Both walk every object
 ** through its type's traverse, the same table the remap walk follows.
 */
-#include "internal.h"
+#include "struct.h"
 
 #include <stdlib.h>
 
@@ -38,6 +38,54 @@ static int check_slot(rm_object **slot, void *arg) {
     return -1;
 }
 
+/*
+** A fixed-layout type describes its references twice: its traverse
+** function and the offsets the remap walk reads (tp_fixed). Every slot the
+** traverse visits must be listed, and every listed slot that holds a
+** reference must be visited (traverse skips NULL ones): a field added to
+** one description only fails here (issue 24). Struct classes describe
+** theirs once, in the field table (rm_struct_check).
+*/
+typedef struct fixed_check {
+    rm_object *owner;
+    uint32_t seen;  /* bit j: tp_fixed[j] was visited */
+    long stray;     /* the offset of a visited slot tp_fixed lacks, or -1 */
+} fixed_check;
+
+static int fixed_slot(rm_object **slot, void *arg) {
+    fixed_check *c = arg;
+    size_t offset = (size_t)((char *)slot - (char *)c->owner);
+    if (offset == 0) return 0; /* the type slot, visited by rm_traverse */
+    const rm_type *t = c->owner->ob_type;
+    for (size_t j = 0; j < t->tp_nfixed; j++)
+        if (t->tp_fixed[j] == offset) {
+            c->seen |= 1u << j;
+            return 0;
+        }
+    c->stray = (long)offset;
+    return 1;
+}
+
+static int check_fixed(rm_object *o) {
+    const rm_type *t = o->ob_type;
+    fixed_check c = {o, 0, -1};
+    if (t->tp_traverse) rm_traverse(o, fixed_slot, &c);
+    if (c.stray >= 0) {
+        rm_error_set(RM_ERR_RUNTIME, "heap check: type %s: traverse visits the slot at offset %ld, which its tp_fixed "
+                     "(what the remap walk reads) lacks", rm_type_name(t), c.stray);
+        return -1;
+    }
+    for (size_t j = 0; j < t->tp_nfixed; j++) {
+        bool set = *(rm_object **)((char *)o + t->tp_fixed[j]) != NULL;
+        if (set && !(c.seen & (1u << j))) {
+            rm_error_set(RM_ERR_RUNTIME, "heap check: type %s: tp_fixed lists the slot at offset %u, which its "
+                         "traverse does not visit", rm_type_name(t), (unsigned)t->tp_fixed[j]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int check_object(rm_object *o, void *arg) {
     if (!rm_type_is_known(o->ob_type)) {
         rm_error_set(RM_ERR_RUNTIME, "heap check: object at %p has no valid type", (void *)o);
@@ -45,7 +93,9 @@ static int check_object(rm_object *o, void *arg) {
     }
     check_state s = {.owner = o};
     if (rm_traverse(o, check_slot, &s)) return -1;
+    if (o->ob_type->tp_layout == RM_LAYOUT_FIXED && check_fixed(o) < 0) return -1;
     if (RM_IS(o, rm_dict_type) || RM_IS(o, rm_set_type)) return rm_table_check((rm_table_object *)o);
+    if (o->ob_type->tp_layout == RM_LAYOUT_STRUCT) return rm_struct_check(o);
     if (o->ob_type->tp_flags & RM_TYPE_HEAP) {
         rm_instance_object *inst = (rm_instance_object *)o;
         rm_object *attrs = rm_attr_dict(inst);

@@ -8,7 +8,7 @@
 ** the instance's header (ob_aux), so the remap walk reads an instance
 ** without reading its class.
 */
-#include "internal.h"
+#include "struct.h"
 
 #include <stddef.h>
 
@@ -71,7 +71,7 @@ bool rm_is_class(rm_object *o) { return RM_IS(o, rm_class_type); }
 ** A new class. Inherits the base's fields (same slot numbers) and finds
 ** methods through cls_base at lookup time.
 */
-rm_object *rm_class_new(const char *name, rm_object *base, rm_object *module) {
+static rm_object *class_make(const char *name, rm_object *base, rm_object *module) {
     if (base && !rm_is_class(base)) {
         rm_error_set(RM_ERR_TYPE, "class %s: base must be a class, not '%s'", name, rm_type_name(base->ob_type));
         return NULL;
@@ -109,6 +109,24 @@ rm_object *rm_class_new(const char *name, rm_object *base, rm_object *module) {
     return (rm_object *)c;
 }
 
+/*
+** A class may not derive from a struct class: its instances would be laid
+** out as slots while the base's methods cast them to the base's C struct.
+** A struct class may derive from one (rm_def_struct).
+*/
+rm_object *rm_class_new(const char *name, rm_object *base, rm_object *module) {
+    if (base && rm_is_struct_class(base)) {
+        rm_error_set(RM_ERR_TYPE, "class %s: cannot derive from struct class %s (define it with rm_def_struct)", name,
+                     rm_type_name((rm_type *)base));
+        return NULL;
+    }
+    return class_make(name, base, module);
+}
+
+rm_object *rm_struct_class_new(const char *name, rm_object *base, rm_object *module) {
+    return class_make(name, base, module);
+}
+
 /* Appends `item` to a tuple, as a new tuple. */
 static rm_object *tuple_append(rm_object *t, rm_object *item) {
     size_t n = rm_tuple_size(t);
@@ -129,6 +147,11 @@ int rm_class_add_field(rm_object *cls, const char *name, rm_object *default_valu
     rm_type *c = (rm_type *)cls;
     if (!rm_is_class(cls)) {
         rm_error_set(RM_ERR_TYPE, "rm_class_add_field: not a class");
+        return -1;
+    }
+    if (c->cls_struct) {
+        rm_error_set(RM_ERR_TYPE, "struct %s: fields come from its field table (rm_def_field_default sets a default)",
+                     rm_type_name(c));
         return -1;
     }
     rm_object *key = rm_str(name);
@@ -196,6 +219,7 @@ rm_object *rm_instance_alloc(rm_object *cls) {
         return NULL;
     }
     rm_type *c = (rm_type *)cls;
+    if (c->cls_struct) return rm_struct_alloc(c);
     size_t n = rm_tuple_size(c->cls_fields);
     rm_instance_object *inst = (rm_instance_object *)rm_alloc(c, sizeof(rm_instance_object) + n * sizeof(rm_object *));
     if (!inst) return NULL;
@@ -219,6 +243,18 @@ rm_object *rm_instance_new(rm_object *cls, rm_object *const *args, size_t nargs)
     rm_lookup((rm_type *)cls, init_name, &field, &init); /* the cached rm_class_lookup */
     if (init && RM_IS(init, rm_function_type)) {
         if (!rm_invoke(init, inst, args, nargs)) return NULL;
+        return inst;
+    }
+    if (inst->ob_flags & RM_FLAG_STRUCT) {
+        /* Without __init__, positional arguments set the fields in order. */
+        size_t nfields = rm_struct_of((rm_type *)cls)->nfields;
+        if (nargs > nfields) {
+            rm_error_set(RM_ERR_TYPE, "%s() takes at most %zu arguments (%zu given)", rm_type_name((rm_type *)cls),
+                         nfields, nargs);
+            return NULL;
+        }
+        for (size_t i = 0; i < nargs; i++)
+            if (rm_struct_set(inst, i, args[i]) < 0) return NULL;
         return inst;
     }
     if (nargs > inst->ob_aux) {

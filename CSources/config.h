@@ -58,6 +58,12 @@
    probed once per reference slot that falls inside the bounds of the old
    addresses, so a sparse table is worth its few extra cache lines. */
 #define RM_MAPPING_LOAD_PERCENT 12
+/* Past this many keys (a reload that moves struct instances maps each to
+   its new allocation) the table is filled up to RM_MAPPING_LARGE_PERCENT:
+   at 12% a million keys took 128 MB per table, and no table that size
+   stays in cache anyway. */
+#define RM_MAPPING_LARGE 16384
+#define RM_MAPPING_LARGE_PERCENT 50
 
 /* Registry entries handed to a walker thread at a time: big enough that the
    shared counter is rarely touched, small enough to balance two threads. */
@@ -70,6 +76,15 @@
    which aborts past a few thousand). Higher costs fewer collections (40-70
    ms at 10^6 objects) and more mapped copies between them. */
 #define RM_RETIRED_COLLECT_AT 16
+
+/* Bytes a struct instance is allocated past its struct, rounded up to
+   Boehm's 16-byte granule: a reload whose new layout fits migrates the
+   instance in place, in the walk; one that does not fit is refused (moving
+   instances is not implemented yet). 16 lets a reload add two int64
+   fields (or widen several) to every instance; it costs 16 bytes per
+   instance (50% of a 32-byte struct, 25% of a 64-byte one). 0 keeps only
+   what the granule's rounding gives for free. */
+#define RM_STRUCT_ROOM 16
 
 /* Handles are allocated in blocks of this many slots, never moved. */
 #define RM_HANDLE_BLOCK 1024

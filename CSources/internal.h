@@ -58,6 +58,13 @@ _Static_assert(sizeof(void *) == 8, "Remap assumes 64-bit pointers");
    no longer rebases it (its base slot names the new base, its fields are
    stale). */
 #define RM_FLAG_REPLACED 0x0100u
+/* An instance of a struct class (struct.h): no inline slots (ob_aux 0),
+   no attribute dict; its fields are its class's field table's. */
+#define RM_FLAG_STRUCT 0x0200u
+/* A struct instance allocated before a reload's walk to receive an
+   instance that does not fit its allocation (struct_reload.c): the walker
+   that meets the old one fills it; the others skip it. */
+#define RM_FLAG_MOVE_TARGET 0x0400u
 
 /* ---- Objects with a variable part ---- */
 typedef struct rm_float_object {
@@ -143,7 +150,7 @@ static inline rm_object **rm_field_slot(rm_instance_object *inst, size_t i) {
 
 /* The attribute dict, or NULL. */
 static inline rm_object *rm_attr_dict(const rm_instance_object *inst) {
-    return (inst->ob_flags & (RM_FLAG_WORD_FIELD | RM_FLAG_WORD_STASH)) ? NULL : inst->dict;
+    return (inst->ob_flags & (RM_FLAG_WORD_FIELD | RM_FLAG_WORD_STASH | RM_FLAG_STRUCT)) ? NULL : inst->dict;
 }
 
 typedef struct rm_module_obj {

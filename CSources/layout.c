@@ -164,9 +164,20 @@ void rm_layout_unmigrate_unlisted(rm_instance_object *inst, const rm_plan *p, rm
 void rm_plans_undo(rm_plans *plans) {
     for (unsigned k = 0; k < plans->nparts; k++) {
         const rm_plan_part *part = &plans->parts[k];
+        const uintptr_t *save = plans->saves[k].items;
         for (size_t pos = 0; pos < part->count;) {
             rm_plan_entry entry = rm_part_read(plans, part, &pos);
             const rm_plan *p = &plans->items[entry.plan];
+            if (p->sp) {
+                /* A struct instance: its saved bytes, in entry order. */
+                /* A moved one was left as it was; its new instance, now
+                   unreachable, is emptied (a hook may have written
+                   anything into it) until a collection frees it. */
+                if (!(entry.shape & RM_SHAPE_MOVE)) rm_struct_unmigrate(entry.inst, p, save);
+                else rm_struct_empty(entry.inst);
+                save += rm_struct_entry_words(p, entry.shape);
+                continue;
+            }
             if (p->layout && !(entry.shape & (RM_SHAPE_MOVE | RM_SHAPE_SAME)))
                 unmigrate((rm_instance_object *)entry.inst, p, entry.shape, plans->scratch);
         }
@@ -180,7 +191,7 @@ static void commit_part(const rm_plans *plans, const rm_plan_part *part) {
         rm_plan_entry entry = rm_part_read(plans, part, &pos);
         const rm_plan *p = &plans->items[entry.plan];
         uint32_t shape = entry.shape;
-        if (!p->layout || !p->nremoved || (shape & (RM_SHAPE_MOVE | RM_SHAPE_SAME))) continue;
+        if (!p->layout || !p->nremoved || p->sp || (shape & (RM_SHAPE_MOVE | RM_SHAPE_SAME))) continue;
         rm_instance_object *inst = (rm_instance_object *)entry.inst;
         size_t n = stashed(p, shape), cap = rm_shape_capacity(inst, shape);
         for (size_t t = 0; t < n && inst->ob_aux + t < cap; t++) inst->slots[inst->ob_aux + t] = NULL;

@@ -97,6 +97,9 @@ typedef struct rm_plan {
     rm_object *hook_args[2]; /* added, removed: tuples of names */
     size_t hook_nargs;
     size_t done;       /* entries handled after the walk so far */
+    /* Struct classes (struct_reload.c): how the walk converts an
+       instance's bytes; NULL for classes with slots. */
+    const struct rm_struct_plan *sp;
     rm_class_migration stats;
 } rm_plan;
 
@@ -136,6 +139,9 @@ typedef struct rm_plans {
     rm_object **scratch;     /* max_fields slots for the undo, which must not allocate,
                                 per undo walker (RM_UNDO_WALKERS of them) */
     rm_plan_part parts[RM_MAX_WALKERS]; /* the walkers' entries */
+    rm_plan_part saves[RM_MAX_WALKERS]; /* the walkers' copies of the struct
+                                           instances they converted, in the
+                                           order of their entries (words) */
     unsigned nparts;
 } rm_plans;
 
@@ -186,6 +192,48 @@ static inline uint32_t rm_layout_same(const rm_instance_object *inst, const rm_p
    p->nnew objects. Returns the shape to list. */
 uint32_t rm_layout_migrate(rm_instance_object *inst, const rm_plan *p, const rm_probe_view *pv,
                            rm_object **scratch);
+
+/* ---- Struct classes (struct_reload.c) ---- */
+/* Fills the struct part of plan p (old and new classes both struct
+   classes, fields matched): checks every kept field's conversion (a field
+   whose change is refused and has an initializer becomes an added one),
+   and that the new layout fits every instance. -1 with the error set,
+   naming the class, the field and both kinds. */
+int rm_struct_plan_build(rm_plan *p);
+/* Words the walk saves per instance of the plan (0: it converts nothing). */
+size_t rm_struct_save_words(const rm_plan *p);
+/* After every plan is built: whether the walk copies struct instances
+   (see struct_reload.c). */
+void rm_struct_plans_decide(rm_plans *plans);
+/* Words an entry of the plan has in its walker's save list: the copy, or,
+   for an instance moved to a new allocation, the old instance's address
+   (the old instance is left as it was: it is the copy). */
+static inline size_t rm_struct_entry_words(const rm_plan *p, uint32_t shape) {
+    return (shape & RM_SHAPE_MOVE) ? 1 : rm_struct_save_words(p);
+}
+/* Before the walk: allocates a new instance for every instance of a
+   planned struct class whose allocation is too small for its new layout,
+   and maps the old one to it (`m` grows), keeping its identity hash.
+   -1 with the error set (out of memory), nothing rewritten. */
+int rm_struct_plan_moves(rm_plans *plans, rm_mapping *m);
+/* Whether the plan's instances may have been given a new allocation. */
+bool rm_struct_plan_grows(const rm_plan *p);
+/* The walk's part for an instance `from` mapped to `to`: converts from's
+   bytes into to's (from's reference slots already remapped), then gives
+   from its old class back: it stays as it was, for the rollback. */
+void rm_struct_move(rm_object *from, rm_object *to, const rm_plan *p);
+/* The walk's part for a struct instance retyped from p->old_cls (its
+   reference slots already remapped in the old layout): copies its bytes
+   to `save` (rm_struct_save_words of them), then writes the new layout.
+   Never fails, never allocates. */
+void rm_struct_migrate(rm_object *inst, const rm_plan *p, uintptr_t *save);
+/* Rollback: puts the saved bytes back and the old class in the type slot. */
+void rm_struct_unmigrate(rm_object *inst, const rm_plan *p, const uintptr_t *save);
+/* Zeros a struct instance past its header (a rolled-back move's target). */
+void rm_struct_empty(rm_object *inst);
+/* The old fields, boxed from the saved bytes (or the instance itself when
+   nothing was saved), into `values` (a tuple of p->nold). */
+int rm_struct_old_values(const rm_plan *p, rm_object *inst, const uintptr_t *save, rm_object *values);
 
 /* Rollback: puts every instance the walk migrated back in its old layout
    (its slots hold what the walk left; the inverse walk then undoes those

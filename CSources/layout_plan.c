@@ -122,7 +122,7 @@ static int build_plan(rm_plan *p, rm_object *old_cls, rm_object *new_cls, rm_obj
         !(p->inits = alloc_array(p->nnew, sizeof *p->inits, false)))
         return -1;
     memset(p->inits, 0, (p->nnew ? p->nnew : 1) * sizeof *p->inits);
-    if (match_fields(p, o, n) < 0) return -1;
+    if (match_fields(p, o, n) < 0 || rm_struct_plan_build(p) < 0) return -1;
     if (!(p->removed = alloc_array(p->nold, sizeof *p->removed, true))) return -1;
     for (size_t i = 0; i < p->nold; i++)
         if (p->inverse[i] < 0) p->removed[p->nremoved++] = (int32_t)i;
@@ -152,12 +152,18 @@ static int build_plan(rm_plan *p, rm_object *old_cls, rm_object *new_cls, rm_obj
    of 10^6 instances lists 16 MB, and fresh malloc memory costs a page
    fault per 4 KiB every time. Used only under the runtime lock. */
 static rm_plan_part spare_parts[RM_MAX_WALKERS];
+/* The same for the walkers' copies of struct instances (struct_reload.c):
+   56 MB at 10^6 instances of a 56-byte struct, whose page faults and
+   doublings cost more than the walk's own work. */
+static rm_plan_part spare_saves[RM_MAX_WALKERS];
 
 int rm_plans_build(const rm_mapping *m, rm_plans *plans) {
     memset(plans, 0, sizeof *plans);
     for (unsigned k = 0; k < RM_MAX_WALKERS; k++) {
         plans->parts[k] = spare_parts[k];
         spare_parts[k] = (rm_plan_part){0};
+        plans->saves[k] = spare_saves[k];
+        spare_saves[k] = (rm_plan_part){0};
     }
     plans->by_old.lo = UINTPTR_MAX;
     size_t pairs = 0;
@@ -194,6 +200,7 @@ int rm_plans_build(const rm_mapping *m, rm_plans *plans) {
             }
         }
     }
+    rm_struct_plans_decide(plans);
     size_t scratch = (plans->max_fields ? plans->max_fields : 1) * RM_UNDO_WALKERS;
     if (!(plans->scratch = alloc_array(scratch, sizeof *plans->scratch, false))) return -1;
     return 0;
@@ -214,8 +221,11 @@ bool rm_part_grow(rm_plan_part *part) {
 
 void rm_plans_walked(rm_plans *plans, unsigned nparts) {
     plans->nparts = nparts;
-    for (unsigned k = 0; k < nparts; k++)
+    for (unsigned k = 0; k < nparts; k++) {
         if (plans->parts[k].count) GC_add_roots(plans->parts[k].items, plans->parts[k].items + plans->parts[k].count);
+        /* Saved struct bytes hold references (removed object fields). */
+        if (plans->saves[k].count) GC_add_roots(plans->saves[k].items, plans->saves[k].items + plans->saves[k].count);
+    }
 }
 
 void rm_plans_free(rm_plans *plans) {
@@ -226,6 +236,10 @@ void rm_plans_free(rm_plans *plans) {
     for (unsigned k = 0; k < RM_MAX_WALKERS; k++) {
         rm_plan_part *part = &plans->parts[k];
         if (k < plans->nparts && part->count) GC_remove_roots(part->items, part->items + part->count);
+        rm_plan_part *save = &plans->saves[k];
+        if (k < plans->nparts && save->count) GC_remove_roots(save->items, save->items + save->count);
+        if (save->items && !spare_saves[k].items) spare_saves[k] = (rm_plan_part){save->items, 0, save->capacity};
+        else free(save->items);
         if (!part->items) continue;
         if (!spare_parts[k].items) spare_parts[k] = (rm_plan_part){part->items, 0, part->capacity};
         else free(part->items);

@@ -56,6 +56,8 @@ rm_object *rm_list_get(rm_object *l, size_t i) {
     return o->items[i];
 }
 
+rm_object *const *rm_list_items(rm_object *l) { return ((rm_list_object *)l)->items; }
+
 int rm_list_set(rm_object *l, size_t i, rm_object *item) {
     rm_list_object *o = (rm_list_object *)l;
     if (rm_missing(l, "rm_list_set") || rm_missing(item, "rm_list_set")) return -1;

@@ -15,7 +15,7 @@
 /* Builds a probe table for `n` keys into *p. Returns -1 if out of memory. */
 int rm_probe_init(rm_probe *p, size_t n) {
     unsigned bits = 4;
-    while (((size_t)1 << bits) * RM_MAPPING_LOAD_PERCENT / 100 < n + 1) bits++;
+    while (!rm_probe_holds(bits, n)) bits++;
     size_t size = (size_t)1 << bits;
     p->keys = calloc(size, sizeof *p->keys);
     p->vals = calloc(size, sizeof *p->vals);
@@ -121,14 +121,28 @@ static int reserve(rm_mapping *m, size_t want) {
         m->news = news;
         m->capacity = cap;
     }
-    if (((size_t)1 << m->probe.bits) * RM_MAPPING_LOAD_PERCENT / 100 < want + 1) {
+    if (!rm_probe_holds(m->probe.bits, want)) {
         rm_probe fresh;
-        if (rm_probe_init(&fresh, want * 2) < 0) return -1;
+        if (rm_probe_init(&fresh, want < RM_MAPPING_LARGE ? want * 2 : want + want / 4) < 0) return -1;
         for (size_t i = 0; i < m->count; i++) rm_probe_put(&fresh, m->olds[i], m->news[i]);
         rm_probe_free(&m->probe);
         m->probe = fresh;
     }
     return 0;
+}
+
+int rm_mapping_reserve(rm_mapping *m, size_t want) {
+    if (reserve(m, want) == 0) return 0;
+    rm_error_set(RM_ERR_MEMORY, "out of memory for a mapping of %zu pairs", want);
+    return -1;
+}
+
+void rm_mapping_push_move(rm_mapping *m, rm_object *old_obj, rm_object *new_obj) {
+    m->olds[m->count] = old_obj;
+    m->news[m->count] = new_obj;
+    m->count++;
+    m->moves++;
+    rm_probe_put(&m->probe, old_obj, new_obj);
 }
 
 int rm_mapping_add(rm_mapping *m, rm_object *old_obj, rm_object *new_obj) {

@@ -30,6 +30,13 @@ typedef struct rm_probe {
 } rm_probe;
 
 int rm_probe_init(rm_probe *p, size_t n);
+/* Whether a table of 2^bits slots holds n keys (see RM_MAPPING_LARGE). */
+static inline bool rm_probe_holds(unsigned bits, size_t n) {
+    size_t percent = n < RM_MAPPING_LARGE ? RM_MAPPING_LOAD_PERCENT : RM_MAPPING_LARGE_PERCENT;
+    return ((size_t)1 << bits) * percent / 100 >= n + 1;
+}
+/* Room for `want` pairs in all, made before a loop of rm_mapping_add. */
+int rm_mapping_reserve(rm_mapping *m, size_t want);
 void rm_probe_free(rm_probe *p);
 void rm_probe_put(rm_probe *p, rm_object *key, rm_object *val);
 /* The value cell of `key`, or NULL if absent: lets a caller update it. */
@@ -86,7 +93,15 @@ struct rm_mapping {
     rm_object **olds; /* uncollectable: Boehm scans them */
     rm_object **news;
     rm_probe probe;   /* old -> new */
+    size_t moves;     /* the last `moves` pairs are struct instances moved to
+                         new allocations (struct_reload.c): each new one is
+                         fresh, mapped from that one old one only, and has
+                         its identity hash already, so the walk's driver and
+                         the transaction skip their checks for them */
 };
+
+/* Appends a move pair, room made first (rm_mapping_reserve). */
+void rm_mapping_push_move(rm_mapping *m, rm_object *old_obj, rm_object *new_obj);
 
 #pragma GCC visibility pop
 

@@ -15,6 +15,7 @@
 ** its how-many-th instance, the step); the caller rolls back.
 */
 #include "layout.h"
+#include "struct.h"
 
 #include <stdlib.h>
 #include <time.h>
@@ -133,17 +134,24 @@ static rm_object *oldview_new(rm_plan *p) {
 /* Points the view at the next instance. Copies it if it is to be moved,
    or if a removed value is stashed in its dict word, which the first
    attribute an initializer or hook sets on it replaces with a dict. */
-static void view_instance(rm_object *view, rm_instance_object *inst, uint32_t shape) {
+static int view_instance(rm_object *view, rm_instance_object *inst, uint32_t shape, const uintptr_t *save) {
     oldview_object *v = (oldview_object *)view;
     v->inst = (rm_object *)inst;
     v->shape = shape;
     v->copied = false;
+    if (inst->ob_flags & RM_FLAG_STRUCT) {
+        /* Boxed from the bytes the walk saved (or, when it converted
+           nothing, from the instance itself). */
+        v->copied = true;
+        return rm_struct_old_values(v->plan, (rm_object *)inst, save, v->values);
+    }
     bool moving = (shape & RM_SHAPE_MOVE) != 0;
-    if (!moving && !(inst->ob_flags & RM_FLAG_WORD_STASH)) return;
+    if (!moving && !(inst->ob_flags & RM_FLAG_WORD_STASH)) return 0;
     for (size_t i = 0; i < v->plan->nold; i++)
         rm_tuple_set(v->values, i, moving ? old_layout_field(inst, (rm_type *)v->plan->old_cls, i)
                                           : migrated_field(inst, v->plan, shape, i));
     v->copied = true;
+    return 0;
 }
 
 static void view_empty(rm_object *view) {
@@ -199,6 +207,13 @@ static int initialize(rm_instance_object *inst, rm_plan *p, rm_object *view) {
         if (rm_fault_at(RM_FAULT_FIELD_INIT)) return -1;
         rm_object *value = rm_function_invoke(p->inits[j], (rm_object *)inst, &view, 1);
         if (!value) return -1;
+        if (inst->ob_flags & RM_FLAG_STRUCT) {
+            /* Converted into the field's bytes, unjournaled: the rollback
+               puts the walk's copy back. */
+            if (rm_struct_store(n, j, (char *)inst + rm_struct_of(n)->fields[j].offset, value) < 0) return -1;
+            p->stats.initialized++;
+            continue;
+        }
         /* A slot the walk kept for the field: an added field, which a
            rollback drops, so the write needs no journal. */
         rm_object **slot = rm_field_slot(inst, j);
@@ -228,14 +243,18 @@ static int prepare(rm_plan *p, class_state *c) {
 }
 
 /* Steps 1-3 of the top of this file for one instance. */
-static int migrate_one(rm_plan *p, class_state *c, const rm_plan_entry *entry, rm_migration *result) {
+static int migrate_one(rm_plan *p, class_state *c, const rm_plan_entry *entry, const uintptr_t *save,
+                       rm_migration *result) {
     rm_instance_object *inst = (rm_instance_object *)entry->inst;
     uint32_t shape = entry->shape;
     result->failed_instance = p->done++;
-    if (c->view) view_instance(c->view, inst, shape);
-    bool had_dict = rm_attr_dict(inst) != NULL;
-    bool moved = p->layout && (shape & RM_SHAPE_MOVE);
-    if (moved) {
+    result->failed_step = "old view";
+    if (c->view && view_instance(c->view, inst, shape, save) < 0) return -1;
+    bool had_dict = !p->sp && rm_attr_dict(inst) != NULL;
+    bool moved = (shape & RM_SHAPE_MOVE) && (p->sp || p->layout);
+    if (p->sp && (shape & RM_SHAPE_MOVE)) {
+        p->stats.moved++; /* by the walk (struct_reload.c) */
+    } else if (p->layout && (shape & RM_SHAPE_MOVE)) {
         result->failed_step = "move";
         if (move_one(inst, p, c->values) < 0) return -1;
         p->stats.moved++;
@@ -251,7 +270,7 @@ static int migrate_one(rm_plan *p, class_state *c, const rm_plan_entry *entry, r
     }
     /* An initializer or hook that set an attribute no slot holds made a
        dict: the instance is not "in place" as the report means it. */
-    if (!moved && !had_dict && rm_attr_dict(inst)) p->stats.given_dict++;
+    if (!p->sp && !moved && !had_dict && rm_attr_dict(inst)) p->stats.given_dict++;
     return 0;
 }
 
@@ -286,7 +305,7 @@ static bool sample_next(sampler *s) {
 }
 
 static int migrate_part(rm_plans *plans, class_state *states, sampler *smp, const rm_plan_part *part,
-                        rm_migration *result) {
+                        const uintptr_t *saves, rm_migration *result) {
     for (size_t pos = 0; pos < part->count;) {
         /* A word ahead that is an address (not a tagged one) is prefetched. */
         if (pos + PREFETCH_AHEAD < part->count && !(part->items[pos + PREFETCH_AHEAD] & 1))
@@ -295,12 +314,16 @@ static int migrate_part(rm_plans *plans, class_state *states, sampler *smp, cons
         const rm_plan_entry *entry = &read;
         rm_plan *p = &plans->items[entry->plan];
         class_state *c = &states[entry->plan];
+        /* A struct instance's saved bytes, in entry order (struct_reload.c). */
+        const uintptr_t *save = p->sp ? saves : NULL;
+        if (p->sp && (read.shape & RM_SHAPE_MOVE)) save = (const uintptr_t *)saves[0]; /* the old instance */
+        saves += p->sp ? rm_struct_entry_words(p, read.shape) : 0;
         if (!has_work(p)) continue; /* listed for the undo and the commit only */
         result->failed_class = entry->plan;
         if (!c->ready && prepare(p, c) < 0) return -1;
         bool timed = sample_next(smp);
         double t0 = timed ? rm_now_seconds() : 0;
-        if (migrate_one(p, c, entry, result) < 0) return -1;
+        if (migrate_one(p, c, entry, save, result) < 0) return -1;
         if (timed) {
             smp->seconds[entry->plan] += rm_now_seconds() - t0;
             smp->samples[entry->plan]++;
@@ -331,7 +354,7 @@ int rm_migrate_instances(rm_migration *result) {
         /* The views live in GC memory: a root while the pass runs. */
         GC_add_roots(states, states + n);
         for (unsigned k = 0; k < plans->nparts && rc == 0; k++)
-            rc = migrate_part(plans, states, &smp, &plans->parts[k], result);
+            rc = migrate_part(plans, states, &smp, &plans->parts[k], plans->saves[k].items, result);
         for (size_t i = 0; i < plans->count; i++)
             if (states[i].view) view_empty(states[i].view);
         GC_remove_roots(states, states + n);

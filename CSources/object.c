@@ -3,6 +3,7 @@
 ** equality, attributes and calls.
 */
 #include "layout.h"
+#include "struct.h"
 
 #include <stdlib.h>
 
@@ -107,6 +108,8 @@ static rm_object *instance_getattr(rm_object *obj, rm_object *name) {
     int32_t field;
     rm_object *v;
     rm_lookup(cls, name, &field, &v);
+    /* A struct instance's field is boxed from its bytes. */
+    if ((obj->ob_flags & RM_FLAG_STRUCT) && field >= 0) return rm_struct_get(obj, (size_t)field);
     if (field >= 0) {
         rm_object **slot = rm_field_slot(inst, (size_t)field);
         if (slot) return *slot ? *slot : rm_none;
@@ -153,6 +156,12 @@ static int instance_setattr(rm_object *obj, rm_object *name, rm_object *value) {
     int32_t field;
     rm_object *attr;
     rm_lookup(obj->ob_type, name, &field, &attr);
+    if (obj->ob_flags & RM_FLAG_STRUCT) {
+        if (field >= 0) return rm_struct_set(obj, (size_t)field, value);
+        rm_error_set(RM_ERR_ATTRIBUTE, "'%s' object has no field '%s' (a struct instance has only its fields)",
+                     rm_type_name(obj->ob_type), rm_str_cstr(name));
+        return -1;
+    }
     rm_object **slot = field >= 0 ? rm_field_slot(inst, (size_t)field) : NULL;
     if (slot) {
         if (rm_journal(obj) < 0) return -1;

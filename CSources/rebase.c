@@ -10,6 +10,7 @@
 ** reloaded classes' own instances do.
 */
 #include "mapping.h"
+#include "struct.h"
 
 /*
 ** A copy of `c` on `new_base`: same name, module and attributes; fields are
@@ -21,14 +22,15 @@
 */
 static rm_object *rebase(rm_type *c, rm_object *new_base) {
     rm_type *old_base = (rm_type *)c->cls_base;
-    rm_object *copy = rm_class_new(rm_str_cstr(c->cls_name), new_base, c->cls_module);
+    rm_object *copy = c->cls_struct ? rm_struct_rebase(c, new_base)
+                                    : rm_class_new(rm_str_cstr(c->cls_name), new_base, c->cls_module);
     if (!copy) return NULL;
     rm_type *n = (rm_type *)copy;
     size_t pos = 0;
     rm_object *key, *value;
     while (rm_dict_next(c->cls_dict, &pos, &key, &value))
         if (rm_dict_set(n->cls_dict, key, value) < 0) return NULL;
-    for (size_t i = 0; i < rm_tuple_size(c->cls_fields); i++) {
+    for (size_t i = 0; !c->cls_struct && i < rm_tuple_size(c->cls_fields); i++) {
         rm_object *name = rm_tuple_get(c->cls_fields, i), *def = rm_tuple_get(c->cls_defaults, i);
         rm_object *at = rm_dict_get(old_base->cls_index, name);
         if (at && def == rm_tuple_get(old_base->cls_defaults, (size_t)rm_int_value(at))) continue;

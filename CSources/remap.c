@@ -58,10 +58,14 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
     walker local[UNDO_WALKERS];
     walker *ws = NULL;
     bool keep = (options & RM_REMAP_KEEP_HASHES) != 0;
+    /* Moved struct instances (the last m->moves pairs) have their old
+       identity hash already, and a tuple key holding one hashes the same:
+       neither list needs them. */
+    size_t plain = undo ? 0 : m->count - m->moves;
     if (!undo) {
-        hashes = malloc((m->count ? m->count : 1) * sizeof *hashes);
-        if (!hashes || rm_probe_init(&changed, m->count) < 0 || rm_probe_init(&news, m->count) < 0) goto out_of_memory;
-        for (size_t i = 0; i < m->count; i++) {
+        hashes = malloc((plain ? plain : 1) * sizeof *hashes);
+        if (!hashes || rm_probe_init(&changed, plain) < 0 || rm_probe_init(&news, plain) < 0) goto out_of_memory;
+        for (size_t i = 0; i < plain; i++) {
             rm_object *old_obj = m->olds[i], *new_obj = m->news[i];
             hashes[i] = old_obj->ob_hash;
             /* Every target, immortal ones too: a tuple key that now holds None
@@ -138,7 +142,7 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
         }
     }
     if (!keep) {
-        for (size_t i = 0; i < m->count; i++)
+        for (size_t i = 0; i < plain; i++)
             if (rm_walk_hands_over_hash(m->olds[i], m->news[i])) m->news[i]->ob_hash = hashes[i];
     }
     bool failed = false;

@@ -12,6 +12,7 @@
 ** never reads the object a slot points to.
 */
 #include "walk.h"
+#include "struct.h"
 
 /* Shared by the walkers: the next chunk of the registry to take. */
 static size_t next_chunk;
@@ -160,6 +161,55 @@ static void plan_instance(walker *w, const rm_probe_view *pv, rm_object *old_cls
     }
 }
 
+/*
+** A struct instance whose class slot was rewritten from `old_cls`, in a
+** transaction: converted in place (struct_reload.c) after its bytes are
+** saved, and listed. Room for the entry and the copy is made first: an
+** instance that cannot be listed gets its old class back, untouched, so
+** the undo walk reads it in the layout it has; the walk reports the
+** failure.
+*/
+static void plan_struct(walker *w, const rm_probe_view *pv, rm_object *old_cls, rm_object *inst) {
+    uintptr_t at = old_cls->ob_aux;
+    if (at == RM_PLAN_IN_PROBE) at = (uintptr_t)rm_probe_get(&w->plans->by_old, old_cls);
+    if (!at) return;
+    const rm_plan *p = &w->plans->items[at - 1];
+    /* Moved (rm_struct_plan_moves mapped it): the new instance is filled,
+       this one keeps its bytes; the entry names the new one, its save word
+       the old one. */
+    rm_object *to = rm_struct_plan_grows(p) ? rm_probe_view_get(pv, inst) : NULL;
+    if (to) {
+        to = (rm_object *)((uintptr_t)to & ~RM_TAG_LOG);
+        if (!rm_part_room(&w->part) || (w->saves.count + 1 > w->saves.capacity && !rm_part_grow(&w->saves))) {
+            inst->ob_type = (rm_type *)old_cls;
+            w->lists_failed = true;
+            return;
+        }
+        rm_struct_move(inst, to, p);
+        w->counts[2 * (at - 1)]++;
+        w->saves.items[w->saves.count++] = (uintptr_t)inst;
+        rm_part_push(&w->part, p, at - 1, to, (uint32_t)p->nold | RM_SHAPE_MOVE);
+        return;
+    }
+    size_t words = rm_struct_save_words(p);
+    rm_plan_part *save = &w->saves;
+    bool room = rm_part_room(&w->part);
+    while (room && save->count + words > save->capacity) room = rm_part_grow(save);
+    if (!room) {
+        inst->ob_type = (rm_type *)old_cls;
+        w->lists_failed = true;
+        return;
+    }
+    size_t *counts = &w->counts[2 * (at - 1)];
+    counts[0]++;
+    if (p->sp) {
+        rm_struct_migrate(inst, p, save->items + save->count);
+        save->count += words;
+        counts[1]++;
+    }
+    if (p->sp || p->post) rm_part_push(&w->part, p, at - 1, inst, p->sp ? (uint32_t)p->nold : (uint32_t)p->nold | RM_SHAPE_SAME);
+}
+
 /* In an undo walk, before the instance's slots are put back: its layout
    first, since the forward walk remapped them in the old layout. `cls` is
    its class before the undo walk rewrote the class slot. */
@@ -227,6 +277,19 @@ void *rm_walk_thread(void *arg) {
                 slots += k + 1;
                 size += k * sizeof(rm_object *);
                 if (class_changed && w->plans) plan_instance(w, &pv, (rm_object *)t, inst);
+                else if (class_changed && list_instances) objvec_push(&w->instances, o);
+                break;
+            }
+            case RM_LAYOUT_STRUCT: {
+                /* Its class's field table lists its reference slots (in the
+                   layout it had when the walk reached it: `t`'s). */
+                const rm_struct_layout *l = t->cls_struct;
+                /* A move's new instance: its walker fills it (plan_struct). */
+                if (__atomic_load_n(&o->ob_flags, __ATOMIC_ACQUIRE) & RM_FLAG_MOVE_TARGET) break;
+                for (size_t j = 0; j < l->nrefs; j++)
+                    REMAP_SLOT((rm_object **)((char *)o + l->refs[j]), RM_WHERE(RM_WHERE_OFFSET, l->refs[j]));
+                slots += l->nrefs;
+                if (class_changed && w->plans) plan_struct(w, &pv, (rm_object *)t, o);
                 else if (class_changed && list_instances) objvec_push(&w->instances, o);
                 break;
             }

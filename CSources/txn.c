@@ -114,7 +114,7 @@ static int push_record(const record *r) {
    its slots, which the rollback must clear again. */
 static size_t body_size(rm_object *o) {
     rm_type *t = o->ob_type;
-    if (t->tp_layout == RM_LAYOUT_INSTANCE) return GC_size(o);
+    if (t->tp_layout == RM_LAYOUT_INSTANCE || t->tp_layout == RM_LAYOUT_STRUCT) return GC_size(o);
     if (t->tp_layout == RM_LAYOUT_TUPLE) return sizeof(rm_tuple_object) + ((rm_tuple_object *)o)->size * sizeof(rm_object *);
     return t->tp_basicsize;
 }
@@ -237,19 +237,25 @@ static int prepare(const rm_mapping *m, rm_probe *tagged) {
     size_t n = m->count;
     rm_probe preimages = {.lo = UINTPTR_MAX};
     txn.hashes = malloc((n ? n : 1) * sizeof *txn.hashes);
-    if (!txn.hashes || rm_probe_init(tagged, n) < 0 || rm_probe_init(&preimages, n) < 0 ||
+    if (!txn.hashes || rm_probe_init(tagged, n) < 0 || rm_probe_init(&preimages, n - m->moves) < 0 ||
         rm_probe_init(&txn.inverse, n) < 0) {
         rm_probe_free(&preimages);
         return -1;
     }
     txn.have_inverse = true;
     static rm_object once, many;
-    for (size_t i = 0; i < n; i++) {
+    /* Move pairs (the last m->moves) are invertible by construction. */
+    size_t plain = n - m->moves;
+    for (size_t i = 0; i < plain; i++) {
         rm_object **cell = rm_probe_cell(&preimages, m->news[i]);
         if (cell) *cell = &many;
         else rm_probe_put(&preimages, m->news[i], &once);
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = plain; i < n; i++) {
+        rm_probe_put(&txn.inverse, m->news[i], m->olds[i]);
+        rm_probe_put(tagged, m->olds[i], m->news[i]);
+    }
+    for (size_t i = 0; i < plain; i++) {
         rm_object *old_obj = m->olds[i], *new_obj = m->news[i];
         bool fresh = rm_is_heap_object(new_obj) && (new_obj->ob_flags & RM_FLAG_TXN_NEW);
         bool invertible = fresh && rm_probe_get(&preimages, new_obj) == &once && !rm_probe_get(&m->probe, new_obj);
@@ -273,6 +279,9 @@ int rm_txn_remap(const rm_mapping *m, rm_remap_report *report) {
     }
     /* Plans first: a bad rename rule refuses the reload before the walk. */
     if (rm_plans_build(m, &txn.plans) < 0) return -1;
+    /* Struct instances without room get new allocations, mapped from the
+       old ones: the walk moves them, every reference following. */
+    if (rm_struct_plan_moves(&txn.plans, (rm_mapping *)m) < 0) return -1;
     /* The classes a commit marks replaced (see RM_FLAG_REPLACED). */
     size_t classes = 0;
     for (size_t i = 0; i < m->count; i++) classes += rm_is_class(m->olds[i]);

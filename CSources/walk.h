@@ -70,6 +70,7 @@ typedef struct walker {
     rm_plan_part part;     /* where this walker lists instances: a copy of
                               its rm_plans part during the walk (the parts
                               share cache lines; the walkers must not) */
+    rm_plan_part saves;    /* a copy of its rm_plans saves during the walk */
     bool listing;
     size_t *counts;        /* per plan: instances retyped, migrated in place */
     rm_object **scratch;   /* plans->max_fields */

@@ -82,6 +82,8 @@ int rm_walk_alloc_plan_work(walker *ws, unsigned nw, rm_plans *plans) {
     for (unsigned k = 0; k < nw; k++) {
         ws[k].part = plans->parts[k];
         ws[k].part.count = 0;
+        ws[k].saves = plans->saves[k];
+        ws[k].saves.count = 0;
         ws[k].listing = true;
         ws[k].counts = calloc(2 * plans->count, sizeof *ws[k].counts);
         ws[k].scratch = malloc((plans->max_fields ? plans->max_fields : 1) * sizeof *ws[k].scratch);
@@ -93,7 +95,10 @@ int rm_walk_alloc_plan_work(walker *ws, unsigned nw, rm_plans *plans) {
 /* Adds the walkers' counts to the plans' reports, then frees them. */
 void rm_walk_end_plan_work(walker *ws, unsigned nw, rm_plans *plans, bool walked) {
     for (unsigned k = 0; k < nw; k++) {
-        if (ws[k].listing) plans->parts[k] = ws[k].part;
+        if (ws[k].listing) {
+            plans->parts[k] = ws[k].part;
+            plans->saves[k] = ws[k].saves;
+        }
         ws[k].listing = false;
         for (size_t i = 0; walked && ws[k].counts && i < plans->count; i++) {
             plans->items[i].stats.instances += ws[k].counts[2 * i];

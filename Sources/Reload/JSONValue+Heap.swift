@@ -119,6 +119,20 @@ extension JSONValue {
                 className = String(cString: rm_str_cstr(moduleName)) + "." + className
             }
             var fields: [String: JSONValue] = [:]
+            if type.pointee.cls_struct != nil, let names = type.pointee.cls_fields {
+                // A struct instance: every field, boxed from its bytes (an
+                // array as a list).
+                for i in 0..<rm_tuple_size(names) {
+                    guard let name = rm_tuple_get(names, i), rm_is_str(name) else { continue }
+                    let field = String(cString: rm_str_cstr(name))
+                    guard let value = rm_getattr_name(object, name) else {
+                        rm_error_clear()
+                        continue
+                    }
+                    fields[field] = render(value, path: "\(path)/fields/\(Self.token(field))", depth: depth + 1)
+                }
+                return .object(["class": .string(className), "fields": .object(fields)])
+            }
             if let dict = rm_instance_dict(object) {
                 renderEntries(of: dict, into: &fields, path: "\(path)/fields", depth: depth)
             }

@@ -67,6 +67,15 @@ try Runtime.shared.withLock {
     ours["call"] = try timed(loader, "call", calls, ops: calls)
     ours["dict_str"] = try timed(loader, "dict_str", calls, ops: calls)
     ours["alloc"] = try timed(loader, "alloc", calls / 10, ops: calls / 10)
+    // Struct classes (issue 21) beside plain C, same particles, same step.
+    _ = try loader.call("bench.make_structs", [try Objects.int(particles)])
+    _ = try loader.call("bench.make_plain", [try Objects.int(particles)])
+    Runtime.shared.collect()
+    ours["plain_c"] = try timed(loader, "plain_c", rounds, ops: particles * rounds)
+    ours["struct_step"] = try timed(loader, "struct_step", rounds, ops: particles * rounds)
+    ours["struct_method"] = try timed(loader, "struct_method", rounds, ops: particles * rounds)
+    ours["struct_alloc"] = try timed(loader, "struct_alloc", calls / 10, ops: calls / 10)
+    ours["malloc_alloc"] = try timed(loader, "malloc_alloc", calls / 10, ops: calls / 10)
 }
 
 // CPython, same sizes (alloc at a tenth, as above).
@@ -79,11 +88,23 @@ if let out = try? run("python3", [workloads.appendingPathComponent("bench.py").p
     python = (try? run("python3", ["--version"]).output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? "python3"
 }
 
-for name in ["particle_step", "particle_step_fast", "getattr_int", "call", "dict_str", "alloc"] {
+/// The struct workloads are compared with CPython's same logic.
+let cpythonName = ["plain_c": "particle_step", "struct_step": "particle_step", "struct_method": "particle_step",
+                   "struct_alloc": "alloc"]
+func round2(_ x: Double) -> Double { (x * 100).rounded() / 100 }
+for name in ["particle_step", "particle_step_fast", "getattr_int", "call", "dict_str", "alloc",
+             "plain_c", "struct_step", "struct_method", "struct_alloc"] {
     let (ns, checksum) = ours[name]!
     var line: [String: Any] = ["workload": name, "remap_ns": (ns * 10).rounded() / 10, "checksum": checksum,
                                "cpython": python]
-    if let c = theirs[name] {
+    if name == "struct_step" || name == "struct_method" { line["vs_plain_c"] = round2(ns / ours["plain_c"]!.0) }
+    if name == "struct_alloc" {
+        let malloc = ours["malloc_alloc"]!.0
+        line["malloc_ns"] = (malloc * 10).rounded() / 10
+        line["vs_malloc"] = round2(ns / malloc)
+        line["instances_per_second"] = (1e9 / ns).rounded()
+    }
+    if let c = theirs[cpythonName[name] ?? name] {
         line["cpython_ns"] = (c * 10).rounded() / 10
         line["speedup"] = (c / ns * 100).rounded() / 100
     }

@@ -8,6 +8,9 @@
 // B -> A ones its inverse. One JSON line per scenario: the median of each
 // phase over the R forward reloads (after one warm-up pair), the median of
 // the backward ones, the peak memory a reload added, and the target.
+// The struct-* scenarios (issue 21) do the same with 20 struct classes:
+// each instance holds another instance and a module function in object
+// fields beside its int fields.
 import CRemap
 import Foundation
 import Reload
@@ -37,6 +40,19 @@ struct Scenario {
     var a: [Field]
     var b: [Field]
     var targetMs: Double
+    /// Struct classes instead: the fields of versions A and B.
+    var structA: [StructField] = []
+    var structB: [StructField] = []
+    var isStruct: Bool { !structA.isEmpty }
+}
+
+/// A struct class's field: name, C type, kind; an initializer reading the
+/// old instance's field of the same name (so B -> A may narrow it back).
+struct StructField {
+    var name: String
+    var type = "int64_t"
+    var kind = "RM_I64"
+    var initialized = false
 }
 
 let abc = [Field(name: "a"), Field(name: "b"), Field(name: "c")]
@@ -49,6 +65,56 @@ let scenarios = [
              b: [abc[0], abc[1], Field(name: "z", renamedFrom: "c")], targetMs: 25),
     Scenario(name: "add-field-init", a: abc, b: abc + [Field(name: "d", initialized: true)], targetMs: 40),
 ]
+/// A 48-byte struct (allocated 64: see RM_STRUCT_ROOM): a, b, next, fn.
+let sabc = [StructField(name: "a"), StructField(name: "b", type: "int32_t", kind: "RM_I32"),
+            StructField(name: "next", type: "rm_object *", kind: "RM_OBJECT"),
+            StructField(name: "fn", type: "rm_object *", kind: "RM_OBJECT")]
+let structScenarios = [
+    Scenario(name: "struct-same-layout", a: [], b: [], targetMs: 15, structA: sabc, structB: sabc),
+    Scenario(name: "struct-add-field", a: [], b: [], targetMs: 25, structA: sabc, structB: sabc + [StructField(name: "d")]),
+    Scenario(name: "struct-grow", a: [], b: [], targetMs: 100, structA: sabc,
+             structB: sabc + [StructField(name: "d"), StructField(name: "e"), StructField(name: "f")]),
+    Scenario(name: "struct-widen", a: [], b: [], targetMs: 40,
+             structA: [sabc[0], StructField(name: "b", type: "int32_t", kind: "RM_I32", initialized: true), sabc[2], sabc[3]],
+             structB: [sabc[0], StructField(name: "b"), sabc[2], sabc[3]]),
+]
+
+/// The module with 20 struct classes instead of classes.
+func structModuleSource(_ fields: [StructField], version: Int) -> String {
+    let members = fields.map { "    \($0.type) \($0.name);\n" }.joined()
+    let specs = fields.map { "    RM_FIELD(S, \($0.name), \($0.kind)),\n" }.joined()
+    var body = ""
+    for c in 0..<classCount {
+        body += "    { rm_object *c = rm_def_struct(m, \"C\(c)\", NULL, sizeof(S), fields);\n      if (!c) return -1;\n"
+        for f in fields where f.initialized {
+            body += "      if (rm_def_field_init(c, \"\(f.name)\", from_old) < 0) return -1;\n"
+        }
+        body += "      if (rm_def_method(c, \"get\", answer, 0) < 0 || rm_def_method(c, \"put\", answer, 0) < 0) return -1; }\n"
+    }
+    for f in 0..<functionCount {
+        body += "    if (!rm_def_function(m, \"f\(f)\", answer, 0)) return -1;\n"
+    }
+    return """
+        #include <remap/module.h>
+        #include <stddef.h>
+        RM_MODULE_ABI;
+        typedef struct S {
+            RM_INSTANCE_HEADER;
+        \(members)} S;
+        static const rm_field_spec fields[] = {
+        \(specs)    RM_FIELDS_END,
+        };
+        static rm_object *name_b; /* interned: kept in a static safely */
+        static rm_object *answer(rm_object *self, rm_object *const *args, size_t nargs) { return rm_int(\(version)); }
+        static rm_object *from_old(rm_object *self, rm_object *const *args, size_t nargs) {
+            return rm_getattr_name(args[0], name_b);
+        }
+        int rm_module_init(rm_builder *m) {
+            if (!name_b && !(name_b = rm_name("b"))) return -1;
+        \(body)    return 0;
+        }
+        """
+}
 
 /// The module's C source: 20 classes with `fields` and 2 methods, 100
 /// functions, all answering `version`. The initializer reads the old
@@ -133,10 +199,15 @@ try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories
 defer { try? FileManager.default.removeItem(atPath: dir) }
 let runtime = Runtime.shared
 
-for (number, scenario) in scenarios.enumerated() where only == "all" || only == scenario.name {
+for (number, scenario) in (scenarios + structScenarios).enumerated() where only == "all" || only == scenario.name {
     let module = "bench\(number)"
-    try build(moduleSource(scenario.a, version: 1), into: "\(dir)/\(module)-a.so")
-    try build(moduleSource(scenario.b, version: 2), into: "\(dir)/\(module)-b.so")
+    if scenario.isStruct {
+        try build(structModuleSource(scenario.structA, version: 1), into: "\(dir)/\(module)-a.so")
+        try build(structModuleSource(scenario.structB, version: 2), into: "\(dir)/\(module)-b.so")
+    } else {
+        try build(moduleSource(scenario.a, version: 1), into: "\(dir)/\(module)-a.so")
+        try build(moduleSource(scenario.b, version: 2), into: "\(dir)/\(module)-b.so")
+    }
     let live = "\(dir)/\(module).so"
     try? FileManager.default.removeItem(atPath: live)
     try FileManager.default.copyItem(atPath: "\(dir)/\(module)-a.so", toPath: live)
@@ -150,18 +221,39 @@ for (number, scenario) in scenarios.enumerated() where only == "all" || only == 
         // Instances of the 20 classes, each holding another instance, a
         // module function and None: what a program's live state looks like.
         let all = try Ref(rm_list_new(instances)!)
+        var rng = SplitMix(seed: 42)
+        func populate() throws {
+        // The current version's classes and functions (held by the module).
         let classes = try (0..<classCount).map { try loader.resolve("\(module).C\($0)") }
         let functions = try (0..<functionCount).map { try loader.resolve("\(module).f\($0)") }
-        var rng = SplitMix(seed: 42)
         for i in 0..<instances {
             let inst = rm_instance_alloc(classes[i % classCount])!
-            rm_instance_set_slot(inst, 1, functions[Int.random(in: 0..<functionCount, using: &rng)])
-            if i > 0 { rm_instance_set_slot(inst, 0, rm_list_get(all.object, Int.random(in: 0..<i, using: &rng))) }
+            let function = functions[Int.random(in: 0..<functionCount, using: &rng)]
+            let next = i > 0 ? rm_list_get(all.object, Int.random(in: 0..<i, using: &rng)) : nil
+            if scenario.isStruct {
+                _ = rm_setattr(inst, "fn", function)
+                if let next { _ = rm_setattr(inst, "next", next) }
+                _ = rm_setattr(inst, "a", rm_int(Int64(i)))
+                _ = rm_setattr(inst, "b", rm_int(Int64(i % 1000)))
+            } else {
+                rm_instance_set_slot(inst, 1, function)
+                if let next { rm_instance_set_slot(inst, 0, next) }
+            }
             _ = rm_list_append(all.object, inst)
         }
+        }
+        try populate()
         runtime.collect()
         for n in 0..<(2 * (reloads + 1)) {
             let toB = n % 2 == 0
+            if scenario.name == "struct-grow" && toB && n > 0 {
+                // A moved instance keeps its larger allocation: only fresh
+                // instances must move again.
+                _ = rm_list_clear(all.object) // a stale stack word must not keep the old ones
+                runtime.collect()
+                try populate()
+                runtime.collect()
+            }
             try? FileManager.default.removeItem(atPath: live)
             try FileManager.default.copyItem(atPath: "\(dir)/\(module)-\(toB ? "b" : "a").so", toPath: live)
             let rssBefore = statusKB("VmRSS")
@@ -175,6 +267,12 @@ for (number, scenario) in scenarios.enumerated() where only == "all" || only == 
             let sample = rm_list_get(all.object, n)!
             guard try Objects.intValue(Objects.callMethod(sample, "get")) == (toB ? 2 : 1) else {
                 fatalError("\(scenario.name) reload \(n): an old instance does not run the new code")
+            }
+            if scenario.isStruct {
+                guard try Objects.intValue(Objects.getAttribute(sample, "a")) == n,
+                      try Objects.intValue(Objects.getAttribute(sample, "b")) == n % 1000 else {
+                    fatalError("\(scenario.name) reload \(n): a struct instance lost its values")
+                }
             }
             if scenario.name == "add-field-init" && toB {
                 guard try Objects.getAttribute(sample, "d") == Objects.getAttribute(sample, "b") else {

@@ -53,7 +53,7 @@ struct Demo: ParsableCommand {
         }
         print(try tick(3))
 
-        try write(DemoModule.v2(), "version 2: step() moves twice as far, a new field mass = 2, ticks move into a clock dict")
+        try write(DemoModule.v2(), "version 2: step() moves twice as far, struct field v widened to int64_t, a new field mass = 2, ticks move into a clock dict")
         try build()
         let report = try runtime.withLock { try loader.reload(["particles"]) }
         print(Output.reloadReport(report))

@@ -1,4 +1,7 @@
 /// The C sources the demo writes, version by version: what a user would edit.
+/// A particle is a struct class (docs/modules.md, "Struct classes"): version
+/// 1's `v` is an `int32_t`; version 2 widens it to `int64_t` and adds a field
+/// `mass`, and the reload migrates every live particle to the new struct.
 enum DemoModule {
     static let common = """
         #include <remap/module.h>
@@ -43,8 +46,22 @@ enum DemoModule {
             if (rm_int_check(rm_list_get(ticks, 0), &n) < 0) return NULL;
             return rm_list_set(ticks, 0, rm_int(n + 1)) < 0 ? NULL : rm_get_none();
         """) + """
+        typedef struct Particle {
+            RM_INSTANCE_HEADER;
+            int64_t x;
+            int32_t v;
+        } Particle;
+
+        static const rm_field_spec particle_fields[] = {
+            RM_FIELD(Particle, x, RM_I64),
+            RM_FIELD(Particle, v, RM_I32),
+            RM_FIELDS_END,
+        };
+
         static rm_object *step(rm_object *self, rm_object *const *args, size_t nargs) {
-            return rm_setattr(self, "x", rm_int(get(self, "x") + get(self, "v"))) < 0 ? NULL : rm_get_none();
+            Particle *p = RM_STRUCT(Particle, self);
+            p->x += p->v;
+            return rm_get_none();
         }
 
         static rm_object *describe(rm_object *self, rm_object *const *args, size_t nargs) {
@@ -58,9 +75,8 @@ enum DemoModule {
         }
 
         int rm_module_init(rm_builder *m) {
-            rm_object *p = rm_def_class(m, "Particle", NULL);
-            if (!p || rm_def_field(p, "x", rm_int(0)) < 0 || rm_def_field(p, "v", rm_int(0)) < 0) return -1;
-            if (rm_def_method(p, "step", step, 0) < 0) return -1;
+            rm_object *p = rm_def_struct(m, "Particle", NULL, sizeof(Particle), particle_fields);
+            if (!p || rm_def_method(p, "step", step, 0) < 0) return -1;
             rm_object *ticks = rm_list_new(1);
             if (!ticks || rm_list_append(ticks, rm_int(0)) < 0) return -1;
             if (!rm_def_state(m, "world", rm_list_new(0)) || !rm_def_state(m, "ticks", ticks)) return -1;
@@ -69,7 +85,8 @@ enum DemoModule {
         }
         """
 
-    /// Version 2: step moves twice as far; a new field `mass` (default 2);
+    /// Version 2: step moves twice as far; `v` widened to int64_t and a new
+    /// field `mass` (default 2), migrated in the reload;
     /// the tick counter moves from a list into a `clock` dict, carried over by
     /// the module's __reload__ hook, which also notes when the reload happened.
     static func v2(hookFails: Bool = false) -> String {
@@ -80,8 +97,24 @@ enum DemoModule {
                 if (t && rm_int_check(t, &n) < 0) return NULL;
                 return rm_dict_set_str(clock, "ticks", rm_int(n + 1)) < 0 ? NULL : rm_get_none();
             """) + """
+            typedef struct Particle {
+                RM_INSTANCE_HEADER;
+                int64_t x;
+                int64_t v;    /* was int32_t */
+                int64_t mass; /* new */
+            } Particle;
+
+            static const rm_field_spec particle_fields[] = {
+                RM_FIELD(Particle, x, RM_I64),
+                RM_FIELD(Particle, v, RM_I64),
+                RM_FIELD(Particle, mass, RM_I64),
+                RM_FIELDS_END,
+            };
+
             static rm_object *step(rm_object *self, rm_object *const *args, size_t nargs) {
-                return rm_setattr(self, "x", rm_int(get(self, "x") + 2 * get(self, "v"))) < 0 ? NULL : rm_get_none();
+                Particle *p = RM_STRUCT(Particle, self);
+                p->x += 2 * p->v;
+                return rm_get_none();
             }
 
             static rm_object *describe(rm_object *self, rm_object *const *args, size_t nargs) {
@@ -120,9 +153,8 @@ enum DemoModule {
             }
 
             int rm_module_init(rm_builder *m) {
-                rm_object *p = rm_def_class(m, "Particle", NULL);
-                if (!p || rm_def_field(p, "x", rm_int(0)) < 0 || rm_def_field(p, "v", rm_int(0)) < 0) return -1;
-                if (rm_def_field(p, "mass", rm_int(2)) < 0) return -1;
+                rm_object *p = rm_def_struct(m, "Particle", NULL, sizeof(Particle), particle_fields);
+                if (!p || rm_def_field_default(p, "mass", rm_int(2)) < 0) return -1;
                 if (rm_def_method(p, "step", step, 0) < 0) return -1;
                 if (!rm_def_state(m, "world", rm_list_new(0)) || !rm_def_state(m, "clock", rm_dict_new())) return -1;
                 if (!rm_def_function(m, "spawn", spawn, 1) || !rm_def_function(m, "tick", tick, 0)) return -1;

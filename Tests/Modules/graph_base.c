@@ -14,10 +14,78 @@
 **     kept state and an old instance.
 ** Point (fields x = 0, y = 0, no hook) becomes (y, x, w = 5) in v2: its
 ** instances are migrated by the walk alone, with nothing listed to undo.
+** Struct classes (issue 21): Cell (n i32, w f64, ref object) becomes (n
+** i64 widened, w, extra i64 = 9 with an initializer old n * 3, ref) in v2,
+** with a class hook (added, removed, old) that writes w directly, then sets
+** it to old w + 1: migrated in place, copied for the rollback. Blob (a i64)
+** gains six i64 fields in v2, past every instance's allocation: every Blob
+** moves in the walk.
 ** Every call's result is checked: the fault tests fail allocations here.
 */
 #include <remap/module.h>
+#include <stddef.h>
 RM_MODULE_ABI;
+
+typedef struct Cell {
+    RM_INSTANCE_HEADER;
+#if VERSION == 1
+    int32_t n;
+#else
+    int64_t n;
+#endif
+    double w;
+#if VERSION != 1
+    int64_t extra;
+#endif
+    rm_object *ref;
+} Cell;
+
+static const rm_field_spec cell_fields[] = {
+#if VERSION == 1
+    RM_FIELD(Cell, n, RM_I32),
+#else
+    RM_FIELD(Cell, n, RM_I64),
+#endif
+    RM_FIELD(Cell, w, RM_F64),
+#if VERSION != 1
+    RM_FIELD(Cell, extra, RM_I64),
+#endif
+    RM_FIELD(Cell, ref, RM_OBJECT),
+    RM_FIELDS_END,
+};
+
+typedef struct Blob {
+    RM_INSTANCE_HEADER;
+    int64_t a;
+#if VERSION != 1
+    int64_t b1, b2, b3, b4, b5, b6;
+#endif
+} Blob;
+
+static const rm_field_spec blob_fields[] = {
+    RM_FIELD(Blob, a, RM_I64),
+#if VERSION != 1
+    RM_FIELD(Blob, b1, RM_I64), RM_FIELD(Blob, b2, RM_I64), RM_FIELD(Blob, b3, RM_I64),
+    RM_FIELD(Blob, b4, RM_I64), RM_FIELD(Blob, b5, RM_I64), RM_FIELD(Blob, b6, RM_I64),
+#endif
+    RM_FIELDS_END,
+};
+
+#if VERSION != 1
+static rm_object *cell_reload(rm_object *self, rm_object *const *args, size_t nargs) {
+    Cell *c = RM_STRUCT(Cell, self);
+    c->w = -1; /* a direct write: the rollback must undo it */
+    rm_object *w = rm_getattr(args[2], "w");
+    if (!w) return NULL;
+    c->w = rm_float_value(w) + 1;
+    return rm_get_none();
+}
+
+static rm_object *extra_from_n(rm_object *self, rm_object *const *args, size_t nargs) {
+    rm_object *n = rm_getattr(args[0], "n");
+    return n ? rm_int(rm_int_value(n) * 3) : NULL;
+}
+#endif
 
 static rm_object *version(rm_object *self, rm_object *const *args, size_t nargs) { return rm_int(VERSION); }
 
@@ -88,6 +156,14 @@ int rm_module_init(rm_builder *m) {
 #else
     if (!point || rm_def_field(point, "y", rm_int(0)) < 0 || rm_def_field(point, "x", rm_int(0)) < 0 ||
         rm_def_field(point, "w", rm_int(5)) < 0)
+        return -1;
+#endif
+    rm_object *cell = rm_def_struct(m, "Cell", NULL, sizeof(Cell), cell_fields);
+    rm_object *blob = cell ? rm_def_struct(m, "Blob", NULL, sizeof(Blob), blob_fields) : NULL;
+    if (!blob) return -1;
+#if VERSION != 1
+    if (rm_def_field_default(cell, "extra", rm_int(9)) < 0 || rm_def_field_init(cell, "extra", extra_from_n) < 0 ||
+        rm_def_method(cell, "__reload__", cell_reload, 3) < 0 || rm_def_field_default(blob, "b6", rm_int(6)) < 0)
         return -1;
 #endif
     if (!rm_def_function(m, "version", version, 0) || rm_def_value(m, "LIMIT", rm_int(10 * VERSION)) < 0) return -1;

@@ -46,7 +46,9 @@ final class ExportsTests: XCTestCase {
         XCTAssertGreaterThan(exported.count, 100, "the public C API is exported")
         XCTAssertEqual(exported.subtracting(try declaredNames()).sorted(), [], "exported but not in include/remap/")
         // The C embedding API, implemented in Swift, is part of it.
-        for name in ["rm_host_start", "rm_host_reload", "rm_host_serve", "rm_collect_and_close"] {
+        for name in ["rm_host_start", "rm_host_reload", "rm_host_serve", "rm_collect_and_close",
+                     // Struct classes (issue 21).
+                     "rm_def_struct", "rm_def_field_default", "rm_struct_cast", "rm_is_struct_class"] {
             XCTAssertTrue(exported.contains(name), "\(name) is exported")
         }
         // Checked argument parsing and what a module built with RM_DEBUG or

@@ -140,6 +140,21 @@ final class FaultInjectionTests: HeapTestCase {
             let shape = try XCTUnwrap(lines["gbase.Shape"])
             XCTAssertEqual(shape.inPlace + shape.givenDict + shape.moved, shape.instances, "\(shape)")
             XCTAssertGreaterThan(shape.inPlace + shape.givenDict, 300, "\(report.classes)")
+            // Struct classes: Cells widened and initialized in place by the hook, Blobs all moved,
+            // the handle and the dict keys following them.
+            let firstCell = world.instances + world.instances / 5
+            let cell = rm_list_get(registry, firstCell + 2)!, blob = rm_list_get(registry, firstCell + 3)!
+            XCTAssertEqual(try Objects.intValue(Objects.getAttribute(cell, "n")), 1 - 100, "widened i32 -> i64")
+            XCTAssertEqual(try Objects.intValue(Objects.getAttribute(cell, "extra")), 3 * (1 - 100), "the initializer")
+            XCTAssertEqual(rm_float_value(try Objects.getAttribute(cell, "w")), 0.25 + 1, "the hook")
+            XCTAssertEqual(try Objects.intValue(Objects.getAttribute(blob, "a")), 7)
+            XCTAssertEqual(try Objects.intValue(Objects.getAttribute(blob, "b6")), 6)
+            XCTAssertEqual(lines["gbase.Blob"]?.moved, world.instances / 50, "\(report.classes)")
+            XCTAssertEqual(lines["gbase.Cell"]?.inPlace, world.instances / 50, "\(report.classes)")
+            XCTAssertEqual(world.handles[6].object, rm_list_get(registry, firstCell + 1), "the handle followed the move")
+            XCTAssertEqual(rm_dict_size(world.handles[7].object), 7)
+            XCTAssertEqual(try Objects.intValue(try check(rm_dict_get(world.handles[7].object, rm_list_get(registry, firstCell + 1)!))), 0,
+                           "a moved dict key is found")
             XCTAssertThrowsError(try world.loader.call("gbase.old_fn"), "removed and tombstoned")
             XCTAssertNotEqual(try world.fingerprint(), before)
         }

@@ -100,6 +100,36 @@ final class GuideTests: HeapTestCase {
         }
     }
 
+    /// The worked example of "Struct classes": a bee made by version 1
+    /// reads what the guide says after the reload to version 2 (a field
+    /// widened, one added), and runs the new step.
+    func testStructClassExampleReloads() throws {
+        let blocks = try Self.blocks()
+        func source(_ version: Int) throws -> String {
+            let block = blocks.first { $0.text.hasPrefix("/* swarm.c, version \(version)") }
+            return try XCTUnwrap(block, "docs/modules.md has swarm.c, version \(version)").text
+        }
+        let folder = try FixtureFolder()
+        let loader = ModuleLoader()
+        loader.addSearchPath(folder.path)
+        try folder.buildC("swarm", try source(1))
+        try Runtime.shared.withLock {
+            try loader.load("swarm")
+            let bee = try Ref(try Objects.call(loader.resolve("swarm.Bee"), [try Objects.int(5), try Objects.int(2),
+                                                                               try Objects.int(7)]))
+            XCTAssertEqual(rm_setattr(bee.object, "charge", try Objects.int(1 << 40)), -1, "out of range for i32")
+            XCTAssertTrue(String(cString: rm_error_message()).contains("Bee.charge"))
+            rm_error_clear()
+            try folder.buildC("swarm", try source(2))
+            _ = try loader.reload(["swarm"])
+            let values = try ["x", "v", "charge", "age"].map { try Objects.intValue(Objects.getAttribute(bee.object, $0)) }
+            XCTAssertEqual(values, [5, 2, 7, 1])
+            _ = try Objects.callMethod(bee.object, "step")
+            XCTAssertEqual(try Objects.intValue(Objects.getAttribute(bee.object, "age")), 2, "the new step")
+            try Runtime.shared.checkHeap()
+        }
+    }
+
     func testSwiftModuleCompiles() throws {
         let folder = try FixtureFolder()
         for block in try Self.blocks() where block.language == "swift" {

@@ -307,6 +307,46 @@ final class HeapTests: HeapTestCase {
 
     /// A type defined by C user code: a pair whose two slots its own traverse
     /// visits. Remap, the checker, referrers and the collector all go through it.
+    /// Guards issue 24, item 1: a type whose traverse and tp_fixed (the
+    /// offsets the remap walk reads) disagree fails the heap checker, both
+    /// ways; when they agree it passes.
+    func testTraverseAndFixedSlotsMustAgree() throws {
+        try runtime.withLock {
+            let size = MemoryLayout<rm_object>.size + 2 * MemoryLayout<UnsafeMutableRawPointer>.size
+            let type = try XCTUnwrap(rm_type_new("twoslots", size) { obj, visit, arg in
+                let slots = UnsafeMutableRawPointer(obj!).advanced(by: MemoryLayout<rm_object>.size)
+                    .assumingMemoryBound(to: Optional<UnsafeMutablePointer<rm_object>>.self)
+                for i in 0..<2 where slots[i] != nil {
+                    let rc = visit!(slots.advanced(by: i), arg)
+                    if rc != 0 { return rc }
+                }
+                return 0
+            })
+            let object = try XCTUnwrap(rm_alloc(type, size))
+            let root = try Ref(object)
+            let slots = UnsafeMutableRawPointer(root.object).advanced(by: MemoryLayout<rm_object>.size)
+                .assumingMemoryBound(to: Optional<UnsafeMutablePointer<rm_object>>.self)
+            slots[0] = str("first")
+            slots[1] = str("second")
+            // The walk would read only the first slot: the second is missing.
+            type.pointee.tp_layout = UInt8(RM_LAYOUT_FIXED.rawValue)
+            type.pointee.tp_nfixed = 1
+            type.pointee.tp_fixed.0 = 16
+            XCTAssertEqual(rm_heap_check(), -1)
+            XCTAssertTrue(String(cString: rm_error_message()).contains("offset 24"), String(cString: rm_error_message()))
+            rm_error_clear()
+            // A slot listed that traverse does not visit.
+            type.pointee.tp_nfixed = 3
+            type.pointee.tp_fixed.1 = 24
+            type.pointee.tp_fixed.2 = 8
+            XCTAssertEqual(rm_heap_check(), -1)
+            rm_error_clear()
+            type.pointee.tp_nfixed = 2
+            XCTAssertEqual(rm_heap_check(), 0, String(cString: rm_error_message()))
+            root.object = Objects.none
+        }
+    }
+
     func testUserDefinedTypeWithItsOwnTraverse() throws {
         try runtime.withLock {
             let size = MemoryLayout<rm_object>.size + 2 * MemoryLayout<UnsafeMutableRawPointer>.size

@@ -136,6 +136,10 @@ void rm_tuple_set(rm_object *t, size_t i, rm_object *item); /* while building */
 rm_object *rm_list_new(size_t capacity);
 size_t rm_list_size(rm_object *l);
 rm_object *rm_list_get(rm_object *l, size_t i); /* NULL + RM_ERR_INDEX */
+/* The items [0, rm_list_size) in place, for a loop over many of them
+   without a call per item: valid until the list next changes (an append
+   may move them) or the runtime lock is released. */
+rm_object *const *rm_list_items(rm_object *l);
 int rm_list_set(rm_object *l, size_t i, rm_object *item);
 int rm_list_append(rm_object *l, rm_object *item);
 int rm_list_clear(rm_object *l);

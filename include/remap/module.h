@@ -120,6 +120,85 @@ int rm_def_field_init(rm_object *cls, const char *name, rm_cfunction fn);
    changes type is the class hook's job. */
 int rm_def_field_renamed(rm_object *cls, const char *new_name, const char *old_name);
 
+/* ---- Struct classes ----
+** A struct class describes its instances as a C struct that starts with
+** RM_INSTANCE_HEADER; module code reads and writes its fields directly
+** (p->x), and the dynamic API (rm_getattr, rm_setattr, JSON) sees the same
+** fields through the field table. On reload, fields match by name: a field
+** of the same kind keeps its value, a widening converts it, an array keeps
+** its common prefix; anything else is refused unless rm_def_field_init or
+** rm_def_field_renamed says what to do (docs/modules.md, "Struct classes").
+**
+**     typedef struct Particle {
+**         RM_INSTANCE_HEADER;
+**         int64_t x, v;
+**         rm_object *owner;
+**     } Particle;
+**     static const rm_field_spec particle_fields[] = {
+**         RM_FIELD(Particle, x, RM_I64), RM_FIELD(Particle, v, RM_I64),
+**         RM_FIELD(Particle, owner, RM_OBJECT), RM_FIELDS_END,
+**     };
+**     rm_object *cls = rm_def_struct(b, "Particle", NULL, sizeof(Particle), particle_fields);
+*/
+
+/* The first member of an instance's C struct: the object header. A struct
+   class derived from another starts with the base's struct instead. */
+#define RM_INSTANCE_HEADER RM_OBJECT_HEADER
+
+/* What a field holds: fixed-width ints, floats, a bool (one byte, 0 or 1)
+   and object references (rm_object *, NULL reads as None). */
+typedef enum rm_field_kind {
+    RM_I8 = 1,
+    RM_I16,
+    RM_I32,
+    RM_I64,
+    RM_U8,
+    RM_U16,
+    RM_U32,
+    RM_U64,
+    RM_F32,
+    RM_F64,
+    RM_BOOL,
+    RM_OBJECT,
+    RM_FIELD_KINDS /* one past the last kind */
+} rm_field_kind;
+
+/* One field of a struct class: its name, where it is, its kind, and its
+   element count (0: a scalar; n: an array of n). `size` is the C member's
+   sizeof, checked against the kind when the class is defined. */
+typedef struct rm_field_spec {
+    const char *name;
+    size_t offset;
+    size_t size;
+    rm_field_kind kind;
+    uint32_t count;
+} rm_field_spec;
+
+#define RM_FIELD(T, f, kind) {#f, offsetof(T, f), sizeof(((T *)0)->f), (kind), 0}
+#define RM_FIELD_ARRAY(T, f, kind, n) {#f, offsetof(T, f), sizeof(((T *)0)->f), (kind), (n)}
+#define RM_FIELDS_END {NULL, 0, 0, (rm_field_kind)0, 0}
+
+/* A struct class whose instances are `size` bytes (the struct's sizeof)
+   laid out as `fields` says (ended by RM_FIELDS_END). `base` is NULL or a
+   struct class whose struct the new one starts with; its fields are
+   inherited. Returns the class (borrowed) or NULL with the error set (a
+   field outside the struct, overlapping another, or whose C size does not
+   match its kind). Methods, class attributes, __init__ and the class hook
+   work as for rm_def_class. A class made with rm_def_class cannot derive
+   from a struct class (its instances have no field slots). */
+rm_object *rm_def_struct(rm_builder *b, const char *name, rm_object *base, size_t size, const rm_field_spec *fields);
+/* The default of field `name`: new instances start with it instead of
+   zero (an array field: a tuple, or one value for every element). The
+   value is converted as rm_setattr would. */
+int rm_def_field_default(rm_object *cls, const char *name, rm_object *value);
+/* Whether `cls` is a struct class. */
+bool rm_is_struct_class(rm_object *cls);
+/* `obj` as a pointer to its C struct if it is an instance of struct class
+   `cls` (or of one derived from it), else NULL with a TypeError set. */
+void *rm_struct_cast(rm_object *cls, rm_object *obj);
+/* The same cast without a check. */
+#define RM_STRUCT(T, obj) ((T *)(void *)(obj))
+
 /* ---- State and values ---- */
 /* State: set to `initial` on first load and kept across reloads (Lisp's
    defvar). Returns the current value: `initial`, or the kept one. */

@@ -69,7 +69,9 @@ typedef size_t (*rm_sizeproc)(rm_object *self);
    RM_LAYOUT_TABLE     a dict or set: keys are remembered in the report;
    RM_LAYOUT_TUPLE     a tuple (visited like FIXED with a count);
    RM_LAYOUT_WEAKREF   a weak reference: the target is a hidden pointer;
-   RM_LAYOUT_LIST      a list: items[0, size) in its own block. */
+   RM_LAYOUT_LIST      a list: items[0, size) in its own block;
+   RM_LAYOUT_STRUCT    a struct class's instance: the type slot plus the
+                       reference fields its class's field table lists. */
 enum rm_layout {
     RM_LAYOUT_TRAVERSE = 0,
     RM_LAYOUT_LEAF,
@@ -79,6 +81,7 @@ enum rm_layout {
     RM_LAYOUT_TUPLE,
     RM_LAYOUT_WEAKREF,
     RM_LAYOUT_LIST,
+    RM_LAYOUT_STRUCT,
 };
 
 #define RM_MAX_FIXED_SLOTS 8
@@ -118,6 +121,10 @@ struct rm_type {
     rm_object *cls_reload;   /* dict or NULL: field name -> initializer
                                 (function) or the old name it was renamed
                                 from (str), read when a reload migrates */
+    /* Struct classes only (else NULL): the field table, the one
+       declaration of an instance's fields and references (not an object:
+       a block the class keeps alive; CSources/struct.h). */
+    struct rm_struct_layout *cls_struct;
 };
 
 /*

@@ -9,8 +9,14 @@
 ** compared. Arguments and int fields are read checked, as module.h
 ** documents: rm_args_parse once per workload call, rm_int_check (inline: a
 ** compare and a load) in the loops.
+**
+** The struct workloads (issue 21) run the same particle step over a struct
+** class (SParticle: x and v as int64_t fields read and written as C), and
+** over plain C (plain_c: malloc'ed structs behind an array of pointers,
+** the step a non-inlined function), so the two are compared in one run.
 */
 #include <remap/module.h>
+#include <stdlib.h>
 
 RM_MODULE_ABI;
 
@@ -146,7 +152,159 @@ static rm_object *alloc(rm_object *self, rm_object *const *args, size_t nargs) {
     return rm_int(sum);
 }
 
+/* ---- Struct classes and plain C ---- */
+
+typedef struct SParticle {
+    RM_INSTANCE_HEADER;
+    int64_t x, v;
+} SParticle;
+
+static const rm_field_spec sparticle_fields[] = {
+    RM_FIELD(SParticle, x, RM_I64),
+    RM_FIELD(SParticle, v, RM_I64),
+    RM_FIELDS_END,
+};
+
+static __attribute__((noinline)) void sstep(SParticle *p) {
+    int64_t next = (p->x + p->v) % WORLD;
+    p->x = next < 0 ? next + WORLD : next;
+}
+
+static rm_object *sparticle_step(rm_object *self, rm_object *const *args, size_t nargs) {
+    sstep(RM_STRUCT(SParticle, self));
+    return rm_none;
+}
+
+/* make_structs(n): n struct particles in state `sworld`. */
+static rm_object *make_structs(rm_object *self, rm_object *const *args, size_t nargs) {
+    int64_t count;
+    if (rm_args_parse(args, nargs, "i", &count) < 0) return NULL;
+    rm_object *world = ns_get(self, "sworld"), *cls = ns_get(self, "SParticle");
+    for (int64_t i = 0; i < count; i++) {
+        rm_object *o = rm_instance_new(cls, NULL, 0);
+        if (!o || rm_list_append(world, o) < 0) return NULL;
+        SParticle *p = RM_STRUCT(SParticle, o);
+        p->x = i % WORLD;
+        p->v = i % 5 - 2;
+    }
+    return rm_int((int64_t)rm_list_size(world));
+}
+
+/* struct_step(rounds): the module loops the list, casts, steps. */
+static rm_object *struct_step(rm_object *self, rm_object *const *args, size_t nargs) {
+    int64_t count;
+    if (rm_args_parse(args, nargs, "i", &count) < 0) return NULL;
+    rm_object *world = ns_get(self, "sworld");
+    size_t n = rm_list_size(world);
+    for (int64_t r = 0; r < count; r++) {
+        rm_object *const *items = rm_list_items(world); /* nothing in the loop changes the list */
+        for (size_t i = 0; i < n; i++) sstep(RM_STRUCT(SParticle, items[i]));
+    }
+    int64_t sum = 0;
+    for (size_t i = 0; i < n; i++) sum += RM_STRUCT(SParticle, rm_list_get(world, i))->x;
+    return rm_int(sum);
+}
+
+static rm_object *name_step;
+
+/* struct_method(rounds): step called as a method per particle. */
+static rm_object *struct_method(rm_object *self, rm_object *const *args, size_t nargs) {
+    int64_t count;
+    if (rm_args_parse(args, nargs, "i", &count) < 0) return NULL;
+    rm_object *world = ns_get(self, "sworld");
+    size_t n = rm_list_size(world);
+    for (int64_t r = 0; r < count; r++)
+        for (size_t i = 0; i < n; i++)
+            if (!rm_call_method_name(rm_list_get(world, i), name_step, NULL, 0)) return NULL;
+    int64_t sum = 0;
+    for (size_t i = 0; i < n; i++) sum += RM_STRUCT(SParticle, rm_list_get(world, i))->x;
+    return rm_int(sum);
+}
+
+typedef struct plain_particle {
+    int64_t x, v;
+} plain_particle;
+
+static __attribute__((noinline)) void plain_step(plain_particle *p) {
+    int64_t next = (p->x + p->v) % WORLD;
+    p->x = next < 0 ? next + WORLD : next;
+}
+
+static plain_particle **plain;
+static size_t nplain;
+
+/* make_plain(n): n malloc'ed particles behind an array of pointers. */
+static rm_object *make_plain(rm_object *self, rm_object *const *args, size_t nargs) {
+    int64_t count;
+    if (rm_args_parse(args, nargs, "i", &count) < 0) return NULL;
+    size_t n = (size_t)count;
+    if (!(plain = malloc(n * sizeof *plain))) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!(plain[i] = malloc(sizeof **plain))) return NULL;
+        plain[i]->x = (int64_t)(i % WORLD);
+        plain[i]->v = (int64_t)(i % 5) - 2;
+    }
+    nplain = n;
+    return rm_int((int64_t)n);
+}
+
+/* plain_c(rounds): the particle step in plain C. */
+static rm_object *plain_c(rm_object *self, rm_object *const *args, size_t nargs) {
+    int64_t count;
+    if (rm_args_parse(args, nargs, "i", &count) < 0) return NULL;
+    for (int64_t r = 0; r < count; r++)
+        for (size_t i = 0; i < nplain; i++) plain_step(plain[i]);
+    int64_t sum = 0;
+    for (size_t i = 0; i < nplain; i++) sum += plain[i]->x;
+    return rm_int(sum);
+}
+
+/* struct_alloc(n): n new struct particles (zero-filled, then x and v set),
+   dropped at once (collections included). */
+static rm_object *struct_alloc(rm_object *self, rm_object *const *args, size_t nargs) {
+    int64_t count;
+    if (rm_args_parse(args, nargs, "i", &count) < 0) return NULL;
+    rm_object *cls = ns_get(self, "SParticle");
+    int64_t sum = 0;
+    for (int64_t i = 0; i < count; i++) {
+        rm_object *o = rm_instance_new(cls, NULL, 0);
+        if (!o) return NULL;
+        SParticle *p = RM_STRUCT(SParticle, o);
+        p->x = i & 1023;
+        p->v = 1;
+        sum += p->v;
+    }
+    return rm_int(sum);
+}
+
+/* malloc_alloc(n): the same with malloc, each freed 1024 allocations later. */
+static rm_object *malloc_alloc(rm_object *self, rm_object *const *args, size_t nargs) {
+    int64_t count;
+    if (rm_args_parse(args, nargs, "i", &count) < 0) return NULL;
+    static plain_particle *ring[1024];
+    int64_t sum = 0;
+    for (int64_t i = 0; i < count; i++) {
+        plain_particle *p = malloc(sizeof *p);
+        if (!p) return NULL;
+        p->x = i & 1023;
+        p->v = 1;
+        sum += p->v;
+        free(ring[i & 1023]);
+        ring[i & 1023] = p;
+    }
+    return rm_int(sum);
+}
+
 int rm_module_init(rm_builder *m) {
+    if (!(name_step = rm_name("step"))) return -1;
+    rm_object *scls = rm_def_struct(m, "SParticle", NULL, sizeof(SParticle), sparticle_fields);
+    if (!scls || rm_def_method(scls, "step", sparticle_step, 0) < 0 || !rm_def_state(m, "sworld", rm_list_new(0)))
+        return -1;
+    if (!rm_def_function(m, "make_structs", make_structs, 1) || !rm_def_function(m, "struct_step", struct_step, 1) ||
+        !rm_def_function(m, "struct_method", struct_method, 1) || !rm_def_function(m, "make_plain", make_plain, 1) ||
+        !rm_def_function(m, "plain_c", plain_c, 1) || !rm_def_function(m, "struct_alloc", struct_alloc, 1) ||
+        !rm_def_function(m, "malloc_alloc", malloc_alloc, 1))
+        return -1;
     if (!(name_x = rm_name("x")) || !(name_v = rm_name("v")) || !(name_step_fast = rm_name("step_fast"))) return -1;
     rm_object *cls = rm_def_class(m, "Particle", NULL);
     if (!cls || rm_def_field(cls, "x", rm_int(0)) < 0 || rm_def_field(cls, "v", rm_int(0)) < 0 ||

@@ -50,6 +50,23 @@ final class GraphWorld {
                 let made = try Objects.call(point, [try Objects.int(i), try Objects.int(-i)])
                 try check(rm_list_append(registry, made))
             }
+            // Struct instances: Cells (migrated in place, with a hook and an
+            // initializer) and Blobs (all moved), one held by a handle and
+            // some as dict keys.
+            let cell = try loader.resolve("gbase.Cell"), blob = try loader.resolve("gbase.Blob")
+            let blobKeys = try check(rm_dict_new())
+            var firstBlob: Object?
+            // (Few: every hook, initializer and allocation of a reload is a
+            // fault point the test fails one by one.)
+            for i in 0..<(instances / 50) {
+                let c = try Objects.call(cell, [try Objects.int(i - 100), try check(rm_float(Double(i) / 4)),
+                                                i % 2 == 0 ? shape : rm_list_get(registry, i)!])
+                try check(rm_list_append(registry, c))
+                let b = try Objects.call(blob, [try Objects.int(i * 7)])
+                try check(rm_list_append(registry, b))
+                if i % 3 == 0 { try check(rm_dict_set(blobKeys, b, try Objects.int(i))) }
+                if firstBlob == nil { firstBlob = b }
+            }
             let version = try loader.resolve("gbase.version")
             let index = try loader.resolve("gbase.index"), seen = try loader.resolve("gbase.seen")
             for (n, key) in [shape, square, circle, version].enumerated() {
@@ -63,7 +80,8 @@ final class GraphWorld {
             try check(rm_set_add(functions, try loader.resolve("gbase.old_fn")))
             var items: [Object?] = [square, try Objects.string("k")]
             try check(rm_dict_set(byTuple, try check(rm_tuple_of(2, &items)), try Objects.int(99)))
-            handles = try [version, rm_list_get(registry, 0)!, byClass, functions, byTuple, circle].map { try Ref($0) }
+            handles = try [version, rm_list_get(registry, 0)!, byClass, functions, byTuple, circle, firstBlob!, blobKeys]
+                .map { try Ref($0) }
         }
     }
 
@@ -130,6 +148,18 @@ final class GraphWorld {
 
     private func instanceLines(_ instance: Object, _ prefix: String) -> [String] {
         var lines = ["\(prefix) \(ident(instance)) class \(address(UnsafeMutableRawPointer(instance.pointee.ob_type).assumingMemoryBound(to: rm_object.self))) slots \(rm_instance_slot_count(instance))"]
+        if let type = instance.pointee.ob_type, type.pointee.cls_struct != nil, let names = type.pointee.cls_fields {
+            // A struct instance: its bytes, and each field as the API reads it.
+            let raw = UnsafeRawPointer(instance)
+            let bytes = (8..<rm_sizeof(instance)).map { String(format: "%02x", raw.load(fromByteOffset: $0, as: UInt8.self)) }
+            lines.append("\(prefix).bytes = \(bytes.joined())")
+            for i in 0..<rm_tuple_size(names) {
+                let name = String(cString: rm_str_cstr(rm_tuple_get(names, i)))
+                lines.append("\(prefix).\(name) = \(ident(rm_getattr(instance, name)))")
+                rm_error_clear()
+            }
+            return lines
+        }
         for slot in 0..<rm_instance_slot_count(instance) {
             lines.append("\(prefix).slot\(slot) = \(ident(rm_instance_slot(instance, slot)))")
         }

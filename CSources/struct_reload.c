@@ -1,0 +1,386 @@
+/*
+** struct_reload.c: what a reload does to the instances of a struct class
+** (struct.h): the plan's conversions, checked before anything changes,
+** and their application in the remap walk, with its undo.
+**
+** Fields match by name (or a rename rule), as for any class (layout_plan.c
+** matches them). A kept field keeps its value when its kind is the same,
+** is converted by a widening (each value of the old kind is a value of the
+** new one: see widens), and keeps the common prefix when an array's length
+** changes. Any other change would lose values: the reload is refused,
+** naming the class, the field and both kinds, unless the field has an
+** initializer, which then gives it its value (the old one reaches it
+** through the old-instance view).
+**
+** The walk converts an instance in place when the new layout fits its
+** allocation (every instance's allocation holds at least the class's
+** min_capacity: see rm_struct_plan_build). Module code writes struct
+** fields directly, unjournaled, so before converting the walk copies the
+** instance's bytes into its walker's save list: the rollback puts them
+** back byte for byte, whatever an initializer or hook wrote since, and the
+** hooks' old view reads removed fields there.
+*/
+#include "layout.h"
+#include "struct.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* One kept field: `count` elements from `from` (kind from_kind) to `to`. */
+typedef struct struct_op {
+    uint32_t from, to, count;
+    uint8_t from_kind, to_kind;
+} struct_op;
+
+typedef struct rm_struct_plan {
+    const rm_struct_layout *old, *neu;
+    bool grows;        /* some instances may not fit: moves were planned */
+    bool all_move;     /* none fits: no instance's size is asked */
+    bool invertible;   /* the old bytes follow from the new ones (no field
+                          removed or shortened, a small struct) */
+    bool append_only;  /* kept fields stay where they are, added ones are
+                          past the old struct: only those bytes change */
+    size_t save_words; /* copied per instance: 0 if the undo inverts */
+    size_t copy_words; /* what a copy would take */
+    size_t nops;
+    struct_op ops[];
+} rm_struct_plan;
+
+static bool is_signed(uint8_t k) { return k >= RM_I8 && k <= RM_I64; }
+static bool is_unsigned(uint8_t k) { return k >= RM_U8 && k <= RM_U64; }
+static bool is_int(uint8_t k) { return is_signed(k) || is_unsigned(k); }
+
+/* Whether every value of kind `from` is a value of kind `to`. */
+static bool widens(uint8_t from, uint8_t to) {
+    size_t fs = rm_field_kind_size(from), ts = rm_field_kind_size(to);
+    if (from == to) return true;
+    if (is_signed(from) && is_signed(to)) return ts > fs;
+    if (is_unsigned(from) && is_int(to)) return ts > fs;
+    if (from == RM_F32) return to == RM_F64;
+    if (is_int(from) && to == RM_F64) return fs <= 4; /* a double holds 53 bits */
+    if (from == RM_BOOL) return is_int(to);
+    return false;
+}
+
+/* One element read as the widest of its family, then written as `to`:
+   a widening, or (the undo without a copy) the narrowing back from one,
+   which is exact on the values a widening made. */
+static void convert(uint8_t from, const unsigned char *src, uint8_t to, unsigned char *dst) {
+    int64_t i = 0;
+    double d = 0;
+    bool is_float = false;
+    switch (from) {
+    case RM_I8: { int8_t v; memcpy(&v, src, 1); i = v; break; }
+    case RM_I16: { int16_t v; memcpy(&v, src, 2); i = v; break; }
+    case RM_I32: { int32_t v; memcpy(&v, src, 4); i = v; break; }
+    case RM_U8: case RM_BOOL: { uint8_t v; memcpy(&v, src, 1); i = v; break; }
+    case RM_U16: { uint16_t v; memcpy(&v, src, 2); i = v; break; }
+    case RM_U32: { uint32_t v; memcpy(&v, src, 4); i = v; break; }
+    case RM_I64: case RM_U64: memcpy(&i, src, 8); break;
+    case RM_F32: { float v; memcpy(&v, src, 4); d = v; is_float = true; break; }
+    default: memcpy(&d, src, 8); is_float = true; break;
+    }
+    if (to == RM_F64 || to == RM_F32) {
+        if (!is_float) d = from == RM_U64 ? (double)(uint64_t)i : (double)i;
+        if (to == RM_F64) memcpy(dst, &d, 8);
+        else { float f = (float)d; memcpy(dst, &f, 4); }
+        return;
+    }
+    if (is_float) i = (int64_t)d;
+    switch (rm_field_kind_size(to)) {
+    case 1: { uint8_t v = (uint8_t)i; memcpy(dst, &v, 1); break; }
+    case 2: { uint16_t v = (uint16_t)i; memcpy(dst, &v, 2); break; }
+    case 4: { uint32_t v = (uint32_t)i; memcpy(dst, &v, 4); break; }
+    default: memcpy(dst, &i, 8); break;
+    }
+}
+
+/* "i32", "f32[3]". */
+static const char *kind_text(const rm_struct_field *f, char *buf, size_t n) {
+    if (f->array) snprintf(buf, n, "%s[%u]", rm_field_kind_name(f->kind), f->count);
+    else snprintf(buf, n, "%s", rm_field_kind_name(f->kind));
+    return buf;
+}
+
+/* The largest struct whose undo may do without a copy (a stack buffer). */
+#define UNDO_BUFFER 1024
+
+static size_t round8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+int rm_struct_plan_build(rm_plan *p) {
+    rm_type *o = (rm_type *)p->old_cls, *n = (rm_type *)p->new_cls;
+    if (!o->cls_struct != !n->cls_struct) {
+        rm_error_set(RM_ERR_RELOAD, "class %s: changed from %s to %s; instances cannot follow (reload refused)",
+                     rm_type_name(n), o->cls_struct ? "a struct class" : "a class",
+                     n->cls_struct ? "a struct class" : "a class");
+        return -1;
+    }
+    if (!o->cls_struct) return 0;
+    const rm_struct_layout *ol = rm_struct_of(o);
+    rm_struct_layout *nl = rm_struct_of(n);
+    /* 1. Every kept field's change, before anything is decided. */
+    for (size_t j = 0; j < p->nnew; j++) {
+        int32_t i = p->src[j];
+        if (i < 0) continue;
+        const rm_struct_field *of = &ol->fields[i], *nf = &nl->fields[j];
+        if (of->array == nf->array && widens(of->kind, nf->kind)) continue;
+        rm_object *name = rm_tuple_get(n->cls_fields, j);
+        rm_object *rule = rm_class_reload_rule((rm_object *)n, name);
+        if (rule && RM_IS(rule, rm_function_type)) {
+            /* Initialized instead: the old value reaches it through the view. */
+            p->src[j] = -1;
+            p->inverse[i] = -1;
+            p->inits[j] = rule;
+            if (p->init_end < j + 1) p->init_end = j + 1;
+            continue;
+        }
+        char a[32], b[32];
+        rm_error_set(RM_ERR_RELOAD,
+                     "struct %s: field %s changes from %s to %s, which would lose values; give it an initializer "
+                     "(rm_def_field_init) or a new name (rm_def_field_renamed) (reload refused)",
+                     rm_type_name(n), rm_str_cstr(name), kind_text(of, a, sizeof a), kind_text(nf, b, sizeof b));
+        return -1;
+    }
+    /* 2. Room: see the top of this file and RM_STRUCT_ROOM. An instance
+       that fits stays; one that does not moves (rm_struct_plan_moves), to
+       an allocation of the new class's size. */
+    bool grows = nl->size > ol->min_capacity;
+    size_t floor = grows ? (nl->size + 15) & ~(size_t)15 : ol->min_capacity;
+    if (n->ob_flags & RM_FLAG_TXN_NEW) {
+        if (nl->min_capacity > floor) nl->min_capacity = floor;
+        if (nl->max_capacity < ol->max_capacity) nl->max_capacity = ol->max_capacity;
+    }
+    /* 3. The conversions. */
+    bool same = ol->size == nl->size && p->nold == p->nnew;
+    size_t nops = 0;
+    for (size_t j = 0; j < p->nnew; j++) {
+        int32_t i = p->src[j];
+        same &= i == (int32_t)j;
+        if (i < 0) continue;
+        nops++;
+        const rm_struct_field *of = &ol->fields[i], *nf = &nl->fields[j];
+        same &= of->offset == nf->offset && of->kind == nf->kind && of->count == nf->count;
+    }
+    p->layout = !same;
+    /* Unchanged and nothing runs on the instances: the walk only retypes
+       them. A hook or an initializer may write them directly: then they
+       are listed and copied like a changed layout's. */
+    if (same && !p->hook && !p->init_end) return 0;
+    rm_struct_plan *sp = rm_gc_alloc_atomic(sizeof *sp + (nops ? nops : 1) * sizeof(struct_op));
+    if (!sp) return -1;
+    sp->old = ol;
+    sp->neu = nl;
+    sp->grows = grows;
+    sp->all_move = nl->size > ol->max_capacity;
+    sp->copy_words = round8(ol->size > nl->size ? ol->size : nl->size) / 8;
+    sp->save_words = sp->copy_words;
+    sp->invertible = ol->size <= UNDO_BUFFER && nl->size <= UNDO_BUFFER;
+    for (size_t i = 0; i < p->nold; i++) sp->invertible &= p->inverse[i] >= 0;
+    sp->nops = 0;
+    for (size_t j = 0; j < p->nnew; j++) {
+        int32_t i = p->src[j];
+        if (i < 0) continue;
+        const rm_struct_field *of = &ol->fields[i], *nf = &nl->fields[j];
+        sp->ops[sp->nops++] = (struct_op){of->offset, nf->offset, of->count < nf->count ? of->count : nf->count,
+                                          of->kind, nf->kind};
+        sp->invertible &= nf->count >= of->count;
+    }
+    sp->append_only = nl->size >= ol->size;
+    for (size_t j = 0; j < p->nnew; j++) {
+        int32_t i = p->src[j];
+        const rm_struct_field *nf = &nl->fields[j];
+        if (i < 0) sp->append_only &= nf->offset >= ol->size;
+        else sp->append_only &= ol->fields[i].offset == nf->offset && ol->fields[i].kind == nf->kind &&
+                                ol->fields[i].count == nf->count;
+    }
+    p->sp = sp;
+    return 0;
+}
+
+size_t rm_struct_save_words(const rm_plan *p) { return p->sp ? p->sp->save_words : 0; }
+
+/*
+** Whether the walk copies each instance: always when any plan of the
+** transaction runs module code on its instances after the walk (a hook or
+** an initializer may write any struct through a pointer, unjournaled),
+** else only where the undo cannot derive the old bytes from the new ones.
+** Without module code after the walk, nothing writes the instances before
+** the commit or the rollback but the walk itself: at 10^6 instances the
+** copies were a third of the reload.
+*/
+void rm_struct_plans_decide(rm_plans *plans) {
+    bool post = false;
+    for (size_t i = 0; i < plans->count; i++) post |= plans->items[i].post;
+    for (size_t i = 0; i < plans->count; i++) {
+        rm_struct_plan *sp = (rm_struct_plan *)plans->items[i].sp;
+        if (sp) sp->save_words = sp->invertible && !post ? 0 : sp->copy_words;
+    }
+}
+
+/*
+** Save, then write: the new class's initial bytes (defaults of added
+** fields and of array elements past the old length), then each kept field
+** from the saved copy (so fields that overlap their old places are read
+** intact), then zeros where the old struct was longer.
+*/
+void rm_struct_migrate(rm_object *inst, const rm_plan *p, uintptr_t *save) {
+    const rm_struct_plan *sp = p->sp;
+    unsigned char *o = (unsigned char *)inst;
+    uintptr_t buffer[UNDO_BUFFER / 8];
+    if (sp->save_words) memcpy(save, o, sp->copy_words * 8);
+    /* The common edit, a field added at the end: nothing else moves. */
+    if (sp->append_only) {
+        memcpy(o + sp->old->size, sp->neu->init + sp->old->size, sp->neu->size - sp->old->size);
+        return;
+    }
+    if (!sp->save_words) {
+        save = buffer; /* only the source of the writes below */
+        memcpy(save, o, sp->copy_words * 8);
+    }
+    const unsigned char *saved = (const unsigned char *)save;
+    size_t hdr = sizeof(rm_object);
+    memcpy(o + hdr, sp->neu->init + hdr, sp->neu->size - hdr);
+    for (size_t k = 0; k < sp->nops; k++) {
+        const struct_op *op = &sp->ops[k];
+        size_t fs = rm_field_kind_size(op->from_kind), ts = rm_field_kind_size(op->to_kind);
+        if (op->from_kind == op->to_kind) {
+            memcpy(o + op->to, saved + op->from, fs * op->count);
+            continue;
+        }
+        for (size_t e = 0; e < op->count; e++) convert(op->from_kind, saved + op->from + e * fs, op->to_kind, o + op->to + e * ts);
+    }
+    if (sp->old->size > sp->neu->size) memset(o + sp->neu->size, 0, sp->old->size - sp->neu->size);
+}
+
+/* The same writes as rm_struct_migrate, from an old instance into a new,
+   zero-filled one (the new class's header is already in place). */
+void rm_struct_move(rm_object *from, rm_object *to, const rm_plan *p) {
+    const rm_struct_plan *sp = p->sp;
+    unsigned char *o = (unsigned char *)to;
+    const unsigned char *saved = (const unsigned char *)from;
+    size_t hdr = sizeof(rm_object);
+    memcpy(o + hdr, sp->neu->init + hdr, sp->neu->size - hdr);
+    for (size_t k = 0; k < sp->nops; k++) {
+        const struct_op *op = &sp->ops[k];
+        size_t fs = rm_field_kind_size(op->from_kind), ts = rm_field_kind_size(op->to_kind);
+        if (op->from_kind == op->to_kind) {
+            memcpy(o + op->to, saved + op->from, fs * op->count);
+            continue;
+        }
+        for (size_t e = 0; e < op->count; e++) convert(op->from_kind, saved + op->from + e * fs, op->to_kind, o + op->to + e * ts);
+    }
+    from->ob_type = (rm_type *)p->old_cls;
+    /* Filled: the other walkers may read it from now on (see the walk). */
+    __atomic_and_fetch(&to->ob_flags, (uint16_t)~RM_FLAG_MOVE_TARGET, __ATOMIC_RELEASE);
+}
+
+bool rm_struct_plan_grows(const rm_plan *p) { return p->sp && p->sp->grows; }
+
+/*
+** One pass over the registry, with collections off (the allocations must
+** not compact it under the loop): an instance of an old class whose plan
+** grows is moved if Boehm's block says its allocation is too small. Its
+** new instance carries the old one's identity hash, so tables keyed by it
+** stay valid; the mapping's arrays keep the new instances alive.
+*/
+int rm_struct_plan_moves(rm_plans *plans, rm_mapping *m) {
+    bool any = false;
+    for (size_t i = 0; i < plans->count; i++) any |= rm_struct_plan_grows(&plans->items[i]);
+    if (!any) return 0;
+    /* 1. The instances to move and their plans, in malloc memory (the
+       registry keeps them alive meanwhile: collections are off). */
+    typedef struct move { rm_object *inst; const rm_plan *plan; } move;
+    move *moves = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    GC_disable();
+    size_t count = rm_live.count;
+    for (size_t k = 0; k < count; k++) {
+        rm_object *o = RM_REVEAL(rm_live.items[k]);
+        rm_type *t = o->ob_type;
+        if (t->tp_layout != RM_LAYOUT_STRUCT || !t->ob_aux || (o->ob_flags & RM_FLAG_MOVE_TARGET)) continue;
+        uintptr_t at = t->ob_aux;
+        if (at == RM_PLAN_IN_PROBE) at = (uintptr_t)rm_probe_get(&plans->by_old, (rm_object *)t);
+        if (!at || plans->items[at - 1].old_cls != (rm_object *)t) continue;
+        const rm_plan *p = &plans->items[at - 1];
+        /* Boehm's block header is a cache miss: asked only when some
+           instances may fit. */
+        if (!rm_struct_plan_grows(p) || (!p->sp->all_move && GC_size(o) >= p->sp->neu->size)) continue;
+        if (n == cap) {
+            size_t grown = cap ? 2 * cap : 4096;
+            move *items = realloc(moves, grown * sizeof *items);
+            if (!items) {
+                rc = -1;
+                break;
+            }
+            moves = items;
+            cap = grown;
+        }
+        moves[n++] = (move){o, p};
+    }
+    /* 2. The new instances, mapped. */
+    if (rc == 0 && n) rc = rm_mapping_reserve(m, m->count + n);
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        const rm_plan *p = moves[k].plan;
+        rm_object *o = moves[k].inst, *to = rm_alloc((rm_type *)p->new_cls, p->sp->neu->alloc);
+        if (!to) {
+            rc = -1;
+            break;
+        }
+        to->ob_flags |= RM_FLAG_STRUCT | RM_FLAG_MOVE_TARGET;
+        to->ob_hash = o->ob_hash;
+        rm_mapping_push_move(m, o, to);
+    }
+    GC_enable();
+    free(moves);
+    if (rc < 0 && !rm_error_occurred()) rm_error_set(RM_ERR_MEMORY, "out of memory planning struct instance moves");
+    return rc;
+}
+
+void rm_struct_unmigrate(rm_object *inst, const rm_plan *p, const uintptr_t *save) {
+    const rm_struct_plan *sp = p->sp;
+    if (sp->save_words) {
+        memcpy(inst, save, sp->save_words * 8);
+    } else {
+        /* Each kept field back from its new place and kind; the rest of
+           the old struct (padding) and what the new one used past it are
+           zeros again. */
+        uintptr_t buffer[UNDO_BUFFER / 8];
+        unsigned char *o = (unsigned char *)inst, *now = (unsigned char *)buffer;
+        size_t hdr = sizeof(rm_object);
+        if (sp->append_only) {
+            memset(o + sp->old->size, 0, sp->copy_words * 8 - sp->old->size);
+            inst->ob_type = (rm_type *)p->old_cls;
+            return;
+        }
+        memcpy(now, o, sp->neu->size);
+        memset(o + hdr, 0, sp->copy_words * 8 - hdr);
+        for (size_t k = 0; k < sp->nops; k++) {
+            const struct_op *op = &sp->ops[k];
+            size_t fs = rm_field_kind_size(op->from_kind), ts = rm_field_kind_size(op->to_kind);
+            if (op->from_kind == op->to_kind) { /* references included */
+                memcpy(o + op->from, now + op->to, fs * op->count);
+                continue;
+            }
+            for (size_t e = 0; e < op->count; e++)
+                convert(op->to_kind, now + op->to + e * ts, op->from_kind, o + op->from + e * fs);
+        }
+    }
+    inst->ob_type = (rm_type *)p->old_cls;
+}
+
+void rm_struct_empty(rm_object *inst) {
+    const rm_struct_layout *l = rm_struct_of(inst->ob_type);
+    memset((char *)inst + sizeof(rm_object), 0, l->size - sizeof(rm_object));
+}
+
+int rm_struct_old_values(const rm_plan *p, rm_object *inst, const uintptr_t *save, rm_object *values) {
+    const rm_struct_layout *ol = rm_struct_of((rm_type *)p->old_cls);
+    const unsigned char *base = save ? (const unsigned char *)save : (const unsigned char *)inst;
+    for (size_t i = 0; i < p->nold; i++) {
+        rm_object *v = rm_struct_box(ol, i, base);
+        if (!v) return -1;
+        rm_tuple_set(values, i, v);
+    }
+    return 0;
+}
