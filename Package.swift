@@ -1,4 +1,5 @@
 // swift-tools-version:6.2
+import CompilerPluginSupport
 import PackageDescription
 
 // Host executables export their symbols so that native modules loaded with
@@ -37,6 +38,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Only the macros (RemapMacros) use it, and only RemapModule and the
+        // tests depend on them: release builds of reloadctl and the
+        // benchmarks never compile swift-syntax.
+        .package(url: "https://github.com/swiftlang/swift-syntax", "600.0.0"..<"604.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -80,9 +85,27 @@ let package = Package(
         // the benchmark itself.
         .executableTarget(name: "module-bench", dependencies: ["Reload", "CRemap"], exclude: ["workloads"],
                           linkerSettings: exportDynamic),
+        // Modules written in Swift (docs/swift-modules.md): the macros that
+        // turn @Reloadable structs and @Module enums into the C API's
+        // definitions, and the library their expansions call. A module file
+        // is compiled against RemapModule's interface and links its objects
+        // (ModuleCompiler finds both); RemapModule is not linked into any
+        // product, so no second copy of the core ever exists.
+        .macro(
+            name: "RemapMacros",
+            dependencies: [
+                .product(name: "SwiftSyntaxMacros", package: "swift-syntax"),
+                .product(name: "SwiftCompilerPlugin", package: "swift-syntax"),
+            ]
+        ),
+        .target(name: "RemapModule", dependencies: ["RemapMacros", "CRemapAPI"]),
+        // `import CRemap` for RemapModule without linking the core: a module
+        // map over include/remap/remap.h (nothing is compiled here).
+        .systemLibrary(name: "CRemapAPI", path: "Sources/CRemapAPI"),
         .testTarget(
             name: "ReloadTests",
-            dependencies: ["Reload", "CRemap", "CRemapLoader", "remap-stress", "layout-stress", "reloadctl"],
+            dependencies: ["Reload", "CRemap", "CRemapLoader", "remap-stress", "layout-stress", "reloadctl",
+                           "RemapMacros", "RemapModule"],
             swiftSettings: [.swiftLanguageMode(.v5)],
             linkerSettings: exportDynamic
         ),

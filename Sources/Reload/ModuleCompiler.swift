@@ -24,6 +24,10 @@ public struct ModuleCompiler: Sendable {
     public var swiftCompiler: String
     /// Extra flags for `swiftc` (`$SWIFTFLAGS`).
     public var swiftFlags: [String]
+    /// RemapModule and its macros, for Swift modules that import it (nil
+    /// when neither a build tree nor an install has them: modules that
+    /// import only CRemap still build).
+    public var swiftKit: SwiftModuleKit?
 
     public init(compiler: String? = nil) throws {
         includeDirectory = try Self.findIncludeDirectory()
@@ -36,6 +40,7 @@ public struct ModuleCompiler: Sendable {
         ldflags = Self.words(env["LDFLAGS"] ?? "")
         swiftCompiler = command("SWIFTC") ?? "swiftc"
         swiftFlags = Self.words(env["SWIFTFLAGS"] ?? "")
+        swiftKit = SwiftModuleKit.find(includeDirectory: includeDirectory)
     }
 
     /// A command variable split into words; `fallback` if it has none.
@@ -160,7 +165,8 @@ public struct ModuleCompiler: Sendable {
     }
 
     /// The `swiftc` command that builds `source` into a module library:
-    /// `import CRemap` finds include/module.modulemap, and the C API's
+    /// `import CRemap` finds include/module.modulemap, `import RemapModule`
+    /// the kit (its interface, objects and macro plugin), and the C API's
     /// symbols stay undefined until the host loads the library.
     func swiftCommand(source: String, output: String, moduleName: String) -> [String] {
         return Self.commandWords(swiftCompiler, fallback: "swiftc") + ["-emit-library", "-parse-as-library", "-O", "-g",
@@ -169,7 +175,7 @@ public struct ModuleCompiler: Sendable {
                           // include/remap/ in an install (scripts/install.sh).
                           "-I", includeDirectory, "-I", includeDirectory + "/remap",
                           "-Xcc", "-I", "-Xcc", includeDirectory]
-            + swiftFlags + ["-o", output, source]
+            + (swiftKit?.swiftFlags ?? []) + swiftFlags + ["-o", output, source]
     }
 
     /// Compiles `source` (a `.c` or a `.swift` file) into `output` (written
@@ -211,7 +217,10 @@ public struct ModuleCompiler: Sendable {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             try? FileManager.default.removeItem(atPath: temporary)
-            let missing = process.terminationStatus == 127 ? "cannot run \(command[0]) (set \(language == .c ? "CC" : "SWIFTC"))\n" : ""
+            var missing = process.terminationStatus == 127 ? "cannot run \(command[0]) (set \(language == .c ? "CC" : "SWIFTC"))\n" : ""
+            if language == .swift, swiftKit == nil, text.contains("no such module 'RemapModule'") {
+                missing += "RemapModule was not found: build it (swift build --target RemapModule) or install it (scripts/install.sh)\n"
+            }
             throw RemapError.compilerFailed(source: source, output: missing + text)
         }
         if language == .swift, let depfile {
