@@ -1,0 +1,120 @@
+import Foundation
+import XCTest
+
+/// Modules written in Swift (issue 22): examples/swift-particles under
+/// `reloadctl run --entry particles.run --watch`, edited live as a user
+/// would, with real `swiftc` builds through the macro plugin.
+final class SwiftModuleTests: HostTestCase {
+    static let example = FixtureFolder.packageRoot.path + "/examples/swift-particles/particles.swift"
+
+    func ctl(_ args: String...) throws -> Processes.Result {
+        try Processes.run(Processes.reloadctl, args + ["--socket", socketPath])
+    }
+
+    func source() throws -> String { try String(contentsOfFile: Self.example, encoding: .utf8) }
+
+    func save(_ text: String) throws {
+        try text.write(toFile: folder.path + "/particles.swift", atomically: true, encoding: .utf8)
+    }
+
+    /// `text` with `old` replaced, failing the test if `old` is not there.
+    func edit(_ text: String, _ old: String, _ new: String, file: StaticString = #filePath, line: UInt = #line) -> String {
+        XCTAssertTrue(text.contains(old), "the example no longer has \(old)", file: file, line: line)
+        return text.replacingOccurrences(of: old, with: new)
+    }
+
+    func clock() throws -> Int { Int(try ctl("get", "particles.clock").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1 }
+
+    func waitUntil(_ timeout: TimeInterval = 60, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try condition() { return true }
+            usleep(100_000)
+        }
+        return false
+    }
+
+    func startExample() throws -> HostProcess {
+        try save(try source())
+        let host = try HostProcess(folder: folder.path, socket: socketPath, extra: ["--entry", "particles.run", "--watch"])
+        XCTAssertTrue(host.waitFor("tick 5:", timeout: 120), host.log)
+        return host
+    }
+
+    /// The issue's "done when": a save that adds a stored property with a
+    /// default (mass), renames one (v -> speed) and changes a method (step)
+    /// keeps every particle and its values; the entry runs on with the new
+    /// code, the clock is not reset.
+    func testLiveEditAddsRenamesAndChangesMethodKeepingEveryParticle() throws {
+        let host = try startExample()
+        defer { host.stop() }
+        XCTAssertEqual(try ctl("call", "particles.spawn", "0").stdout, "100000\n", host.log)
+        let before = try clock()
+
+        var v2 = try source()
+        v2 = edit(v2, "var v: Int = 0", "@Renamed(from: \"v\") var speed: Int = 0\n        var mass: Double = 1.0")
+        v2 = edit(v2, "x = (x + v) % 1000", "x = (x + 2 * speed) % 1000\n            mass += 0.5")
+        v2 = edit(v2, "Particle(x: i % 1000, v: i % 5 - 2)", "Particle(x: i % 1000, speed: i % 5 - 2)")
+        // A check over every particle: its renamed field kept the value it
+        // was spawned with, and the new step has run on it since the reload.
+        v2 = edit(v2, "    static func tick() {", """
+                static func check() -> String {
+                    var bad = 0
+                    for (i, p) in world.enumerated() where p.speed != i % 5 - 2 || p.mass <= 1.0 || p.x < 0 || p.x >= 1000 { bad += 1 }
+                    return "\\(world.count) particles, \\(bad) wrong"
+                }
+
+                static func tick() {
+            """)
+        try save(v2)
+        XCTAssertTrue(host.waitFor("reloaded particles 1 -> 2", timeout: 120), host.log)
+        XCTAssertTrue(try waitUntil { try clock() >= before + 3 }, host.log)
+        XCTAssertEqual(try ctl("call", "particles.check").stdout, "\"100000 particles, 0 wrong\"\n", host.log)
+        let particle = try ctl("get", "particles.world[7]", "--json").stdout
+        XCTAssertTrue(particle.contains("\"speed\":0") && particle.contains("\"mass\""), particle)
+        XCTAssertFalse(particle.contains("\"v\""), particle)
+        XCTAssertFalse(host.log.contains("failed"), host.log)
+    }
+
+    /// A new version whose module hook throws is refused whole: the old
+    /// code keeps running (its report, its ticks), with the hook's message
+    /// in the log.
+    func testNewVersionThrowingInItsHookLeavesTheOldOneRunning() throws {
+        let host = try startExample()
+        defer { host.stop() }
+        var v2 = try source()
+        v2 = edit(v2, "var v: Int = 0", "var v: Int = 0\n        var mass: Double = 1.0")
+        v2 = edit(v2, "return \"tick \\(clock)", "return \"v2 tick \\(clock)")
+        v2 = edit(v2, "    static func tick() {", """
+                static func reload(old: OldNamespace) throws {
+                    throw RemapError.valueError("not ready: \\(try old["clock", as: Int.self] ?? -1) ticks")
+                }
+
+                static func tick() {
+            """)
+        try save(v2)
+        XCTAssertTrue(host.waitFor("reload of particles failed", timeout: 120), host.log)
+        XCTAssertTrue(host.log.contains("not ready:"), host.log)
+        let after = try clock()
+        XCTAssertTrue(try waitUntil { try clock() >= after + 2 }, "the old entry stopped ticking\n\(host.log)")
+        XCTAssertTrue(try ctl("call", "particles.report").stdout.hasPrefix("\"tick "), host.log)
+        let particle = try ctl("get", "particles.world[7]", "--json").stdout
+        XCTAssertFalse(particle.contains("mass"), particle)
+    }
+
+    /// The glue's checks, as `reloadctl call` shows them: a wrong type is a
+    /// TypeError naming the argument, a wrong count says how many, a Swift
+    /// throw is the module's error.
+    func testCallsConvertArgumentsAndErrors() throws {
+        let host = try startExample()
+        defer { host.stop() }
+        let wrong = try ctl("call", "particles.spawn", "\"abc\"")
+        XCTAssertTrue(wrong.stderr.contains("TypeError: particles.spawn() argument 1 must be int, not str"), wrong.stderr)
+        let count = try ctl("call", "particles.spawn")
+        XCTAssertTrue(count.stderr.contains("TypeError: particles.spawn() takes exactly 1 argument (0 given)"), count.stderr)
+        let thrown = try Processes.run(Processes.reloadctl, ["call", "--socket", socketPath, "particles.spawn", "--", "-3"])
+        XCTAssertTrue(thrown.stderr.contains("ValueError: cannot spawn -3 particles"), thrown.stderr)
+        XCTAssertEqual(try ctl("call", "particles.world[3].step").status, 0)
+        XCTAssertTrue(try ctl("get", "particles.world[3]").stdout.contains("Particle"))
+    }
+}
