@@ -5,7 +5,10 @@
 #   PREFIX/lib/libRemapHost.so             the runtime + loader for C hosts
 #   PREFIX/include/remap/*.h               module.h (modules), host.h (hosts), ...: the public
 #                                          headers only (CSources/loader.h is the loader's, not installed)
-#   PREFIX/include/remap/module.modulemap  `import CRemap` for modules written in Swift
+#   PREFIX/include/remap/module.modulemap  `import CRemap` (and CRemapAPI) for modules written in Swift
+#   PREFIX/lib/remap/swift/                `import RemapModule` for modules written in Swift:
+#                                          RemapModule.swiftmodule, libRemapModule.a, RemapMacros-tool
+#                                          (the macro plugin); from a debug build, see below
 #   PREFIX/lib/pkgconfig/remap.pc          modules: cflags
 #   PREFIX/lib/pkgconfig/remap-host.pc     C hosts: cflags and libs
 #   PREFIX/share/remap/install-manifest    what was installed, for --uninstall
@@ -19,7 +22,13 @@
 #   --scratch-path DIR   SwiftPM build folder (swift build --scratch-path), default .build; any
 #                        other must be outside the source tree (SwiftPM 6.3 then fails the
 #                        next build into it with "unknown build description")
-#   --products DIR       install the reloadctl and libRemapHost.so already in DIR; do not build
+#   --products DIR       install the reloadctl, libRemapHost.so and the Swift module kit already
+#                        in DIR; do not build
+#
+# The Swift module kit (RemapModule and its macros) comes from a debug build:
+# its macro plugin needs swift-syntax, which takes about 80 s to build in
+# debug and 8 minutes in release, and a module's hot paths are RemapModule's
+# inlinable code, compiled into the module with its own -O.
 #
 # The manifest lists every file installed and every folder the install had to
 # create; --uninstall removes those files, then those folders if they are
@@ -94,10 +103,19 @@ if [ -z "$products" ]; then
     # One product per command: given several, swift build builds only the last.
     swift build "${args[@]}" --product reloadctl
     swift build "${args[@]}" --product RemapHost
+    debug=()
+    [ -n "$scratch" ] && debug+=(--scratch-path "$scratch")
+    swift build "${debug[@]}" --target RemapModule
+    kit="$(swift build "${debug[@]}" --show-bin-path)"
     products="$(swift build "${args[@]}" --show-bin-path)"
+else
+    kit="$products"
 fi
 for f in reloadctl libRemapHost.so; do
     [ -f "$products/$f" ] || { echo "install.sh: $products/$f is missing" >&2; exit 1; }
+done
+for f in Modules/RemapModule.swiftmodule RemapMacros-tool RemapModule.build; do
+    [ -e "$kit/$f" ] || { echo "install.sh: $kit/$f is missing (swift build --target RemapModule)" >&2; exit 1; }
 done
 # The Swift runtime libRemapHost.so runs with: C hosts get a run path to it.
 swiftlib="$(ldd "$products/libRemapHost.so" | awk '/libswiftCore\.so/ { print $3 }' | xargs -r dirname)"
@@ -130,6 +148,12 @@ lib="$prefix/lib"
 include="$prefix/include"
 put 755 "$products/reloadctl" "$prefix/bin/reloadctl"
 put 755 "$products/libRemapHost.so" "$lib/libRemapHost.so"
+put 644 "$kit/Modules/RemapModule.swiftmodule" "$lib/remap/swift/RemapModule.swiftmodule"
+put 755 "$kit/RemapMacros-tool" "$lib/remap/swift/RemapMacros-tool"
+archive="$(mktemp -d)"
+ar rcs "$archive/libRemapModule.a" "$kit"/RemapModule.build/*.swift.o
+put 644 "$archive/libRemapModule.a" "$lib/remap/swift/libRemapModule.a"
+rm -rf "$archive"
 for h in "$root"/include/remap/*.h; do
     put 644 "$h" "$include/remap/$(basename "$h")"
 done
@@ -178,6 +202,11 @@ EOF
 # remap/ so it claims no generic PREFIX/include/module.modulemap.
 cat >"$pc/module.modulemap" <<EOF
 module CRemap {
+    header "remap.h"
+    export *
+}
+// The same API as RemapModule imports it (Sources/CRemapAPI).
+module CRemapAPI {
     header "remap.h"
     export *
 }

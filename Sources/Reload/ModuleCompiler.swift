@@ -175,7 +175,7 @@ public struct ModuleCompiler: Sendable {
                           // include/remap/ in an install (scripts/install.sh).
                           "-I", includeDirectory, "-I", includeDirectory + "/remap",
                           "-Xcc", "-I", "-Xcc", includeDirectory]
-            + (swiftKit?.swiftFlags ?? []) + swiftFlags + ["-o", output, source]
+            + (swiftKit?.swiftFlags ?? []) + swiftFlags + ["-o", output, source] + (swiftKit?.linkInputs ?? [])
     }
 
     /// Compiles `source` (a `.c` or a `.swift` file) into `output` (written

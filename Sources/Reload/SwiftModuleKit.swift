@@ -19,10 +19,11 @@ public struct SwiftModuleKit: Sendable, Equatable {
     /// The folder whose module.modulemap declares CRemapAPI (`-I`).
     public var moduleMapDirectory: String
 
-    /// The flags that add the kit to a `swiftc` command.
+    /// The flags that add the kit to a `swiftc` command, before the source;
+    /// `linkInputs` go after it (an archive is searched only for what the
+    /// objects before it need).
     public var swiftFlags: [String] {
         ["-I", interfaceDirectory, "-I", moduleMapDirectory, "-load-plugin-executable", plugin + "#RemapMacros"]
-            + linkInputs
     }
 
     /// The kit in `folder` laid out as an install (`lib/remap/swift`).

@@ -46,6 +46,8 @@ final class InstallTests: XCTestCase {
         let manifest = try String(contentsOfFile: manifestPath, encoding: .utf8)
         let installedFiles = manifest.split(separator: "\n").filter { $0.hasPrefix("f ") }.map { String($0.dropFirst(2)) }
         for expected in ["bin/reloadctl", "lib/libRemapHost.so", "include/remap/host.h", "include/remap/module.h",
+                         "lib/remap/swift/RemapModule.swiftmodule", "lib/remap/swift/libRemapModule.a",
+                         "lib/remap/swift/RemapMacros-tool",
                          "lib/pkgconfig/remap.pc", "lib/pkgconfig/remap-host.pc", "share/remap/install-manifest"] {
             XCTAssertTrue(installedFiles.contains(prefix + "/" + expected), "\(expected) in the manifest:\n\(manifest)")
             XCTAssertTrue(fm.fileExists(atPath: prefix + "/" + expected), expected)
@@ -109,6 +111,26 @@ final class InstallTests: XCTestCase {
         let swiftModule = try sh("SWIFTC='\(swiftc)' \(prefix)/bin/reloadctl build answer.swift && nm -D --defined-only answer.so")
         XCTAssertEqual(swiftModule.status, 0, swiftModule.stdout + swiftModule.stderr)
         XCTAssertTrue(swiftModule.stdout.contains("rm_module_init"), swiftModule.stdout)
+        // The Swift example (RemapModule, its macros) builds with the
+        // installed reloadctl alone, and the installed reloadctl's host
+        // loads it and calls it.
+        try fm.createDirectory(atPath: work + "/swift", withIntermediateDirectories: true)
+        try fm.copyItem(atPath: root + "/examples/swift-particles/particles.swift", toPath: work + "/swift/particles.swift")
+        let example = try sh("""
+            set -e
+            SWIFTC='\(swiftc)' \(prefix)/bin/reloadctl build swift/particles.swift
+            sock="$(mktemp -d)"; chmod 700 "$sock"
+            SWIFTC='\(swiftc)' \(prefix)/bin/reloadctl run swift --socket "$sock/s" > host.log 2>&1 &
+            host=$!
+            for i in $(seq 100); do [ -S "$sock/s" ] && break; sleep 0.1; done
+            \(prefix)/bin/reloadctl call particles.spawn 10 --socket "$sock/s"
+            \(prefix)/bin/reloadctl call particles.tick --socket "$sock/s"
+            \(prefix)/bin/reloadctl call particles.report --socket "$sock/s"
+            kill $host; wait $host || true
+            """)
+        if example.status != 0 { print(try String(contentsOfFile: work + "/host.log", encoding: .utf8)) }
+        XCTAssertEqual(example.status, 0, example.stdout + example.stderr)
+        XCTAssertTrue(example.stdout.contains("10\n") && example.stdout.contains("tick 1: 10 particles"), example.stdout + example.stderr)
         // Only the public headers are installed, and a host cannot reach the
         // loader's part of the core (CSources/loader.h): it is not exported.
         let headers = try fm.contentsOfDirectory(atPath: prefix + "/include/remap").filter { $0.hasSuffix(".h") }.sorted()
