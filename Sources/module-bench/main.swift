@@ -6,6 +6,11 @@
 // then runs workloads/bench.py (the same logic) with python3 if there is
 // one. One JSON line per workload: nanoseconds per operation on each side
 // (best of three) and CPython's time over ours.
+//
+// workloads/swiftbench.swift (plain_swift, swift_step, swift_method) is built
+// with the macro plugin and RemapModule of a debug build, which this release
+// build does not make (it never compiles swift-syntax): run
+// `swift build --target RemapModule` once first, or those lines are skipped.
 import CRemap
 import Foundation
 import Reload
@@ -42,12 +47,30 @@ let built = try run("cc", ["-shared", "-fPIC", "-O2", "-I", root.appendingPathCo
                            "-o", dir + "/bench.so", workloads.appendingPathComponent("bench.c").path])
 guard built.status == 0 else { fatalError("cc failed on bench.c") }
 
+// The Swift workloads: built as `reloadctl build` builds a module, with the
+// macro plugin and RemapModule of the source tree's debug build (a release
+// build of the benchmark does not build swift-syntax; scripts/bench.sh
+// builds the debug kit first). Skipped, with a note, without it.
+var swiftBuildSeconds: Double?
+do {
+    let compiler = try ModuleCompiler()
+    if compiler.swiftKit != nil {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try compiler.build(source: workloads.appendingPathComponent("swiftbench.swift").path, output: dir + "/swiftbench.so")
+        swiftBuildSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    } else {
+        FileHandle.standardError.write(Data("module-bench: no RemapModule kit (swift build --target RemapModule): Swift workloads skipped\n".utf8))
+    }
+} catch {
+    FileHandle.standardError.write(Data("module-bench: swiftbench.swift: \(error)\n".utf8))
+}
+
 /// Nanoseconds per operation, best of three, and the checksum.
-func timed(_ loader: ModuleLoader, _ function: String, _ count: Int, ops: Int) throws -> (Double, Int) {
+func timed(_ loader: ModuleLoader, _ function: String, _ count: Int, ops: Int, module: String = "bench") throws -> (Double, Int) {
     var best = Double.infinity, checksum = 0
     for _ in 0..<3 {
         let start = DispatchTime.now().uptimeNanoseconds
-        checksum = try Objects.intValue(loader.call("bench.\(function)", [try Objects.int(count)]))
+        checksum = try Objects.intValue(loader.call("\(module).\(function)", [try Objects.int(count)]))
         let ns = Double(DispatchTime.now().uptimeNanoseconds - start)
         best = min(best, ns / Double(ops))
     }
@@ -76,6 +99,15 @@ try Runtime.shared.withLock {
     ours["struct_method"] = try timed(loader, "struct_method", rounds, ops: particles * rounds)
     ours["struct_alloc"] = try timed(loader, "struct_alloc", calls / 10, ops: calls / 10)
     ours["malloc_alloc"] = try timed(loader, "malloc_alloc", calls / 10, ops: calls / 10)
+    // Modules in Swift (issue 22): ordinary Swift beside @Reloadable.
+    if swiftBuildSeconds != nil {
+        try loader.load("swiftbench")
+        _ = try loader.call("swiftbench.make", [try Objects.int(particles)])
+        Runtime.shared.collect()
+        for name in ["plain_swift", "swift_step", "swift_method"] {
+            ours[name] = try timed(loader, name, rounds, ops: particles * rounds, module: "swiftbench")
+        }
+    }
 }
 
 // CPython, same sizes (alloc at a tenth, as above).
@@ -90,14 +122,20 @@ if let out = try? run("python3", [workloads.appendingPathComponent("bench.py").p
 
 /// The struct workloads are compared with CPython's same logic.
 let cpythonName = ["plain_c": "particle_step", "struct_step": "particle_step", "struct_method": "particle_step",
-                   "struct_alloc": "alloc"]
+                   "struct_alloc": "alloc", "plain_swift": "particle_step", "swift_step": "particle_step",
+                   "swift_method": "particle_step"]
 func round2(_ x: Double) -> Double { (x * 100).rounded() / 100 }
 for name in ["particle_step", "particle_step_fast", "getattr_int", "call", "dict_str", "alloc",
-             "plain_c", "struct_step", "struct_method", "struct_alloc"] {
-    let (ns, checksum) = ours[name]!
+             "plain_c", "struct_step", "struct_method", "struct_alloc", "plain_swift", "swift_step", "swift_method"] {
+    guard let (ns, checksum) = ours[name] else { continue }
     var line: [String: Any] = ["workload": name, "remap_ns": (ns * 10).rounded() / 10, "checksum": checksum,
                                "cpython": python]
     if name == "struct_step" || name == "struct_method" { line["vs_plain_c"] = round2(ns / ours["plain_c"]!.0) }
+    if name == "swift_step" || name == "swift_method" {
+        line["vs_plain_swift"] = round2(ns / ours["plain_swift"]!.0)
+        line["vs_plain_c"] = round2(ns / ours["plain_c"]!.0)
+    }
+    if name == "swift_step", let seconds = swiftBuildSeconds { line["module_build_s"] = round2(seconds) }
     if name == "struct_alloc" {
         let malloc = ours["malloc_alloc"]!.0
         line["malloc_ns"] = (malloc * 10).rounded() / 10
