@@ -118,3 +118,61 @@ final class SwiftModuleTests: HostTestCase {
         XCTAssertTrue(try ctl("get", "particles.world[3]").stdout.contains("Particle"))
     }
 }
+
+/// A Swift module in a C host (libRemapHost.so, include/remap/host.h):
+/// nothing in the runtime is Swift-specific, so the same library loads,
+/// runs and reloads (a field added) there too.
+final class SwiftModuleCHostTests: XCTestCase {
+    func testSwiftModuleLoadsAndReloadsInACHost() throws {
+        guard FileManager.default.fileExists(atPath: Processes.productsDirectory.path + "/libRemapHost.so") else {
+            throw XCTSkip("libRemapHost.so is not built (swift build --product RemapHost; scripts/test.sh builds it)")
+        }
+        let work = try FixtureFolder()
+        var source = try String(contentsOfFile: SwiftModuleTests.example, encoding: .utf8)
+        try source.write(toFile: work.path + "/particles.swift", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try Processes.run(Processes.reloadctl, ["build", work.path + "/particles.swift"]).status, 0)
+        source = source.replacingOccurrences(of: "var v: Int = 0", with: "var v: Int = 0\n        var mass: Double = 2.5")
+        try source.write(toFile: work.path + "/v2.swift", atomically: true, encoding: .utf8)
+        try """
+            #include <remap/host.h>
+            #include <stdio.h>
+            #include <stdlib.h>
+            static void show(const char *function) {
+                rm_object *r = rm_host_call(function, NULL, 0);
+                if (!r) { printf("%s failed: %s\\n", function, rm_error_message()); exit(1); }
+                printf("%s\\n", rm_str_cstr(rm_repr(r)));
+            }
+            int main(int argc, char **argv) {
+                if (rm_host_start() < 0) return 1;
+                rm_acquire();
+                if (rm_host_add_search_path(argv[1]) < 0 || !rm_host_load("particles")) return 2;
+                rm_object *n = rm_int(1000);
+                if (!rm_host_call("particles.spawn", &n, 1)) return 3;
+                show("particles.tick");
+                show("particles.report");
+                rm_release();
+                if (system(argv[2]) != 0) return 4;
+                rm_acquire();
+                const char *modules[] = {"particles"};
+                if (rm_host_reload(modules, 1, NULL, NULL) < 0) { printf("reload: %s\\n", rm_error_message()); return 5; }
+                show("particles.tick");
+                show("particles.report");
+                rm_object *world = rm_host_call("particles.spawn", &(rm_object *){rm_int(0)}, 1);
+                printf("count %s\\n", rm_str_cstr(rm_repr(world)));
+                rm_release();
+                return 0;
+            }
+            """.write(toFile: work.path + "/host.c", atomically: true, encoding: .utf8)
+        let flags = try Processes.run(Processes.reloadctl, ["cflags", "--host"])
+        XCTAssertEqual(flags.status, 0, flags.stderr)
+        let cc = try Processes.run("/usr/bin/env", ["cc", "-o", work.path + "/host", work.path + "/host.c"]
+            + flags.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
+        XCTAssertEqual(cc.status, 0, cc.stderr)
+        let rebuild = "\(Processes.reloadctl) build \(work.path)/v2.swift -o \(work.path)/particles.so"
+        let run = try Processes.run(work.path + "/host", [work.path, rebuild], timeout: 120)
+        XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
+        XCTAssertTrue(run.stdout.contains("tick 1: 1000 particles"), run.stdout)
+        XCTAssertTrue(run.stdout.contains("tick 2: 1000 particles"), "state kept across the reload: \(run.stdout)")
+        XCTAssertTrue(run.stdout.contains("count 1000"), run.stdout)
+    }
+}
