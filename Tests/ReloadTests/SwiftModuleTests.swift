@@ -176,3 +176,26 @@ final class SwiftModuleCHostTests: XCTestCase {
         XCTAssertTrue(run.stdout.contains("count 1000"), run.stdout)
     }
 }
+
+/// docs/swift-modules.md shows the example as it is, and its lines of code
+/// stay within 1.3x the same program in ordinary Swift (the target).
+final class SwiftModuleDocsTests: XCTestCase {
+    static func code(_ text: String) -> [String] {
+        text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("//") }
+    }
+
+    func swiftBlocks() throws -> [String] {
+        let text = try String(contentsOfFile: FixtureFolder.packageRoot.path + "/docs/swift-modules.md", encoding: .utf8)
+        return text.components(separatedBy: "```swift\n").dropFirst().compactMap { $0.components(separatedBy: "```").first }
+    }
+
+    func testDocumentedExampleIsTheExampleAndItsSizeIsWithinTarget() throws {
+        let blocks = try swiftBlocks()
+        let example = try String(contentsOfFile: SwiftModuleTests.example, encoding: .utf8)
+        XCTAssertEqual(Self.code(blocks[0]), Self.code(example), "docs/swift-modules.md's first block is the example")
+        let ordinary = try XCTUnwrap(blocks.first { $0.contains("final class Particle") })
+        let ratio = Double(Self.code(example).count) / Double(Self.code(ordinary).count)
+        XCTAssertLessThanOrEqual(ratio, 1.3, "\(Self.code(example).count) lines against \(Self.code(ordinary).count)")
+    }
+}
