@@ -61,6 +61,14 @@ public final class ModuleBuilder {
         try check(rm_def_value(raw, name, value))
     }
 
+    /// Runs a module initializer written for `rm_module_init` into this
+    /// module: a `@Module enum` compiled into the host defines itself in
+    /// process with `try builder.define(particles._remapDefine)`, the same
+    /// declarations a `.so` build exports (docs/swift-modules.md).
+    public func define(_ initializer: (OpaquePointer?) -> Int32) throws {
+        try check(initializer(raw))
+    }
+
     /// `from module import name`.
     @discardableResult
     public func importFrom(_ module: String, _ name: String) throws -> Object {

@@ -61,6 +61,10 @@ public struct ModuleMacro: MemberMacro, PeerMacro {
     public static func expansion(of node: AttributeSyntax, providingPeersOf declaration: some DeclSyntaxProtocol,
                                  in context: some MacroExpansionContext) throws -> [DeclSyntax] {
         guard let enumDecl = declaration.as(EnumDeclSyntax.self) else { return [] }
+        if case .argumentList(let arguments) = node.arguments,
+           arguments.contains(where: { $0.label?.text == "exports" && $0.expression.trimmedDescription == "false" }) {
+            return []
+        }
         return [
             "@_cdecl(\"rm_module_abi\") public func _remap_module_abi() -> UInt32 { Remap.abiVersion }",
             """

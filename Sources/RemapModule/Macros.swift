@@ -27,6 +27,9 @@ public macro Initial<T>(_ initializer: (OldInstance) throws -> T) = #externalMac
 /// variables its state, its @Reloadable structs its classes, and
 /// `static func reload(old: OldNamespace) throws` its hook. Generates the
 /// exports a host loads (`rm_module_abi`, `rm_module_init`).
+/// `@Module(exports: false)` leaves the exports out, for a module compiled
+/// into a host and defined in process (`ModuleBuilder.define(name._remapDefine)`
+/// in Reload): a program has one `rm_module_init` at most.
 @attached(member, names: named(_remapDefine), named(live), named(_remapAnchor))
 @attached(peer, names: named(_remap_module_abi), named(_remap_module_init))
-public macro Module() = #externalMacro(module: "RemapMacros", type: "ModuleMacro")
+public macro Module(exports: Bool = true) = #externalMacro(module: "RemapMacros", type: "ModuleMacro")
