@@ -18,7 +18,7 @@ public struct ModuleMacro: MemberMacro, PeerMacro {
             throw MacroError("@Module applies to an enum (a namespace: `@Module enum particles { ... }`)")
         }
         let module = enumDecl.name.text
-        var define: [String] = ["let anchor = try m.anchor()", "_remapAnchor = anchor"]
+        var define: [String] = ["let anchor = try m.anchor(keeping: _remapAnchor)", "_remapAnchor = anchor"]
         for member in enumDecl.memberBlock.members {
             if let nested = member.decl.as(StructDeclSyntax.self), hasAttribute(nested.attributes, "Reloadable") {
                 define.append("try m.define(\(nested.name.text).self)")

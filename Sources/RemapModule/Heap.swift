@@ -26,13 +26,10 @@ public enum Remap {
 
     /// Sleeps `seconds` with the lock released.
     public static func sleep(_ seconds: Double) {
-        unlocked { _ = usleepCompat(UInt32(max(0, seconds) * 1_000_000)) }
+        let nanoseconds = Int(max(0, seconds) * 1e9)
+        var request = timespec(tv_sec: nanoseconds / 1_000_000_000, tv_nsec: nanoseconds % 1_000_000_000)
+        unlocked { _ = nanosleep(&request, nil) }
     }
-}
-
-@usableFromInline func usleepCompat(_ us: UInt32) -> Int32 {
-    var request = timespec(tv_sec: Int(us / 1_000_000), tv_nsec: Int(us % 1_000_000) * 1000)
-    return nanosleep(&request, nil)
 }
 
 /// The name of an object's type, for messages ("int", "str", "Particle").

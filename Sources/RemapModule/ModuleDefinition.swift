@@ -25,6 +25,10 @@ public struct ModuleDefinition {
         }
     }
 
+    /// Whether this is the module's first generation (a new module: a new
+    /// loader's, even when this code defined one before).
+    var isFirstLoad: Bool { rm_builder_generation(builder) == 1 }
+
     /// The module object being built.
     public var module: HeapPointer { rm_builder_module(builder) }
 
@@ -41,10 +45,15 @@ public struct ModuleDefinition {
 
     /// A handle that follows the module across reloads: it holds a function
     /// of this generation, which the next reload remaps to its successor,
-    /// whose module is the current one.
-    public func anchor() throws -> rm_handle {
+    /// whose module is the current one. `kept`, the handle an earlier
+    /// generation of the same module made in this same code (a module
+    /// defined in process is redefined by the same code), is kept: the
+    /// reload that succeeds remaps it, one that fails leaves it on the
+    /// version that runs on.
+    public func anchor(keeping kept: rm_handle?) throws -> rm_handle {
         let fn: rm_cfunction = { _, _, _ in rm_get_none() }
         let anchor = try _remapChecked(rm_def_function(builder, "__swift__", fn, 0))
+        if let kept, !isFirstLoad { return kept }
         guard let handle = rm_handle_new(anchor) else { throw RemapError.pending() }
         return handle
     }
@@ -72,8 +81,11 @@ public struct ModuleDefinition {
         }
         specs.append(rm_field_spec(name: nil, offset: 0, size: 0, kind: rm_field_kind(rawValue: 0), count: 0))
         let cls = try _remapChecked(rm_def_struct(builder, name, nil, size, specs))
-        guard let handle = rm_handle_new(cls) else { throw RemapError.pending() }
-        T._remapClass = handle
+        // Kept when this code defined the class before, as the anchor is.
+        if T._remapClass == nil || isFirstLoad {
+            guard let handle = rm_handle_new(cls) else { throw RemapError.pending() }
+            T._remapClass = handle
+        }
         return StructClass(object: cls)
     }
 }

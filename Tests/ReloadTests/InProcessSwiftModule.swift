@@ -3,6 +3,9 @@
 // is imported here: the rest of the tests see the C API through CRemap.
 import RemapModule
 
+/// Set by a test to make the next reload's module hook throw.
+nonisolated(unsafe) var inprocFailReload = false
+
 @Module(exports: false)
 enum inproc {
     @Reloadable
@@ -21,4 +24,8 @@ enum inproc {
     }
 
     static func sum() -> Int { points.reduce(0) { $0 + $1.x } }
+
+    static func reload(old: OldNamespace) throws {
+        if inprocFailReload { throw RemapError.runtimeError("refused by the test") }
+    }
 }

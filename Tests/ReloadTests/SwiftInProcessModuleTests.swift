@@ -25,6 +25,20 @@ final class SwiftInProcessModuleTests: XCTestCase {
             _ = try loader.reload(["inproc"])
             XCTAssertEqual(try Objects.intValue(loader.call("inproc.sum")), 13, "state kept across the reload")
             XCTAssertEqual(try Objects.intValue(loader.call("inproc.add", [try Objects.int(1)])), 3)
+
+            // A failed reload: the module's Swift statics (the class and
+            // anchor handles) are the same for every generation of a module
+            // defined in process; they still find the running version, so
+            // new instances and iteration keep working.
+            defer { inprocFailReload = false }
+            inprocFailReload = true
+            XCTAssertThrowsError(try loader.reload(["inproc"])) { XCTAssertTrue("\($0)".contains("refused by the test"), "\($0)") }
+            XCTAssertEqual(try Objects.intValue(loader.call("inproc.add", [try Objects.int(3)])), 4)
+            XCTAssertEqual(try Objects.intValue(loader.call("inproc.sum")), 17)
+            inprocFailReload = false
+            _ = try loader.reload(["inproc"])
+            XCTAssertEqual(try Objects.intValue(loader.call("inproc.add", [try Objects.int(4)])), 5)
+            XCTAssertEqual(try Objects.intValue(loader.call("inproc.sum")), 21)
             try Runtime.shared.checkHeap()
         }
     }
