@@ -104,7 +104,7 @@ try Runtime.shared.withLock {
         try loader.load("swiftbench")
         _ = try loader.call("swiftbench.make", [try Objects.int(particles)])
         Runtime.shared.collect()
-        for name in ["plain_swift", "swift_step", "swift_method"] {
+        for name in ["plain_swift", "plain_swift_unchecked", "swift_step", "swift_method"] {
             ours[name] = try timed(loader, name, rounds, ops: particles * rounds, module: "swiftbench")
         }
     }
@@ -123,16 +123,17 @@ if let out = try? run("python3", [workloads.appendingPathComponent("bench.py").p
 /// The struct workloads are compared with CPython's same logic.
 let cpythonName = ["plain_c": "particle_step", "struct_step": "particle_step", "struct_method": "particle_step",
                    "struct_alloc": "alloc", "plain_swift": "particle_step", "swift_step": "particle_step",
-                   "swift_method": "particle_step"]
+                   "swift_method": "particle_step", "plain_swift_unchecked": "particle_step"]
 func round2(_ x: Double) -> Double { (x * 100).rounded() / 100 }
 for name in ["particle_step", "particle_step_fast", "getattr_int", "call", "dict_str", "alloc",
-             "plain_c", "struct_step", "struct_method", "struct_alloc", "plain_swift", "swift_step", "swift_method"] {
+             "plain_c", "struct_step", "struct_method", "struct_alloc", "plain_swift", "plain_swift_unchecked", "swift_step", "swift_method"] {
     guard let (ns, checksum) = ours[name] else { continue }
     var line: [String: Any] = ["workload": name, "remap_ns": (ns * 10).rounded() / 10, "checksum": checksum,
                                "cpython": python]
     if name == "struct_step" || name == "struct_method" { line["vs_plain_c"] = round2(ns / ours["plain_c"]!.0) }
     if name == "swift_step" || name == "swift_method" {
         line["vs_plain_swift"] = round2(ns / ours["plain_swift"]!.0)
+        line["vs_plain_swift_unchecked"] = round2(ns / ours["plain_swift_unchecked"]!.0)
         line["vs_plain_c"] = round2(ns / ours["plain_c"]!.0)
     }
     if name == "swift_step", let seconds = swiftBuildSeconds { line["module_build_s"] = round2(seconds) }

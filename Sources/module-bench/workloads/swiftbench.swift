@@ -1,6 +1,9 @@
 // The particle workload in Swift, built by module-bench with reloadctl's
 // ModuleCompiler (swiftc -O, RemapModule and its macro plugin):
-//   plain_swift   a Swift array of `final class` instances, ordinary Swift;
+//   plain_swift   a Swift array of `final class` instances, ordinary Swift
+//                 (-O keeps the dynamic exclusivity checks on class
+//                 properties: most of its time);
+//   plain_swift_unchecked  the same with @exclusivity(unchecked) fields;
 //   swift_step    the same logic over @Reloadable instances in a HeapList;
 //   swift_method  step called as a Remap method per particle, through the
 //                 runtime and the generated glue (rm_call_method_name).
@@ -16,7 +19,19 @@ final class PlainParticle {
     }
 }
 
+/// The same without the dynamic exclusivity checks.
+final class UncheckedParticle {
+    @exclusivity(unchecked) var x: Int
+    @exclusivity(unchecked) var v: Int
+    init(x: Int, v: Int) { self.x = x; self.v = v }
+    func step() {
+        let next = (x + v) % 1000
+        x = next < 0 ? next + 1000 : next
+    }
+}
+
 nonisolated(unsafe) var plain: [PlainParticle] = []
+nonisolated(unsafe) var unchecked: [UncheckedParticle] = []
 nonisolated(unsafe) var stepName: HeapPointer? = nil
 
 @Module
@@ -36,11 +51,18 @@ enum swiftbench {
     static func make(_ n: Int) throws -> Int {
         for i in 0..<n { try world.append(Particle(x: i % 1000, v: i % 5 - 2)) }
         plain = (0..<n).map { PlainParticle(x: $0 % 1000, v: $0 % 5 - 2) }
+        unchecked = (0..<n).map { UncheckedParticle(x: $0 % 1000, v: $0 % 5 - 2) }
         return world.count
     }
 
     static func plain_swift(_ rounds: Int) -> Int {
         let particles = plain
+        for _ in 0..<rounds { for p in particles { p.step() } }
+        return particles.reduce(0) { $0 + $1.x }
+    }
+
+    static func plain_swift_unchecked(_ rounds: Int) -> Int {
+        let particles = unchecked
         for _ in 0..<rounds { for p in particles { p.step() } }
         return particles.reduce(0) { $0 + $1.x }
     }
