@@ -169,13 +169,16 @@ public struct ModuleCompiler: Sendable {
     /// the kit (its interface, objects and macro plugin), and the C API's
     /// symbols stay undefined until the host loads the library.
     func swiftCommand(source: String, output: String, moduleName: String) -> [String] {
+        // The kit only for a source that uses it: a module written against
+        // the C API alone links nothing of RemapModule.
+        let kit = Self.usesRemapModule(source) ? swiftKit : nil
         return Self.commandWords(swiftCompiler, fallback: "swiftc") + ["-emit-library", "-parse-as-library", "-O", "-g",
                           "-module-name", moduleName,
                           // The module map: include/ in the source tree,
                           // include/remap/ in an install (scripts/install.sh).
                           "-I", includeDirectory, "-I", includeDirectory + "/remap",
                           "-Xcc", "-I", "-Xcc", includeDirectory]
-            + (swiftKit?.swiftFlags ?? []) + swiftFlags + ["-o", output, source] + (swiftKit?.linkInputs ?? [])
+            + (kit?.swiftFlags ?? []) + swiftFlags + ["-o", output, source] + (kit?.linkInputs ?? [])
     }
 
     /// Compiles `source` (a `.c` or a `.swift` file) into `output` (written
@@ -231,6 +234,13 @@ public struct ModuleCompiler: Sendable {
         guard rename(temporary, output) == 0 else {
             throw RemapError.compilerFailed(source: source, output: "cannot move the library into \(output)")
         }
+    }
+
+    /// Whether a Swift source names RemapModule (an unreadable one is
+    /// given the kit: the compiler reports what is wrong with it).
+    static func usesRemapModule(_ source: String) -> Bool {
+        guard let text = try? String(contentsOfFile: source, encoding: .utf8) else { return true }
+        return text.contains("RemapModule")
     }
 
     /// A Swift module name for a Remap module name ("game.physics" ->
