@@ -43,7 +43,7 @@ public struct ModuleMacro: MemberMacro, PeerMacro {
             }
         }
         return [
-            "nonisolated(unsafe) static var _remapAnchor: rm_handle? = nil",
+            "@exclusivity(unchecked) nonisolated(unsafe) static var _remapAnchor: rm_handle? = nil",
             """
             /// The module's current namespace: `try \(raw: module).live.tick()` calls the newest tick.
             static var live: Namespace { Namespace(_remapAnchor: _remapAnchor) }

@@ -72,7 +72,9 @@ public struct ReloadableMacro: MemberMacro, MemberAttributeMacro, ExtensionMacro
         return [
             "public let _remapObject: HeapPointer",
             "@inlinable public init(_remapUnchecked object: HeapPointer) { _remapObject = object }",
-            "nonisolated(unsafe) public static var _remapClass: rm_handle? = nil",
+            // Read on every method call and loop: no dynamic exclusivity
+            // check (it is written only while the module is defined).
+            "@exclusivity(unchecked) nonisolated(unsafe) public static var _remapClass: rm_handle? = nil",
             """
             /// A new instance on the Remap heap.
             public init(\(raw: parameters.joined(separator: ", "))) {
