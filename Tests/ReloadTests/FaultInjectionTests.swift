@@ -135,7 +135,13 @@ final class FaultInjectionTests: HeapTestCase {
             // The one instance the module hook gave an attribute dict is moved: the walk cannot
             // read the dict, which might hold a name the reload makes a field.
             XCTAssertEqual(lines["gbase.Shape"]?.moved, 1, "\(report.classes)")
-            XCTAssertGreaterThan(lines["gbase.Shape"]?.inPlace ?? 0, 300, "\(report.classes)")
+            // The others are migrated in place by the walk, then given an
+            // attribute dict by the class hook's `note` (not a field): counted
+            // as such since issue 20 item 9, not as in place.
+            XCTAssertGreaterThan(lines["gbase.Shape"]?.givenDict ?? 0, 300, "\(report.classes)")
+            if let shape = lines["gbase.Shape"] {
+                XCTAssertEqual(shape.inPlace + shape.givenDict + shape.moved, shape.instances, "\(report.classes)")
+            }
             XCTAssertThrowsError(try world.loader.call("gbase.old_fn"), "removed and tombstoned")
             XCTAssertNotEqual(try world.fingerprint(), before)
         }
