@@ -248,8 +248,9 @@ public struct ModuleCompiler: Sendable {
             return false
         }
         try? FileManager.default.removeItem(atPath: record)
+        // Made as `reloadctl run` makes its own (SourceFolder), which may share it.
         try FileManager.default.createDirectory(atPath: (record as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
+                                                withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let sourceHash = FileManager.default.contents(atPath: source).map(SourceFolder.hash)
         try build(source: source, output: output, depfile: Language(source: source) == .c ? depfile : nil,
                   moduleName: moduleName)

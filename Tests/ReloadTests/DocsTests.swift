@@ -211,6 +211,40 @@ final class DocsTests: HeapTestCase {
         }
     }
 
+    /// docs/modules.md's first module, built and run with the three commands
+    /// the guide gives, as written, in a folder holding its greeter.c.
+    func testGuideFirstModuleRunsAsWritten() throws {
+        let blocks = try Self.blocks("docs/modules.md")
+        let greeter = try XCTUnwrap(blocks.first { $0.language == "c" && $0.text.hasPrefix("/* greeter.c */") })
+        let commands = try XCTUnwrap(blocks.first { $0.language == "sh" && $0.text.contains("reloadctl build greeter.c") })
+        let lines = commands.text.split(separator: "\n").map { ModuleCompiler.words(String($0)) }
+        XCTAssertEqual(lines.map { $0.first }, ["reloadctl", "reloadctl", "reloadctl"], commands.place)
+        guard lines.count == 3 else { return }
+        let work = try FixtureFolder()
+        try greeter.text.write(toFile: work.path + "/greeter.c", atomically: true, encoding: .utf8)
+        let runtimeDir = NSTemporaryDirectory() + "remap-guide-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: runtimeDir, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(atPath: runtimeDir) }
+        let environment = ["XDG_RUNTIME_DIR": runtimeDir]
+
+        let build = try Processes.run(Processes.reloadctl, Array(lines[0].dropFirst()), directory: work.path,
+                                      environment: environment)
+        XCTAssertEqual(build.status, 0, build.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: work.path + "/greeter.so"), build.stdout)
+        let host = try HostProcess(arguments: Array(lines[1].dropFirst()), socket: runtimeDir + "/remap/reloadctl.sock",
+                                   directory: work.path, environment: environment)
+        defer { host.stop() }
+        var reply = Processes.Result(status: -1, stdout: "", stderr: "")
+        for _ in 0..<100 where reply.status != 0 {
+            usleep(100_000)
+            reply = try Processes.run(Processes.reloadctl, Array(lines[2].dropFirst()), directory: work.path,
+                                      environment: environment)
+        }
+        XCTAssertEqual(reply.status, 0, reply.stderr + host.log)
+        XCTAssertEqual(reply.stdout, "\"hello, world\"\n", host.log)
+    }
+
     /// The two commands the README starts with are scripts that exist, run
     /// and parse (scripts/test.sh is this suite; scripts/demo.sh runs
     /// `reloadctl demo`, which HostExampleTests runs).
