@@ -134,25 +134,28 @@ final class DocsTests: HeapTestCase {
         defer { try? FileManager.default.removeItem(atPath: runtimeDir) }
         let environment = ["XDG_RUNTIME_DIR": runtimeDir]
 
+        // The edit, read from the README and applied as written, to the
+        // example as it is now: checked before anything runs.
+        var text = try String(contentsOfFile: source, encoding: .utf8)
+        for k in stride(from: 0, to: edits.count - 1, by: 2) {
+            let old = edits[k].text, new = edits[k + 1].text
+            XCTAssertTrue(edits[k].before.hasSuffix("replace"), "\(edits[k].place): an edit starts with 'replace'")
+            XCTAssertEqual(edits[k + 1].before, "with", "\(edits[k + 1].place): the new text follows 'with'")
+            guard text.components(separatedBy: old + "\n").count - 1 == 1 else {
+                return XCTFail("\(edits[k].place): examples/particles/particles.c must hold this line once; "
+                               + "update the README's edit when the example changes:\n\(old)")
+            }
+            text = text.replacingOccurrences(of: old + "\n", with: new + "\n")
+        }
+        let edited = text
+
         let host = try HostProcess(arguments: hostArguments, socket: runtimeDir + "/remap/reloadctl.sock",
                                    directory: work.path, environment: environment)
         defer { host.stop() }
         let firstLine = outputs[0]
         XCTAssertTrue(host.waitFor(firstLine + "\n"), "README: the line it quotes is printed:\n\(host.log)")
 
-        // The edit, read from the README and applied as written.
-        var text = try String(contentsOfFile: source, encoding: .utf8)
-        for k in stride(from: 0, to: edits.count - 1, by: 2) {
-            let old = edits[k].text, new = edits[k + 1].text
-            XCTAssertTrue(edits[k].before.hasSuffix("replace"), "\(edits[k].place): an edit starts with 'replace'")
-            XCTAssertEqual(edits[k + 1].before, "with", "\(edits[k + 1].place): the new text follows 'with'")
-            XCTAssertEqual(text.components(separatedBy: old + "\n").count - 1, 1,
-                           "\(edits[k].place): examples/particles/particles.c must hold this line once; "
-                           + "update the README's edit when the example changes:\n\(old)")
-            text = text.replacingOccurrences(of: old + "\n", with: new + "\n")
-        }
-        try text.write(toFile: source, atomically: true, encoding: .utf8)
-        let edited = text
+        try edited.write(toFile: source, atomically: true, encoding: .utf8)
 
         XCTAssertTrue(host.waitFor(outputs[1]), "README: \(outputs[1]):\n\(host.log)")
         XCTAssertTrue(host.waitFor("3x speed\n"), host.log)
