@@ -1,7 +1,7 @@
 /*
 ** heap.c: allocation on Boehm and the registry of live objects.
 **
-** How the runtime finds every live object (see README, "Finding every live
+** How the runtime finds every live object (see docs/internals.md, "Finding every live
 ** object"): each object is appended to a registry when it is allocated. The
 ** registry lives in malloc memory and holds hidden pointers, so it keeps
 ** nothing alive. At the end of every collection's mark phase, with the world

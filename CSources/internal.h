@@ -296,7 +296,6 @@ struct rm_probe;
 struct rm_plans;
 int rm_remap_run(const rm_mapping *m, const struct rm_probe *probe, unsigned options, rm_remap_report *report,
                  rm_undo_log *logs, struct rm_plans *plans);
-#define RM_MAX_WALKERS 64
 
 /* ---- library.c ---- */
 void rm_library_note(const void *p);

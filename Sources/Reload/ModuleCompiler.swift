@@ -168,7 +168,11 @@ public struct ModuleCompiler: Sendable {
                           // The module map: include/ in the source tree,
                           // include/remap/ in an install (scripts/install.sh).
                           "-I", includeDirectory, "-I", includeDirectory + "/remap",
-                          "-Xcc", "-I", "-Xcc", includeDirectory]
+                          "-Xcc", "-I", "-Xcc", includeDirectory,
+                          // One frontend job: with a separate emit-module job
+                          // two processes print the same diagnostics into one
+                          // pipe, interleaved mid-line ("x.swifterror: ...").
+                          "-no-emit-module-separately"]
             + swiftFlags + ["-o", output, source]
     }
 
@@ -222,6 +226,73 @@ public struct ModuleCompiler: Sendable {
         guard rename(temporary, output) == 0 else {
             throw RemapError.compilerFailed(source: source, output: "cannot move the library into \(output)")
         }
+    }
+
+    /// Builds `source` into `output` unless `output` already holds what
+    /// `source` and the headers it includes hold now, built with the same
+    /// compilers and flags; returns whether it built. What a library was
+    /// built from is recorded beside it, in `.remap-build/LIBRARY.inputs`
+    /// (the flags, then the content hash of each input, the source's taken
+    /// as the compiler starts, so a save that lands during a build is built
+    /// by the next call), with the C depfile (`LIBRARY.d`) naming the
+    /// headers. Content, not modification times: a file put back with an
+    /// older time (`cp -p`, `tar x`) still counts as changed. `force`
+    /// builds in any case.
+    @discardableResult
+    public func buildIfChanged(source: String, output: String, moduleName: String? = nil,
+                               force: Bool = false) throws -> Bool {
+        let record = Self.recordPath(output: output)
+        let depfile = record.replacingOccurrences(of: ".inputs", with: ".d", options: .backwards)
+        if !force, FileManager.default.fileExists(atPath: output), let text = try? String(contentsOfFile: record, encoding: .utf8),
+           Self.recordIsCurrent(text, signature: signature) {
+            return false
+        }
+        try? FileManager.default.removeItem(atPath: record)
+        // Made as `reloadctl run` makes its own (SourceFolder), which may share it.
+        try FileManager.default.createDirectory(atPath: (record as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let sourceHash = FileManager.default.contents(atPath: source).map(SourceFolder.hash)
+        try build(source: source, output: output, depfile: Language(source: source) == .c ? depfile : nil,
+                  moduleName: moduleName)
+        guard let sourceHash else { return true }
+        let cwd = FileManager.default.currentDirectoryPath
+        let sourcePath = URL(fileURLWithPath: source).standardizedFileURL.path
+        var lines = ["flags " + signature, "\(String(sourceHash, radix: 16)) \(sourcePath)"]
+        for header in Self.dependencies(inDepfile: depfile, directory: cwd) where header != sourcePath {
+            guard let data = FileManager.default.contents(atPath: header) else { return true }
+            lines.append("\(String(SourceFolder.hash(data), radix: 16)) \(header)")
+        }
+        try? (lines.joined(separator: "\n") + "\n").write(toFile: record, atomically: true, encoding: .utf8)
+        return true
+    }
+
+    /// The compilers and flags a build uses, as one line: a library built
+    /// with others is rebuilt.
+    var signature: String {
+        (Self.commandWords(compiler, fallback: "cc") + moduleFlags + cflags + ["|"] + ldflags + ["|"]
+            + Self.commandWords(swiftCompiler, fallback: "swiftc") + swiftFlags).joined(separator: " ")
+    }
+
+    /// `.remap-build/LIBRARY.inputs` in the library's folder.
+    static func recordPath(output: String) -> String {
+        let url = URL(fileURLWithPath: output)
+        return url.deletingLastPathComponent().appendingPathComponent(".remap-build")
+            .appendingPathComponent(url.lastPathComponent + ".inputs").path
+    }
+
+    /// Whether a record's flags are `signature` and each input it lists
+    /// still has the content hash it lists.
+    static func recordIsCurrent(_ text: String, signature: String) -> Bool {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+        guard lines.first == Substring("flags " + signature) else { return false }
+        lines.removeFirst()
+        guard !lines.isEmpty else { return false }
+        for line in lines {
+            guard let space = line.firstIndex(of: " "), let hash = UInt64(line[..<space], radix: 16),
+                  let data = FileManager.default.contents(atPath: String(line[line.index(after: space)...])),
+                  SourceFolder.hash(data) == hash else { return false }
+        }
+        return true
     }
 
     /// A Swift module name for a Remap module name ("game.physics" ->

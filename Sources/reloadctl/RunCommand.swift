@@ -39,7 +39,7 @@ struct Run: ParsableCommand {
     @Option(help: "Call the entry again when it fails (on-failure), when it ends at all (always), or never (no).")
     var restart: RestartPolicy = .no
 
-    @Option(help: "The control socket to serve.")
+    @Option(help: "The control socket to serve (its folder is created with mode 0700, or must already be this user's with mode 0700).")
     var socket: String = ControlServer.defaultPath()
 
     @Flag(help: "Rebuild and reload a module when its source changes.")
