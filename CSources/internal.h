@@ -4,11 +4,7 @@
 #ifndef REMAP_INTERNAL_H
 #define REMAP_INTERNAL_H
 
-/* As in Sources/CBoehm/shim.h: thread functions need GC_THREADS. */
-#define GC_THREADS 1
-#define GC_NO_THREAD_REDIRECTS 1
-#include <gc/gc.h>
-#include <gc/gc_mark.h>
+#include "boehm.h"
 #include "config.h"
 #include "remap/remap.h"
 #include "loader.h"
