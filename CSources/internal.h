@@ -387,9 +387,6 @@ static inline rm_object *rm_invoke(rm_object *fobj, rm_object *self, rm_object *
 }
 void rm_function_set_current(rm_object *f); /* after a caught crash */
 
-/* ---- object.c ---- */
-uint32_t rm_hash_mix(uint64_t x);
-
 /* Seconds on the monotonic clock, for the reports' timings. */
 static inline double rm_now_seconds(void) {
     struct timespec ts;
@@ -398,6 +395,7 @@ static inline double rm_now_seconds(void) {
 }
 
 /* ---- object.c ---- */
+uint32_t rm_hash_mix(uint64_t x);
 /* The whole attribute protocol, behind the caches of attr_fast.c. */
 rm_object *rm_getattr_full(rm_object *obj, rm_object *name);
 int rm_setattr_full(rm_object *obj, rm_object *name, rm_object *value);
