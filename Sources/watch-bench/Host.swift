@@ -1,0 +1,88 @@
+import Foundation
+import Reload
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `reloadctl run FOLDER --watch` as a child process, as a user starts it:
+/// its output is kept (to count builds), its socket is where the new code
+/// is called.
+final class Host {
+    let process = Process()
+    let socket: String
+    private let output = Pipe()
+    private let lock = NSLock()
+    private var collected = Data()
+
+    init(reloadctl: String, folder: String, socket: String, extra: [String]) throws {
+        self.socket = socket
+        process.executableURL = URL(fileURLWithPath: reloadctl)
+        process.arguments = ["run", folder, "--socket", socket, "--watch"] + extra
+        process.standardOutput = output
+        process.standardError = output
+        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self else { return }
+            self.lock.lock()
+            self.collected.append(data)
+            self.lock.unlock()
+        }
+        try process.run()
+    }
+
+    var log: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: collected, as: UTF8.self)
+    }
+
+    /// How often `text` appears in the output so far.
+    func count(_ text: String) -> Int { log.components(separatedBy: text).count - 1 }
+
+    func waitFor(_ text: String, timeout: Double = 120) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if log.contains(text) { return }
+            guard process.isRunning else { break }
+            usleep(20_000)
+        }
+        throw BenchError("the host never printed \"\(text)\":\n\(log)")
+    }
+
+    /// Calls each of `functions` until all answer `value`; returns the time
+    /// (nowMs) the last of them first did. Between tries it sleeps
+    /// `pollMs`, which bounds what this adds to a measurement; a call costs
+    /// the host a few microseconds of its runtime lock.
+    func waitUntil(_ functions: [String], answer value: Int64, timeout: Double = 60,
+                   pollMs: Double = 1) throws -> Double {
+        let deadline = nowMs() + timeout * 1000
+        var client = try ControlClient(path: socket, timeout: 10)
+        var pending = functions
+        while nowMs() < deadline {
+            do {
+                pending = try pending.filter { try client.call($0) != .int(value) }
+                if pending.isEmpty { return nowMs() }
+            } catch RemapError.requestFailed {
+                // The function is not there yet (a module loading for the first time).
+            } catch {
+                client = try ControlClient(path: socket, timeout: 10)
+            }
+            usleep(useconds_t(pollMs * 1000))
+        }
+        throw BenchError("\(pending.joined(separator: ", ")) never answered \(value):\n\(log)")
+    }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        output.fileHandleForReading.readabilityHandler = nil
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import Reload
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What every scenario needs: where reloadctl is, how many saves, and the
+/// compiler set up as reloadctl sets it up (CC, CFLAGS, --fast-build).
+struct Bench {
+    var reloadctl: String
+    var saves: Int
+    var fastBuild: Bool
+    var compiler: ModuleCompiler
+
+    var hostFlags: [String] { fastBuild ? ["--fast-build"] : [] }
+
+    /// A pause between saves, so each one starts from a quiet host.
+    func settle() { usleep(150_000) }
+
+    /// The compiler alone on `sources`, each into the scratch folder with the
+    /// flags the watcher uses, `parallel` at once as the watcher runs them;
+    /// returns the wall time of the whole batch in ms.
+    func compileAlone(_ sources: [String], in workspace: Workspace, parallel: Int) throws -> Double {
+        let slots = DispatchSemaphore(value: max(1, parallel))
+        let group = DispatchGroup()
+        /// The first compiler error, set from the builds' threads.
+        final class Failure: @unchecked Sendable {
+            let lock = NSLock()
+            var error: Error?
+        }
+        let failure = Failure()
+        let start = nowMs()
+        for (index, source) in sources.enumerated() {
+            group.enter()
+            DispatchQueue.global().async {
+                slots.wait()
+                defer { slots.signal(); group.leave() }
+                do {
+                    try compiler.build(source: source, output: workspace.scratch + "/\(index).so",
+                                       depfile: workspace.scratch + "/\(index).d")
+                } catch {
+                    failure.lock.lock(); failure.error = failure.error ?? error; failure.lock.unlock()
+                }
+            }
+        }
+        group.wait()
+        let elapsed = nowMs() - start
+        if let error = failure.error { throw error }
+        return elapsed
+    }
+
+    /// c-small: examples/particles under `--entry particles.run`, its source
+    /// saved `saves` times.
+    func cSmall() throws {
+        let workspace = try Workspace(name: "c-small")
+        defer { workspace.remove() }
+        try workspace.save("particles.c", try Workspace.particles(version: "0"))
+        let host = try Host(reloadctl: reloadctl, folder: workspace.folder, socket: workspace.socket,
+                            extra: ["--entry", "particles.run"] + hostFlags)
+        defer { host.stop() }
+        try host.waitFor("serving")
+        let function = ["particles.watch_bench_version"]
+        _ = try host.waitUntil(function, answer: 0)
+        var toRunning: [Double] = [], alone: [Double] = []
+        for n in 0...saves { // save 0 warms up, and is not counted
+            let saved = try workspace.save("particles.c", try Workspace.particles(version: "\(n + 1)"))
+            let running = try host.waitUntil(function, answer: Int64(n + 1))
+            settle()
+            let compiled = try compileAlone([workspace.folder + "/particles.c"], in: workspace, parallel: 1)
+            settle()
+            if n > 0 {
+                toRunning.append(running - saved)
+                alone.append(compiled)
+            }
+        }
+        report("c-small", toRunning: toRunning, compiler: alone, extra: [("modules", "1")])
+    }
+
+    /// c-header: a header included by three modules (particles each); a
+    /// save of it rebuilds all three, in parallel, and reloads them together.
+    func cHeader(parallel: Int) throws {
+        let workspace = try Workspace(name: "c-header")
+        defer { workspace.remove() }
+        let modules = ["alpha", "beta", "gamma"]
+        try workspace.save("shared.h", "#define WATCH_BENCH_VERSION 0\n")
+        for module in modules {
+            try workspace.save(module + ".c", try Workspace.particles(version: "WATCH_BENCH_VERSION", include: "shared.h"))
+        }
+        let host = try Host(reloadctl: reloadctl, folder: workspace.folder, socket: workspace.socket,
+                            extra: ["--entry", "alpha.run"] + hostFlags)
+        defer { host.stop() }
+        try host.waitFor("serving")
+        let functions = modules.map { $0 + ".watch_bench_version" }
+        _ = try host.waitUntil(functions, answer: 0)
+        let reloadsBefore = host.count("reloaded alpha, beta, gamma")
+        var toRunning: [Double] = [], alone: [Double] = []
+        for n in 0...saves {
+            let saved = try workspace.save("shared.h", "#define WATCH_BENCH_VERSION \(n + 1)\n")
+            let running = try host.waitUntil(functions, answer: Int64(n + 1))
+            settle()
+            let compiled = try compileAlone(modules.map { workspace.folder + "/\($0).c" }, in: workspace,
+                                            parallel: parallel)
+            settle()
+            if n > 0 {
+                toRunning.append(running - saved)
+                alone.append(compiled)
+            }
+        }
+        // Each save was one reload of the three together.
+        let together = host.count("reloaded alpha, beta, gamma") - reloadsBefore
+        report("c-header", toRunning: toRunning, compiler: alone,
+               extra: [("modules", "3"), ("parallel_builds", "\(parallel)"), ("reloaded_together", "\(together)")])
+    }
+
+    /// burst: 10 saves 20 ms apart, `bursts` times; counts the builds each
+    /// burst caused and checks that the last save is what runs.
+    func burst(bursts: Int, count: Int = 10, intervalMs: Double = 20) throws {
+        let workspace = try Workspace(name: "burst")
+        defer { workspace.remove() }
+        try workspace.save("particles.c", try Workspace.particles(version: "0"))
+        let host = try Host(reloadctl: reloadctl, folder: workspace.folder, socket: workspace.socket,
+                            extra: ["--entry", "particles.run"] + hostFlags)
+        defer { host.stop() }
+        try host.waitFor("serving")
+        let function = ["particles.watch_bench_version"]
+        _ = try host.waitUntil(function, answer: 0)
+        var builds: [Int] = [], lastToRunning: [Double] = []
+        var lastRuns = true
+        var version = 0
+        for _ in 0..<bursts {
+            let before = host.count("] built particles")
+            var lastSaved = 0.0
+            for k in 0..<count {
+                version += 1
+                let at = nowMs()
+                lastSaved = try workspace.save("particles.c", try Workspace.particles(version: "\(version)"))
+                if k < count - 1 { usleep(useconds_t(max(0, intervalMs - (nowMs() - at)) * 1000)) }
+            }
+            let running = try host.waitUntil(function, answer: Int64(version))
+            lastToRunning.append(running - lastSaved)
+            usleep(1_000_000) // any build still to come has come
+            let client = try ControlClient(path: workspace.socket, timeout: 10)
+            let answer = try client.call(function[0])
+            lastRuns = lastRuns && answer == .int(Int64(version))
+            builds.append(host.count("] built particles") - before)
+        }
+        emit([("scenario", quoted("burst")), ("saves", "\(count)"), ("interval_ms", rounded(intervalMs)),
+              ("bursts", "\(bursts)"), ("builds_per_burst", "[" + builds.map(String.init).joined(separator: ", ") + "]"),
+              ("last_save_runs", "\(lastRuns)"), ("last_save_to_running_ms", Summary(lastToRunning).json),
+              ("target", quoted("1 or 2 builds per burst; the last save runs")),
+              ("met", "\(lastRuns && builds.allSatisfy { (1...2).contains($0) })")])
+    }
+
+    /// One scenario's line: save-to-running, the compiler alone, and the
+    /// margin between them (difference of the medians, of the p95s).
+    func report(_ name: String, toRunning: [Double], compiler: [Double], extra: [(String, String)]) {
+        let total = Summary(toRunning), alone = Summary(compiler)
+        let margin = (median: total.median - alone.median, p95: total.p95 - alone.p95)
+        emit([("scenario", quoted(name))] + extra + [
+            ("saves", "\(total.count)"),
+            ("save_to_running_ms", total.json),
+            ("compiler_ms", alone.json),
+            ("margin_ms", "{\"median\": \(rounded(margin.median)), \"p95\": \(rounded(margin.p95))}"),
+            ("target", quoted("margin at most 15 ms median, 30 ms p95")),
+            ("met", "\(margin.median <= 15 && margin.p95 <= 30)"),
+            ("flags", quoted(flagsText)),
+        ])
+    }
+
+    var flagsText: String {
+        ([compiler.compiler] + compiler.moduleFlags.filter { $0 != compiler.includeDirectory && $0 != "-I" }
+            + compiler.cflags).joined(separator: " ")
+    }
+}
