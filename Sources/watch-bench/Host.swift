@@ -40,6 +40,11 @@ final class Host {
     /// How often `text` appears in the output so far.
     func count(_ text: String) -> Int { log.components(separatedBy: text).count - 1 }
 
+    /// How many lines of the output so far hold all of `parts`.
+    func lines(with parts: [String]) -> Int {
+        log.split(separator: "\n").filter { line in parts.allSatisfy { line.contains($0) } }.count
+    }
+
     func waitFor(_ text: String, timeout: Double = 120) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {

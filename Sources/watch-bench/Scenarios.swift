@@ -12,6 +12,8 @@ struct Bench {
     var saves: Int
     var fastBuild: Bool
     var compiler: ModuleCompiler
+    /// Print every sample too (--raw).
+    var raw = false
 
     var hostFlags: [String] { fastBuild ? ["--fast-build"] : [] }
 
@@ -93,7 +95,8 @@ struct Bench {
         try host.waitFor("serving")
         let functions = modules.map { $0 + ".watch_bench_version" }
         _ = try host.waitUntil(functions, answer: 0)
-        let reloadsBefore = host.count("reloaded alpha, beta, gamma")
+        let together = ["] reloaded alpha ", ", beta ", ", gamma "]
+        let reloadsBefore = host.lines(with: together)
         var toRunning: [Double] = [], alone: [Double] = []
         for n in 0...saves {
             let saved = try workspace.save("shared.h", "#define WATCH_BENCH_VERSION \(n + 1)\n")
@@ -108,9 +111,9 @@ struct Bench {
             }
         }
         // Each save was one reload of the three together.
-        let together = host.count("reloaded alpha, beta, gamma") - reloadsBefore
+        let reloads = host.lines(with: together) - reloadsBefore
         report("c-header", toRunning: toRunning, compiler: alone,
-               extra: [("modules", "3"), ("parallel_builds", "\(parallel)"), ("reloaded_together", "\(together)")])
+               extra: [("modules", "3"), ("parallel_builds", "\(parallel)"), ("reloaded_together", "\(reloads)")])
     }
 
     /// burst: 10 saves 20 ms apart, `bursts` times; counts the builds each
@@ -165,8 +168,10 @@ struct Bench {
             ("target", quoted("margin at most 15 ms median, 30 ms p95")),
             ("met", "\(margin.median <= 15 && margin.p95 <= 30)"),
             ("flags", quoted(flagsText)),
-        ])
+        ] + (raw ? [("save_to_running_samples", list(toRunning)), ("compiler_samples", list(compiler))] : []))
     }
+
+    func list(_ samples: [Double]) -> String { "[" + samples.map(rounded).joined(separator: ", ") + "]" }
 
     var flagsText: String {
         ([compiler.compiler] + compiler.moduleFlags.filter { $0 != compiler.includeDirectory && $0 != "-I" }

@@ -2,7 +2,7 @@
 // `reloadctl run --watch`, against the compiler alone on the same file.
 //
 //   swift run -c release watch-bench [--saves N] [--bursts N] [--scenario NAME]
-//                                    [--fast-build] [--compiler-options]
+//                                    [--fast-build] [--compiler-options] [--raw]
 //
 // Each scenario runs a real host (the reloadctl built beside this
 // executable) on a temporary copy of examples/particles, saves a source by
@@ -39,7 +39,7 @@ do {
         exit(0)
     }
     let bench = Bench(reloadctl: reloadctl, saves: max(1, Int(option("--saves", "20")) ?? 20),
-                      fastBuild: fastBuild, compiler: compiler)
+                      fastBuild: fastBuild, compiler: compiler, raw: CommandLine.arguments.contains("--raw"))
     let only = option("--scenario", "all")
     if only == "all" || only == "c-small" { try bench.cSmall() }
     if only == "all" || only == "c-header" {
