@@ -196,9 +196,11 @@ final class WatchTests: HostTestCase {
     /// Saves `text` as an editor that saves atomically does: the whole text
     /// to a temporary file, renamed over the source.
     func saveByRename(_ file: String, _ text: String) throws {
-        let temporary = folder.path + "/." + file + ".swp"
+        let target = folder.path + "/" + file
+        let temporary = (target as NSString).deletingLastPathComponent + "/."
+            + (target as NSString).lastPathComponent + ".swp"
         try text.write(toFile: temporary, atomically: false, encoding: .utf8)
-        XCTAssertEqual(rename(temporary, folder.path + "/" + file), 0)
+        XCTAssertEqual(rename(temporary, target), 0)
     }
 
     /// Rewrites `file` in place (truncate, write, close), in `parts` writes
@@ -238,8 +240,7 @@ final class WatchTests: HostTestCase {
 
     /// Sets `path`'s times to now, as `touch` does.
     func touch(_ path: String) {
-        var now = [timespec(tv_sec: 0, tv_nsec: Int(UTIME_NOW)), timespec(tv_sec: 0, tv_nsec: Int(UTIME_NOW))]
-        XCTAssertEqual(utimensat(AT_FDCWD, path, &now, 0), 0, path)
+        XCTAssertEqual(utimensat(AT_FDCWD, path, nil, 0), 0, path) // no times: both now
     }
 
     /// Waits for a line of the host's log that holds every one of `parts`.
