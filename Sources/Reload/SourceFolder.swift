@@ -140,9 +140,6 @@ public final class SourceFolder: @unchecked Sendable {
         (try? FileManager.default.attributesOfItem(atPath: file))?[.modificationDate] as? Date
     }
 
-    /// FNV-1a, 64 bits (ContentHashes.hash).
-    static func hash(_ data: Data) -> UInt64 { ContentHashes.hash(data) }
-
     /// A file's content hash; nil if it cannot be read.
     private func contentHash(_ file: String, cached: Bool) -> UInt64? {
         hashes.hash(file, cached: cached)

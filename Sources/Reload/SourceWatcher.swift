@@ -36,8 +36,9 @@ public final class SourceWatcher: @unchecked Sendable {
 
     /// Watches until the process ends.
     public func run() -> Never {
-        events.watch(sources.watchedFolders())
-        if events.usesEvents { log("watching \(sources.path) for saves (inotify)") }
+        let folders = sources.watchedFolders()
+        events.watch(folders)
+        if events.usesEvents { log("watching for saves with inotify (\(folders.count) folders)") }
         while true {
             let stale = sources.staleModules()
             if stale.isEmpty {

@@ -14,11 +14,15 @@ struct Run: ParsableCommand {
             (game/physics.c is module game.physics) into a library (also loads
             prebuilt NAME.so), loads the modules, calls the entry function if given, and
             serves the control socket until interrupted. With --watch, a saved
-            source or an edited header it includes is rebuilt and reloaded; a
-            failed build or reload is printed and the old code keeps running,
-            and a module that does not compile at start is loaded once it does.
-            CC (which may carry arguments, as in "ccache cc"), CFLAGS and
-            LDFLAGS are honoured.
+            source or an edited header it includes is rebuilt and reloaded as
+            soon as the save is finished (inotify; REMAP_WATCH_POLL=1 polls
+            instead), modules that changed together are built in parallel and
+            reloaded together, and a file whose content did not change builds
+            nothing; a failed build or reload is printed and the old code keeps
+            running, and a module that does not compile at start is loaded once
+            it does. CC (which may carry arguments, as in "ccache cc"), CFLAGS
+            and LDFLAGS are honoured; --fast-build trades optimized code for a
+            shorter compile.
 
             The entry function runs with crash signals caught: a crash in it
             is reported like an error and the host keeps serving. With

@@ -267,7 +267,7 @@ final class WatchTests: HostTestCase {
         try write("saved.c", Self.versioned("1"))
         let host = try startHost()
         defer { host.stop() }
-        XCTAssertTrue(host.log.contains("(inotify)"), "events, not polling:\n\(host.log)")
+        XCTAssertTrue(host.log.contains("with inotify"), "events, not polling:\n\(host.log)")
         for n in 2...4 {
             try saveByRename("saved.c", Self.versioned("\(n)"))
             XCTAssertTrue(try waitForCall("saved.version", "\(n)", timeout: 30), "save \(n):\n\(host.log)")
