@@ -78,15 +78,18 @@ public struct ModuleCompiler: Sendable {
     }
 
     /// Compile C modules for the shortest save-to-running time rather than
-    /// for speed (`reloadctl run --fast-build`): `fastBuildFlags`.
+    /// for the speed of the code (`reloadctl run --fast-build`):
+    /// `fastBuildFlags`. `$CFLAGS` comes after either set, so it can also
+    /// override them one by one.
     public var fastBuild = false
 
-    /// What `fastBuild` compiles with: no optimization, and no debug
-    /// information. Measured with gcc 12 on examples/particles (watch-bench
-    /// --compiler-options): -O0 takes about two thirds of -O2 -g's time;
-    /// most of the rest is the compiler's start and the headers, which no
-    /// flag removes.
-    public static let fastBuildFlags = ["-O0"]
+    /// What `fastBuild` compiles with: no optimization, debug information
+    /// kept. The compiler's CPU time on examples/particles with gcc 12
+    /// (`watch-bench --compiler-options`): -O2 -g 104 ms, -O2 89, -O1 -g 84,
+    /// -O0 -g 49, -O0 48; a precompiled remap/module.h saves nothing (its
+    /// headers are 43 KB). -g costs almost nothing at -O0, and a debugger
+    /// is why one would keep it.
+    public static let fastBuildFlags = ["-O0", "-g"]
 
     /// Flags to compile and link a C host against the RemapHost library,
     /// the same set `pkg-config --cflags --libs remap-host` gives for an

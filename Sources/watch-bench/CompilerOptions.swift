@@ -1,6 +1,10 @@
 import Foundation
 import Reload
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The compiler's own time on examples/particles with each option a user
 /// could pick (`--fast-build`, `$CFLAGS`, `$CC`): what -O2 and -g cost, a
 /// precompiled remap/module.h, another compiler, ccache when installed.
@@ -9,21 +13,26 @@ struct CompilerOptions {
     var compiler: ModuleCompiler
     var runs: Int
 
-    /// Runs `command` `runs` times after one warm-up; the times in ms.
-    func time(_ command: [String]) throws -> [Double] {
-        var times: [Double] = []
-        for run in 0...runs {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = command
-            let start = nowMs()
-            try process.run()
-            process.waitUntilExit()
-            let elapsed = nowMs() - start
-            guard process.terminationStatus == 0 else { throw BenchError("failed: \(command.joined(separator: " "))") }
-            if run > 0 { times.append(elapsed) }
+    /// Runs `command` once; its wall time and the CPU time (user + system)
+    /// of it and its children (cc1, as, ld), in ms. The CPU time is what
+    /// the compiler costs whatever else the machine runs.
+    func time(_ command: [String]) throws -> (wall: Double, cpu: Double) {
+        func childrenCPU() -> Double {
+            var usage = rusage()
+            getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+            func ms(_ t: timeval) -> Double { Double(t.tv_sec) * 1000 + Double(t.tv_usec) / 1000 }
+            return ms(usage.ru_utime) + ms(usage.ru_stime)
         }
-        return times
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = command
+        let cpu = childrenCPU()
+        let start = nowMs()
+        try process.run()
+        process.waitUntilExit()
+        let wall = nowMs() - start
+        guard process.terminationStatus == 0 else { throw BenchError("failed: \(command.joined(separator: " "))") }
+        return (wall, childrenCPU() - cpu)
     }
 
     func run() throws {
@@ -59,10 +68,23 @@ struct CompilerOptions {
             configs.append(("\(other) default", wrapped, ["-O2", "-g"]))
             configs.append(("\(other) --fast-build", wrapped, ModuleCompiler.fastBuildFlags))
         }
-        for (name, cc, flags) in configs {
-            let times = try time(command(cc, flags))
+        // Round robin, one warm-up round first: a machine that gets busier
+        // during the run slows every option alike.
+        var wall = Array(repeating: [Double](), count: configs.count)
+        var cpu = wall
+        for round in 0...runs {
+            for (index, (_, cc, flags)) in configs.enumerated() {
+                let measured = try time(command(cc, flags))
+                if round > 0 {
+                    wall[index].append(measured.wall)
+                    cpu[index].append(measured.cpu)
+                }
+            }
+        }
+        for (index, (name, cc, flags)) in configs.enumerated() {
             emit([("scenario", quoted("compiler-options")), ("option", quoted(name)),
-                  ("command", quoted((cc + flags).joined(separator: " "))), ("compiler_ms", Summary(times).json)])
+                  ("command", quoted((cc + flags).joined(separator: " "))), ("runs", "\(runs)"),
+                  ("compiler_ms", Summary(wall[index]).json), ("cpu_ms", Summary(cpu[index]).json)])
         }
         let missing = ["clang", "ccache"].filter { which($0) == nil }
         if !missing.isEmpty {

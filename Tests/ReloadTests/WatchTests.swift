@@ -381,6 +381,27 @@ final class WatchTests: HostTestCase {
         XCTAssertFalse(host.log.contains("reloaded still"), host.log)
     }
 
+    /// `--fast-build` compiles with ModuleCompiler.fastBuildFlags instead of
+    /// -O2 -g (seen through a CC wrapper that records its arguments), and
+    /// $CFLAGS still comes last.
+    func testFastBuildCompilesWithoutOptimization() throws {
+        let wrapper = folder.path + "/tools/recordcc"
+        try FileManager.default.createDirectory(atPath: folder.path + "/tools", withIntermediateDirectories: true)
+        try "#!/bin/sh\necho \"$@\" >> '\(folder.path)/tools/args'\nexec cc \"$@\"\n"
+            .write(toFile: wrapper, atomically: true, encoding: .utf8)
+        chmod(wrapper, 0o755)
+        try write("quick.c", Self.versioned("1"))
+        let host = try HostProcess(folder: folder.path, socket: socketPath, extra: ["--watch", "--fast-build"],
+                                   environment: ["CC": wrapper, "CFLAGS": "-DEXTRA=1"])
+        defer { host.stop() }
+        XCTAssertTrue(host.waitFor("serving", timeout: 120), host.log)
+        XCTAssertEqual(try ctl("call", "quick.version").stdout, "1\n", host.log)
+        let args = try String(contentsOfFile: folder.path + "/tools/args", encoding: .utf8)
+        XCTAssertTrue(args.contains(" -O0 -g "), args)
+        XCTAssertFalse(args.contains("-O2"), args)
+        XCTAssertTrue(args.contains("-DEXTRA=1"), args)
+    }
+
     /// `reloadctl build` builds `.swift` files, and a folder's subfolders
     /// into the same layout; two sources for one module are refused.
     func testBuildSwiftFileAndFolderWithSubfolders() throws {
