@@ -37,6 +37,29 @@ final class Host {
         return String(decoding: collected, as: UTF8.self)
     }
 
+    /// Bytes of output so far: a mark to read what came after it.
+    var mark: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return collected.count
+    }
+
+    /// The build times the host logged after `mark` ("[12:00:01.250] built
+    /// NAME in 112 ms"), as (end, ms): end in ms since midnight, local time.
+    func builds(since mark: Int) -> [(end: Double, ms: Double)] {
+        lock.lock()
+        let text = String(decoding: collected[min(mark, collected.count)...], as: UTF8.self)
+        lock.unlock()
+        return text.split(separator: "\n").compactMap { line in
+            guard line.hasPrefix("["), let close = line.firstIndex(of: "]"), line.contains("] built "),
+                  let inRange = line.range(of: " in ", options: .backwards),
+                  let ms = Double(line[inRange.upperBound...].replacingOccurrences(of: " ms", with: "")) else { return nil }
+            let clock = line[line.index(after: line.startIndex)..<close].split(separator: ":").compactMap { Double($0) }
+            guard clock.count == 3 else { return nil }
+            return ((clock[0] * 60 + clock[1]) * 60 * 1000 + clock[2] * 1000, ms)
+        }
+    }
+
     /// How often `text` appears in the output so far.
     func count(_ text: String) -> Int { log.components(separatedBy: text).count - 1 }
 
@@ -55,13 +78,25 @@ final class Host {
         throw BenchError("the host never printed \"\(text)\":\n\(log)")
     }
 
+    /// Whether the output after `mark` holds `text`.
+    func printed(_ text: String, since mark: Int) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: collected[min(mark, collected.count)...], as: UTF8.self).contains(text)
+    }
+
     /// Calls each of `functions` until all answer `value`; returns the time
     /// (nowMs) the last of them first did. Between tries it sleeps
-    /// `pollMs`, which bounds what this adds to a measurement; a call costs
-    /// the host a few microseconds of its runtime lock.
-    func waitUntil(_ functions: [String], answer value: Int64, timeout: Double = 60,
+    /// `pollMs`, which bounds what this adds to a measurement. With
+    /// `builtSince`, calls start only once the host has logged a build
+    /// after that mark: a call a millisecond during the compile would take
+    /// CPU from the compiler on a small machine and slow what is measured.
+    func waitUntil(_ functions: [String], answer value: Int64, builtSince mark: Int? = nil, timeout: Double = 60,
                    pollMs: Double = 1) throws -> Double {
         let deadline = nowMs() + timeout * 1000
+        if let mark {
+            while !printed("] built ", since: mark) && nowMs() < deadline { usleep(useconds_t(pollMs * 1000)) }
+        }
         var client = try ControlClient(path: socket, timeout: 10)
         var pending = functions
         while nowMs() < deadline {

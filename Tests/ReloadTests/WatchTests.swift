@@ -257,7 +257,7 @@ final class WatchTests: HostTestCase {
 
     /// How many times the host has built `module` (the watcher's log lines).
     func builds(_ host: HostProcess, _ module: String) -> Int {
-        host.log.components(separatedBy: "] built \(module)\n").count - 1
+        host.log.components(separatedBy: "] built \(module) in ").count - 1
     }
 
     /// A save by rename (write a temporary file, rename it over the source:
