@@ -88,14 +88,17 @@ final class Host {
     /// Calls each of `functions` until all answer `value`; returns the time
     /// (nowMs) the last of them first did. Between tries it sleeps
     /// `pollMs`, which bounds what this adds to a measurement. With
-    /// `builtSince`, calls start only once the host has logged a build
-    /// after that mark: a call a millisecond during the compile would take
-    /// CPU from the compiler on a small machine and slow what is measured.
-    func waitUntil(_ functions: [String], answer value: Int64, builtSince mark: Int? = nil, timeout: Double = 60,
+    /// `reloadedSince`, calls start only once the host has logged a reload
+    /// after that mark: a call every millisecond while the compilers run
+    /// would take CPU from them on a small machine and slow what is
+    /// measured. (The log line only lets the calls start; the time is still
+    /// that of the first call the new code answers, a little later if
+    /// anything.)
+    func waitUntil(_ functions: [String], answer value: Int64, reloadedSince mark: Int? = nil, timeout: Double = 60,
                    pollMs: Double = 1) throws -> Double {
         let deadline = nowMs() + timeout * 1000
         if let mark {
-            while !printed("] built ", since: mark) && nowMs() < deadline { usleep(useconds_t(pollMs * 1000)) }
+            while !printed("] reloaded ", since: mark) && nowMs() < deadline { usleep(useconds_t(pollMs * 1000)) }
         }
         var client = try ControlClient(path: socket, timeout: 10)
         var pending = functions

@@ -68,7 +68,7 @@ struct Bench {
         for n in 0...saves { // save 0 warms up, and is not counted
             let mark = host.mark
             let saved = try workspace.save("particles.c", try Workspace.particles(version: "\(n + 1)"))
-            let running = try host.waitUntil(function, answer: Int64(n + 1), builtSince: mark)
+            let running = try host.waitUntil(function, answer: Int64(n + 1), reloadedSince: mark)
             settle()
             let compiled = try compileAlone([workspace.folder + "/particles.c"], in: workspace, parallel: 1)
             settle()
@@ -103,7 +103,7 @@ struct Bench {
         for n in 0...saves {
             let mark = host.mark
             let saved = try workspace.save("shared.h", "#define WATCH_BENCH_VERSION \(n + 1)\n")
-            let running = try host.waitUntil(functions, answer: Int64(n + 1), builtSince: mark)
+            let running = try host.waitUntil(functions, answer: Int64(n + 1), reloadedSince: mark)
             settle()
             let compiled = try compileAlone(modules.map { workspace.folder + "/\($0).c" }, in: workspace,
                                             parallel: parallel)
@@ -145,7 +145,7 @@ struct Bench {
                 lastSaved = try workspace.save("particles.c", try Workspace.particles(version: "\(version)"))
                 if k < count - 1 { usleep(useconds_t(max(0, intervalMs - (nowMs() - at)) * 1000)) }
             }
-            let running = try host.waitUntil(function, answer: Int64(version), builtSince: mark)
+            let running = try host.waitUntil(function, answer: Int64(version), reloadedSince: mark)
             lastToRunning.append(running - lastSaved)
             usleep(1_000_000) // any build still to come has come
             let client = try ControlClient(path: workspace.socket, timeout: 10)
