@@ -110,6 +110,24 @@ public final class SourceFolder: @unchecked Sendable {
 
     func libraryPath(_ module: String) -> String { "\(buildPath)/\(module).so" }
     func depfilePath(_ module: String) -> String { "\(buildPath)/\(module).d" }
+    /// The content hashes of the inputs the library was built from, for the
+    /// next run of a host: one "HASH PATH" line per input, hex.
+    func hashesPath(_ module: String) -> String { "\(buildPath)/\(module).inputs" }
+
+    private func saveHashes(_ module: String, _ state: [String: UInt64]) {
+        let lines = state.keys.sorted().map { String(format: "%016llx ", state[$0]!) + $0 + "\n" }.joined()
+        try? lines.write(toFile: hashesPath(module), atomically: true, encoding: .utf8)
+    }
+
+    private func loadHashes(_ module: String) -> [String: UInt64]? {
+        guard let text = try? String(contentsOfFile: hashesPath(module), encoding: .utf8) else { return nil }
+        var state: [String: UInt64] = [:]
+        for line in text.split(separator: "\n") {
+            guard let space = line.firstIndex(of: " "), let value = UInt64(line[..<space], radix: 16) else { return nil }
+            state[String(line[line.index(after: space)...])] = value
+        }
+        return state.isEmpty ? nil : state
+    }
 
     /// The files a module's library was built from: the source, and the
     /// headers the last successful build read.
@@ -156,13 +174,22 @@ public final class SourceFolder: @unchecked Sendable {
     }
 
     /// What the module's library holds, as far as this process knows. The
-    /// first time, a library left by an earlier run counts as up to date when
-    /// it is newer than the source and every header its depfile lists (then
-    /// their content now is what it was built from); otherwise nil.
+    /// first time, a library left by an earlier run holds what its
+    /// `.inputs` file says (the hashes its build recorded), so an edit made
+    /// while no host ran is built even if it kept the file's modification
+    /// time (`cp -p`). A library without one (built by an older version)
+    /// counts as up to date when it is newer than the source and every
+    /// header its depfile lists; otherwise nil.
     private func builtState(_ module: String) -> [String: UInt64]? {
         if let known = state(module) { return known }
         guard let library = modified(libraryPath(module)),
               FileManager.default.fileExists(atPath: depfilePath(module)) else { return nil }
+        if let recorded = loadHashes(module) {
+            lock.lock()
+            built[module] = recorded
+            lock.unlock()
+            return recorded
+        }
         let files = inputs(module).filter { $0 == sourcePath(module) || FileManager.default.fileExists(atPath: $0) }
         for file in files {
             guard let date = modified(file), date <= library else { return nil }
@@ -242,6 +269,7 @@ public final class SourceFolder: @unchecked Sendable {
                 }
             }
             record(module, built: state, failed: nil)
+            saveHashes(module, state)
             guard differs(state, cached: false) else { return }
         }
     }

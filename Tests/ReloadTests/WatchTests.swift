@@ -267,7 +267,7 @@ final class WatchTests: HostTestCase {
         try write("saved.c", Self.versioned("1"))
         let host = try startHost()
         defer { host.stop() }
-        XCTAssertTrue(host.log.contains("with inotify"), "events, not polling:\n\(host.log)")
+        XCTAssertTrue(host.waitFor("with inotify", timeout: 10), "events, not polling:\n\(host.log)")
         for n in 2...4 {
             try saveByRename("saved.c", Self.versioned("\(n)"))
             XCTAssertTrue(try waitForCall("saved.version", "\(n)", timeout: 30), "save \(n):\n\(host.log)")
@@ -319,11 +319,30 @@ final class WatchTests: HostTestCase {
         XCTAssertTrue(try waitForCall("kept.version", "2", timeout: 20), "the edit was not seen:\n\(host.log)")
     }
 
+    /// The same edit made while no host runs: the next host builds it,
+    /// though the library left by the last one is newer than the source.
+    func testEditKeepingSizeAndTimeWhileStoppedIsBuiltAtStart() throws {
+        try write("kept.c", Self.versioned("1"))
+        let first = try startHost()
+        XCTAssertEqual(try ctl("call", "kept.version").stdout, "1\n", first.log)
+        first.stop()
+        try replaceKeepingSizeAndTime("kept.c", Self.versioned("2"))
+        let second = try startHost()
+        defer { second.stop() }
+        XCTAssertEqual(try ctl("call", "kept.version").stdout, "2\n", second.log)
+        // And a host that finds its library up to date builds nothing.
+        second.stop()
+        let third = try startHost()
+        defer { third.stop() }
+        XCTAssertFalse(third.log.contains("built kept"), third.log)
+        XCTAssertEqual(try ctl("call", "kept.version").stdout, "2\n", third.log)
+    }
+
     func testEditKeepingSizeAndTimeIsReloadedWhenPolling() throws {
         try write("kept.c", Self.versioned("1"))
         let host = try startHost(environment: ["REMAP_WATCH_POLL": "1"])
         defer { host.stop() }
-        XCTAssertTrue(host.log.contains("polling for changes every 200 ms: REMAP_WATCH_POLL is set"), host.log)
+        XCTAssertTrue(host.waitFor("polling for changes every 200 ms: REMAP_WATCH_POLL is set", timeout: 10), host.log)
         try replaceKeepingSizeAndTime("kept.c", Self.versioned("2"))
         XCTAssertTrue(try waitForCall("kept.version", "2", timeout: 20), "the edit was not seen:\n\(host.log)")
         // Polling still builds a plain save, and a touch builds nothing.
