@@ -78,9 +78,12 @@ public final class FileEvents: @unchecked Sendable {
                 try inotify.watch(folder)
             } catch RemapError.system(_, let number, _) where number == ENOENT {
                 continue // gone since it was listed
+            } catch RemapError.system(_, let number, _) where number == ENOSPC {
+                fallBack("cannot watch \(folder): the user's inotify watch limit is reached "
+                         + "(raise it with sysctl fs.inotify.max_user_watches)")
+                return
             } catch {
-                let hint = errno == ENOSPC ? " (raise fs.inotify.max_user_watches)" : ""
-                fallBack("cannot watch \(folder): \(error)\(hint)")
+                fallBack("cannot watch \(folder): \(error)")
                 return
             }
         }

@@ -47,7 +47,7 @@ public final class SourceWatcher: @unchecked Sendable {
             }
             let built = build(stale)
             // A build may have brought in a header from a folder not watched yet.
-            events.watch(sources.watchedFolders())
+            if events.usesEvents { events.watch(sources.watchedFolders()) }
             if !built.isEmpty { reload(built) }
         }
     }
@@ -56,7 +56,7 @@ public final class SourceWatcher: @unchecked Sendable {
     /// files is read again, and new folders are watched.
     private func take(_ change: FileEvents.Change) {
         if case .paths(let paths) = change { sources.forget(paths) }
-        events.watch(sources.watchedFolders())
+        if events.usesEvents { events.watch(sources.watchedFolders()) }
     }
 
     /// Builds `modules` at once, `parallelBuilds` at a time, and returns the
