@@ -52,6 +52,38 @@ struct Bench {
         return elapsed
     }
 
+    /// `saves` + 1 rounds, the first a warm-up: a save (`save(n)` saves
+    /// version n and returns the time of its rename) until `functions`
+    /// answer n, and the compiler alone on the same files, in alternating
+    /// order so that neither always runs just after the other. Returns
+    /// save-to-running, the compiler alone, and save-to-running minus the
+    /// host's own build time for that save.
+    func rounds(host: Host, functions: [String], save: (Int) throws -> Double,
+                compile: () throws -> Double) throws -> ([Double], [Double], [Double]) {
+        var toRunning: [Double] = [], alone: [Double] = [], watcher: [Double] = []
+        for n in 1...(saves + 1) {
+            var compiled = 0.0
+            if n % 2 == 0 {
+                compiled = try compile()
+                settle()
+            }
+            let mark = host.mark
+            let saved = try save(n)
+            let running = try host.waitUntil(functions, answer: Int64(n), reloadedSince: mark)
+            settle()
+            if n % 2 == 1 {
+                compiled = try compile()
+                settle()
+            }
+            if n > 1 {
+                toRunning.append(running - saved)
+                alone.append(compiled)
+                watcher.append(running - saved - Self.batchTime(host.builds(since: mark)))
+            }
+        }
+        return (toRunning, alone, watcher)
+    }
+
     /// c-small: examples/particles under `--entry particles.run`, its source
     /// saved `saves` times.
     func cSmall() throws {
@@ -64,20 +96,11 @@ struct Bench {
         try host.waitFor("serving")
         let function = ["particles.watch_bench_version"]
         _ = try host.waitUntil(function, answer: 0)
-        var toRunning: [Double] = [], alone: [Double] = [], watcher: [Double] = []
-        for n in 0...saves { // save 0 warms up, and is not counted
-            let mark = host.mark
-            let saved = try workspace.save("particles.c", try Workspace.particles(version: "\(n + 1)"))
-            let running = try host.waitUntil(function, answer: Int64(n + 1), reloadedSince: mark)
-            settle()
-            let compiled = try compileAlone([workspace.folder + "/particles.c"], in: workspace, parallel: 1)
-            settle()
-            if n > 0 {
-                toRunning.append(running - saved)
-                alone.append(compiled)
-                watcher.append(running - saved - Self.batchTime(host.builds(since: mark)))
-            }
-        }
+        let (toRunning, alone, watcher) = try rounds(host: host, functions: function, save: { n in
+            try workspace.save("particles.c", try Workspace.particles(version: "\(n)"))
+        }, compile: {
+            try compileAlone([workspace.folder + "/particles.c"], in: workspace, parallel: 1)
+        })
         report("c-small", toRunning: toRunning, compiler: alone, watcher: watcher, extra: [("modules", "1")])
     }
 
@@ -99,21 +122,11 @@ struct Bench {
         _ = try host.waitUntil(functions, answer: 0)
         let together = ["] reloaded alpha ", ", beta ", ", gamma "]
         let reloadsBefore = host.lines(with: together)
-        var toRunning: [Double] = [], alone: [Double] = [], watcher: [Double] = []
-        for n in 0...saves {
-            let mark = host.mark
-            let saved = try workspace.save("shared.h", "#define WATCH_BENCH_VERSION \(n + 1)\n")
-            let running = try host.waitUntil(functions, answer: Int64(n + 1), reloadedSince: mark)
-            settle()
-            let compiled = try compileAlone(modules.map { workspace.folder + "/\($0).c" }, in: workspace,
-                                            parallel: parallel)
-            settle()
-            if n > 0 {
-                toRunning.append(running - saved)
-                alone.append(compiled)
-                watcher.append(running - saved - Self.batchTime(host.builds(since: mark)))
-            }
-        }
+        let (toRunning, alone, watcher) = try rounds(host: host, functions: functions, save: { n in
+            try workspace.save("shared.h", "#define WATCH_BENCH_VERSION \(n)\n")
+        }, compile: {
+            try compileAlone(modules.map { workspace.folder + "/\($0).c" }, in: workspace, parallel: parallel)
+        })
         // Each save was one reload of the three together.
         let reloads = host.lines(with: together) - reloadsBefore
         report("c-header", toRunning: toRunning, compiler: alone, watcher: watcher,
