@@ -8,8 +8,8 @@ import Foundation
 /// anyway, and a burst of saves then costs one build of the last one rather
 /// than one build per save that lands while the previous one compiles.
 ///
-/// The compiler runs in a process group of its own (Foundation's `Process`
-/// makes the child a group leader), so `cancel()` stops the driver and what
+/// The compiler runs in a process group of its own (ChildProcess makes it
+/// a group leader), so `cancel()` stops the driver and what
 /// it started (cc1, as, ld) together.
 public final class BuildCancellation: @unchecked Sendable {
     private let lock = NSLock()

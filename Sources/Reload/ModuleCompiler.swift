@@ -218,25 +218,19 @@ public struct ModuleCompiler: Sendable {
             let name = moduleName ?? ((source as NSString).lastPathComponent as NSString).deletingPathExtension
             command = swiftCommand(source: source, output: temporary, moduleName: Self.swiftModuleName(name))
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = pipe
+        let result: ChildProcess.Result
         do {
-            try process.run()
+            result = try ChildProcess.run(command, started: { cancellation?.started($0) },
+                                          ending: { cancellation?.finished() })
+        } catch RemapError.system(_, let number, _) where number == ENOENT {
+            throw RemapError.compilerFailed(source: source,
+                                            output: "cannot run \(command[0]) (set \(language == .c ? "CC" : "SWIFTC"))\n")
         } catch {
             throw RemapError.compilerFailed(source: source, output: "cannot run \(command[0]): \(error)")
         }
-        cancellation?.started(process.processIdentifier)
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        cancellation?.finished()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        guard result.status == 0 else {
             try? FileManager.default.removeItem(atPath: temporary)
-            let missing = process.terminationStatus == 127 ? "cannot run \(command[0]) (set \(language == .c ? "CC" : "SWIFTC"))\n" : ""
-            throw RemapError.compilerFailed(source: source, output: missing + text)
+            throw RemapError.compilerFailed(source: source, output: String(decoding: result.output, as: UTF8.self))
         }
         if language == .swift, let depfile {
             // The same depfile a C build leaves, so callers track both alike.
