@@ -85,10 +85,10 @@ public struct ModuleCompiler: Sendable {
 
     /// What `fastBuild` compiles with: no optimization, debug information
     /// kept. The compiler's CPU time on examples/particles with gcc 12
-    /// (`watch-bench --compiler-options`): -O2 -g 104 ms, -O2 89, -O1 -g 84,
-    /// -O0 -g 49, -O0 48; a precompiled remap/module.h saves nothing (its
-    /// headers are 43 KB). -g costs almost nothing at -O0, and a debugger
-    /// is why one would keep it.
+    /// (`watch-bench --compiler-options`, medians): -O2 -g 99 ms, -O2 88,
+    /// -O1 -g 83, -O1 73, -O0 -g 51, -O0 49; a precompiled remap/module.h
+    /// saves nothing (its headers are 43 KB). -g costs almost nothing at
+    /// -O0, and a debugger is why one would keep it.
     public static let fastBuildFlags = ["-O0", "-g"]
 
     /// Flags to compile and link a C host against the RemapHost library,
