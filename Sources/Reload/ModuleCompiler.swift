@@ -71,8 +71,25 @@ public struct ModuleCompiler: Sendable {
         return words
     }
 
-    /// Flags to compile a module: position-independent, with the headers.
-    public var moduleFlags: [String] { ["-shared", "-fPIC", "-O2", "-g", "-I", includeDirectory] }
+    /// Flags to compile a module: position-independent, with the headers,
+    /// optimized and with debug information unless `fastBuild`.
+    public var moduleFlags: [String] {
+        ["-shared", "-fPIC"] + (fastBuild ? Self.fastBuildFlags : ["-O2", "-g"]) + ["-I", includeDirectory]
+    }
+
+    /// Compile C modules for the shortest save-to-running time rather than
+    /// for the speed of the code (`reloadctl run --fast-build`):
+    /// `fastBuildFlags`. `$CFLAGS` comes after either set, so it can also
+    /// override them one by one.
+    public var fastBuild = false
+
+    /// What `fastBuild` compiles with: no optimization, debug information
+    /// kept. The compiler's CPU time on examples/particles with gcc 12
+    /// (`watch-bench --compiler-options`, medians): -O2 -g 99 ms, -O2 88,
+    /// -O1 -g 83, -O1 73, -O0 -g 51, -O0 49; a precompiled remap/module.h
+    /// saves nothing (its headers are 43 KB). -g costs almost nothing at
+    /// -O0, and a debugger is why one would keep it.
+    public static let fastBuildFlags = ["-O0", "-g"]
 
     /// Flags to compile and link a C host against the RemapHost library,
     /// the same set `pkg-config --cflags --libs remap-host` gives for an
@@ -184,7 +201,12 @@ public struct ModuleCompiler: Sendable {
     /// build writes no depfile (its only input is the source).
     /// `moduleName` names a Swift module's symbols (default: the file's
     /// name); give the full dotted name so two modules never share one.
-    public func build(source: String, output: String, depfile: String? = nil, moduleName: String? = nil) throws {
+    ///
+    /// With `cancellation`, another thread may stop the compiler
+    /// (`BuildCancellation.cancel()`): the build then throws, and
+    /// `cancellation.takeCancelled()` says that was why.
+    public func build(source: String, output: String, depfile: String? = nil, moduleName: String? = nil,
+                      cancellation: BuildCancellation? = nil) throws {
         guard let language = Language(source: source) else {
             throw RemapError.compilerFailed(source: source,
                                          output: "a module source is a .c or a .swift file, not \(source)")
@@ -200,23 +222,19 @@ public struct ModuleCompiler: Sendable {
             let name = moduleName ?? ((source as NSString).lastPathComponent as NSString).deletingPathExtension
             command = swiftCommand(source: source, output: temporary, moduleName: Self.swiftModuleName(name))
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = pipe
+        let result: ChildProcess.Result
         do {
-            try process.run()
+            result = try ChildProcess.run(command, started: { cancellation?.started($0) },
+                                          ending: { cancellation?.finished() })
+        } catch RemapError.system(_, let number, _) where number == ENOENT {
+            throw RemapError.compilerFailed(source: source,
+                                            output: "cannot run \(command[0]) (set \(language == .c ? "CC" : "SWIFTC"))\n")
         } catch {
             throw RemapError.compilerFailed(source: source, output: "cannot run \(command[0]): \(error)")
         }
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        guard result.status == 0 else {
             try? FileManager.default.removeItem(atPath: temporary)
-            let missing = process.terminationStatus == 127 ? "cannot run \(command[0]) (set \(language == .c ? "CC" : "SWIFTC"))\n" : ""
-            throw RemapError.compilerFailed(source: source, output: missing + text)
+            throw RemapError.compilerFailed(source: source, output: String(decoding: result.output, as: UTF8.self))
         }
         if language == .swift, let depfile {
             // The same depfile a C build leaves, so callers track both alike.
@@ -251,7 +269,7 @@ public struct ModuleCompiler: Sendable {
         // Made as `reloadctl run` makes its own (SourceFolder), which may share it.
         try FileManager.default.createDirectory(atPath: (record as NSString).deletingLastPathComponent,
                                                 withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let sourceHash = FileManager.default.contents(atPath: source).map(SourceFolder.hash)
+        let sourceHash = FileManager.default.contents(atPath: source).map(ContentHashes.hash)
         try build(source: source, output: output, depfile: Language(source: source) == .c ? depfile : nil,
                   moduleName: moduleName)
         guard let sourceHash else { return true }
@@ -260,7 +278,7 @@ public struct ModuleCompiler: Sendable {
         var lines = ["flags " + signature, "\(String(sourceHash, radix: 16)) \(sourcePath)"]
         for header in Self.dependencies(inDepfile: depfile, directory: cwd) where header != sourcePath {
             guard let data = FileManager.default.contents(atPath: header) else { return true }
-            lines.append("\(String(SourceFolder.hash(data), radix: 16)) \(header)")
+            lines.append("\(String(ContentHashes.hash(data), radix: 16)) \(header)")
         }
         try? (lines.joined(separator: "\n") + "\n").write(toFile: record, atomically: true, encoding: .utf8)
         return true
@@ -290,7 +308,7 @@ public struct ModuleCompiler: Sendable {
         for line in lines {
             guard let space = line.firstIndex(of: " "), let hash = UInt64(line[..<space], radix: 16),
                   let data = FileManager.default.contents(atPath: String(line[line.index(after: space)...])),
-                  SourceFolder.hash(data) == hash else { return false }
+                  ContentHashes.hash(data) == hash else { return false }
         }
         return true
     }
