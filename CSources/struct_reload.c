@@ -185,7 +185,10 @@ int rm_struct_plan_build(rm_plan *p) {
                                           of->kind, nf->kind};
         sp->invertible &= nf->count >= of->count;
     }
+    /* (Not with a field removed: its bytes would stay behind in what is
+       padding or slack now, which the undo without a copy sets to zero.) */
     sp->append_only = nl->size >= ol->size;
+    for (size_t i = 0; i < p->nold; i++) sp->append_only &= p->inverse[i] >= 0;
     for (size_t j = 0; j < p->nnew; j++) {
         int32_t i = p->src[j];
         const rm_struct_field *nf = &nl->fields[j];
@@ -339,6 +342,7 @@ int rm_struct_plan_moves(rm_plans *plans, rm_mapping *m) {
 
 void rm_struct_unmigrate(rm_object *inst, const rm_plan *p, const uintptr_t *save) {
     const rm_struct_plan *sp = p->sp;
+
     if (sp->save_words) {
         memcpy(inst, save, sp->save_words * 8);
     } else {
