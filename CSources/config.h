@@ -84,10 +84,11 @@
 #define RM_RETIRED_COLLECT_AT 16
 
 /* Bytes a struct instance is allocated past its struct, rounded up to
-   Boehm's 16-byte granule: a reload whose new layout fits migrates the
-   instance in place, in the walk; one that does not fit is refused (moving
-   instances is not implemented yet). 16 lets a reload add two int64
-   fields (or widen several) to every instance; it costs 16 bytes per
+   Boehm's 16-byte granule: a reload whose new layout fits converts the
+   instance in place, in the walk; one that does not fit moves it to a new
+   allocation, which costs a mapping entry per instance (at 10^6 a move
+   reload took 20x an in-place one). 16 lets a reload add two int64 fields
+   (or widen several) to every instance in place; it costs 16 bytes per
    instance (50% of a 32-byte struct, 25% of a 64-byte one). 0 keeps only
    what the granule's rounding gives for free. */
 #define RM_STRUCT_ROOM 16

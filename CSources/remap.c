@@ -22,12 +22,33 @@
 ** f(a), never f(f(a)).
 */
 #include "walk.h"
+#include "struct.h"
 
 #include <time.h>
 
 int rm_remap(const rm_mapping *m, rm_remap_report *report) { return rm_remap_ex(m, 0, report); }
 
+/* A plain remap retypes instances without migrating them: a struct class
+   may only be mapped to one with the same field table (a reload converts
+   the others, struct_reload.c). */
+static int check_struct_pairs(const rm_mapping *m) {
+    for (size_t i = 0; i < m->count; i++) {
+        if (!rm_is_class(m->olds[i]) || !rm_is_class(m->news[i])) continue;
+        if (!rm_struct_same_layout((rm_type *)m->olds[i], (rm_type *)m->news[i])) {
+            rm_error_set(RM_ERR_VALUE, "cannot remap class %s to %s: their instances' layouts differ (a struct class "
+                         "changes layout in a reload, which converts its instances)",
+                         rm_type_name((rm_type *)m->olds[i]), rm_type_name((rm_type *)m->news[i]));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) {
+    if (check_struct_pairs(m) < 0) {
+        memset(report, 0, sizeof *report);
+        return -1;
+    }
     return rm_remap_run(m, &m->probe, options & ~RM_REMAP_UNDO_WALK, report, NULL, NULL);
 }
 
