@@ -256,7 +256,7 @@ rm_object *rm_alloc(rm_type *type, size_t size) {
     rm_debug_check_lock();
     if (npending) rm_run_pending_finalizers();
     if (size < sizeof(rm_object)) size = sizeof(rm_object);
-    bool atomic = (type->tp_flags & RM_TYPE_ATOMIC) != 0;
+    bool atomic = rm_type_is_leaf(type);
     rm_object *o = atomic ? rm_gc_alloc_atomic(size) : rm_gc_alloc(size);
     if (!o) return NULL;
     if (atomic) memset(o, 0, size);

@@ -171,6 +171,15 @@ typedef struct rm_weakref_object {
 #define RM_HIDE(p) ((uintptr_t)GC_HIDE_POINTER(p))
 #define RM_REVEAL(h) ((rm_object *)GC_REVEAL_POINTER(h))
 
+/* A leaf: an object with no reference but its type slot (int, float, str,
+   capsule, a user type without traverse). The one definition: its type is
+   RM_TYPE_ATOMIC, so it is allocated where Boehm does not scan and kept in
+   the registry the remap walk skips (heap.c), and its layout is
+   RM_LAYOUT_LEAF, which the walk dispatches on (remap_walk.c);
+   rm_heap_check fails a type whose flag and layout disagree, or a leaf
+   whose traverse visits a slot. */
+static inline bool rm_type_is_leaf(const rm_type *t) { return (t->tp_flags & RM_TYPE_ATOMIC) != 0; }
+
 /* ---- heap.c ---- */
 /* The registry of live objects the walks visit: a dense array of hidden
    pointers, compacted at the end of each collection's mark phase. */
