@@ -60,6 +60,12 @@ static bool txn_marking;
 
 size_t rm_collection_count(void) { return collections; }
 
+/* Who counts the live objects during each prune: library.c, while it has
+   retired libraries to prove unused. The heap knows nothing of libraries. */
+static const rm_prune_observer *observer;
+
+void rm_heap_set_prune_observer(const rm_prune_observer *o) { observer = o; }
+
 /*
 ** Runs at GC_EVENT_MARK_END with the world stopped and Boehm's lock held:
 ** must not allocate, must not take a lock. Compacts both registries in
@@ -79,7 +85,7 @@ static void prune(rm_registry *r) {
         rm_object *o = RM_REVEAL(hidden);
         if (GC_is_marked(o)) {
             r->items[kept++] = hidden;
-            rm_library_count_object(o);
+            if (observer) observer->object(o);
             if (o->ob_type == &rm_weakref_type) {
                 rm_weakref_object *w = (rm_weakref_object *)o;
                 if (w->hidden && !w->ob_aux && !GC_is_marked(RM_REVEAL(w->hidden)))
@@ -115,10 +121,11 @@ static void prune(rm_registry *r) {
 static void on_collection_event(GC_EventType event) {
     if (event != GC_EVENT_MARK_END) return;
     rm_debug_check_collection_lock();
-    rm_library_count_begin();
+    const rm_prune_observer *counting = observer;
+    if (counting) counting->begin();
     prune(&rm_live);
     prune(&leaves);
-    rm_library_count_end();
+    if (counting) counting->end();
     size_t classes = rm_classes.count;
     prune(&rm_classes);
     /* A dead class's address may be reused: the lookup cache keys on it. */

@@ -181,6 +181,15 @@ typedef struct rm_weakref_object {
 static inline bool rm_type_is_leaf(const rm_type *t) { return (t->tp_flags & RM_TYPE_ATOMIC) != 0; }
 
 /* ---- heap.c ---- */
+/* Called by each collection's prune, world stopped and Boehm's lock held
+   (no allocation, no lock): begin, then object for every live object of
+   both registries, then end. One observer at a time; NULL removes it. */
+typedef struct rm_prune_observer {
+    void (*begin)(void);
+    void (*object)(rm_object *o);
+    void (*end)(void);
+} rm_prune_observer;
+void rm_heap_set_prune_observer(const rm_prune_observer *observer);
 /* The registry of live objects the walks visit: a dense array of hidden
    pointers, compacted at the end of each collection's mark phase. */
 typedef struct rm_registry {
@@ -304,9 +313,6 @@ int rm_remap_run(const rm_mapping *m, const struct rm_probe *probe, unsigned opt
 
 /* ---- library.c ---- */
 void rm_library_note(const void *p);
-void rm_library_count_begin(void);
-void rm_library_count_object(rm_object *o);
-void rm_library_count_end(void);
 void rm_libraries_after_collection(void);
 /* heap.c: is a queued finalizer's code in [lo, hi)? */
 bool rm_finalizer_pending_in(uintptr_t lo, uintptr_t hi);
