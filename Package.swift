@@ -35,6 +35,7 @@ let package = Package(
         .executable(name: "remap-bench", targets: ["remap-bench"]),
         .executable(name: "reload-bench", targets: ["reload-bench"]),
         .executable(name: "module-bench", targets: ["module-bench"]),
+        .executable(name: "watch-bench", targets: ["watch-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -85,6 +86,10 @@ let package = Package(
         // the benchmark itself.
         .executableTarget(name: "module-bench", dependencies: ["Reload", "CRemap"], exclude: ["workloads"],
                           linkerSettings: exportDynamic),
+        // Runs reloadctl (built beside it: the dependency builds it first)
+        // as a real host under --watch, saves like an editor and times it.
+        .executableTarget(name: "watch-bench", dependencies: ["Reload", "reloadctl"],
+                          swiftSettings: [.swiftLanguageMode(.v5)]),
         // Modules written in Swift (docs/swift-modules.md): the macros that
         // turn @Reloadable structs and @Module enums into the C API's
         // definitions, and the library their expansions call. A module file

@@ -86,11 +86,39 @@ static int check_fixed(rm_object *o) {
     return 0;
 }
 
+/* Counts the slots a leaf's traverse visits (a leaf has none). */
+static int count_slot(rm_object **slot, void *arg) {
+    (void)slot;
+    ++*(size_t *)arg;
+    return 0;
+}
+
+/* The one definition of a leaf (internal.h, rm_type_is_leaf): the flag
+   that decides allocation and registry, and the layout the walk reads,
+   must agree, and a leaf has no reference Boehm would not see. */
+static int check_leaf(rm_object *o) {
+    const rm_type *t = o->ob_type;
+    if (rm_type_is_leaf(t) != (t->tp_layout == RM_LAYOUT_LEAF)) {
+        rm_error_set(RM_ERR_RUNTIME, "heap check: type %s: RM_TYPE_ATOMIC and RM_LAYOUT_LEAF disagree (a leaf is both)",
+                     rm_type_name(t));
+        return -1;
+    }
+    size_t slots = 0;
+    if (rm_type_is_leaf(t) && t->tp_traverse) t->tp_traverse(o, count_slot, &slots);
+    if (slots) {
+        rm_error_set(RM_ERR_RUNTIME, "heap check: type %s is a leaf (atomic, unscanned) but its traverse visits %zu slot%s",
+                     rm_type_name(t), slots, slots == 1 ? "" : "s");
+        return -1;
+    }
+    return 0;
+}
+
 static int check_object(rm_object *o, void *arg) {
     if (!rm_type_is_known(o->ob_type)) {
         rm_error_set(RM_ERR_RUNTIME, "heap check: object at %p has no valid type", (void *)o);
         return -1;
     }
+    if (check_leaf(o) < 0) return -1;
     check_state s = {.owner = o};
     if (rm_traverse(o, check_slot, &s)) return -1;
     if (o->ob_type->tp_layout == RM_LAYOUT_FIXED && check_fixed(o) < 0) return -1;

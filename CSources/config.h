@@ -1,8 +1,14 @@
 /*
-** config.h: debug switches and tuning constants, in one place.
+** config.h: the core's debug switches, and its tuning constants that trade
+** one cost against another (table loads, walk chunks and threads, when to
+** collect), each named with its trade-off.
 **
 ** Debug switches compile to nothing unless defined (-DRM_DEBUG_...), as in
-** Wren's wren_common.h. Tuning constants are named with their trade-off.
+** Wren's wren_common.h. Not here: constants local to one loop, kept beside
+** it (the prefetch distances of remap_walk.c and migrate.c, the sampling of
+** migrate.c, the parallel commit's batch in layout.c), and hard limits that
+** are not a trade-off (MAX_FIELDS in class.c, MAX_TUPLE_DEPTH in tuple.c,
+** ERROR_MESSAGE_MAX in runtime.c).
 */
 #ifndef REMAP_CONFIG_H
 #define REMAP_CONFIG_H
@@ -78,13 +84,28 @@
 #define RM_RETIRED_COLLECT_AT 16
 
 /* Bytes a struct instance is allocated past its struct, rounded up to
-   Boehm's 16-byte granule: a reload whose new layout fits migrates the
-   instance in place, in the walk; one that does not fit is refused (moving
-   instances is not implemented yet). 16 lets a reload add two int64
-   fields (or widen several) to every instance; it costs 16 bytes per
+   Boehm's 16-byte granule: a reload whose new layout fits converts the
+   instance in place, in the walk; one that does not fit moves it to a new
+   allocation, which costs a mapping entry per instance (at 10^6 a move
+   reload took 20x an in-place one). 16 lets a reload add two int64 fields
+   (or widen several) to every instance in place; it costs 16 bytes per
    instance (50% of a 32-byte struct, 25% of a 64-byte one). 0 keeps only
    what the granule's rounding gives for free. */
 #define RM_STRUCT_ROOM 16
+
+/* Threads a remap walk uses by default: one per core, at most this many
+   (rm_init). More threads split the registry finer; past the memory
+   bandwidth of a few cores they only add start-up cost. */
+#define RM_WALK_THREADS_DEFAULT_MAX 8
+
+/* The most walker threads rm_set_walk_threads accepts, and the size of the
+   per-walker arrays (undo logs, plan parts, spare instance lists). */
+#define RM_MAX_WALKERS 64
+
+/* Threads the undo of a failed reload's walk uses at most: its walkers live
+   on the stack and its migration scratch is made before the walk (the undo
+   must not allocate), so each costs a walker struct and max_fields slots. */
+#define RM_UNDO_WALKERS 8
 
 /* Handles are allocated in blocks of this many slots, never moved. */
 #define RM_HANDLE_BLOCK 1024

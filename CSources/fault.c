@@ -30,8 +30,6 @@ static const char *const names[RM_FAULT_NPOINTS] = {
 
 size_t rm_fault_counts[RM_FAULT_NPOINTS];
 int rm_fault_armed = -1;
-#define counts rm_fault_counts
-#define armed rm_fault_armed
 static size_t armed_at;
 static rm_fault_mode armed_mode;
 
@@ -49,30 +47,30 @@ int rm_fault_arm(const char *point, size_t nth, rm_fault_mode mode) {
         rm_error_set(RM_ERR_VALUE, "no fault point '%s' (or occurrence 0)", point ? point : "(null)");
         return -1;
     }
-    armed = i;
-    armed_at = counts[i] + nth;
+    rm_fault_armed = i;
+    armed_at = rm_fault_counts[i] + nth;
     armed_mode = mode;
     return 0;
 }
 
-void rm_fault_disarm(void) { armed = -1; }
+void rm_fault_disarm(void) { rm_fault_armed = -1; }
 
 size_t rm_fault_count(const char *point) {
     int i = point_index(point);
-    return i < 0 ? 0 : counts[i];
+    return i < 0 ? 0 : rm_fault_counts[i];
 }
 
 void rm_fault_reset_counts(void) {
-    memset(counts, 0, sizeof counts);
-    armed = -1;
+    memset(rm_fault_counts, 0, sizeof rm_fault_counts);
+    rm_fault_armed = -1;
 }
 
 /* Counts one occurrence; fails it if it is the armed one. Points are only
    counted inside a transaction, so code outside reloads never fails. The
    armed point fires once, then disarms. */
 int rm_fault_fire(rm_fault_point point, size_t n) {
-    if ((int)point != armed || n != armed_at) return 0;
-    armed = -1;
+    if ((int)point != rm_fault_armed || n != armed_at) return 0;
+    rm_fault_armed = -1;
     /* For whoever hunts the code that swallowed an injected failure. */
     if (getenv("REMAP_FAULT_BACKTRACE")) {
         void *frames[32];

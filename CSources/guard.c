@@ -12,9 +12,7 @@
 #include "guard.h"
 #include "segments.h"
 
-#define GC_THREADS 1
-#define GC_NO_THREAD_REDIRECTS 1
-#include <gc/gc.h>
+#include "boehm.h"
 
 #include <dlfcn.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /*
 ** heap.c: allocation on Boehm and the registry of live objects.
 **
-** How the runtime finds every live object (see README, "Finding every live
+** How the runtime finds every live object (see docs/internals.md, "Finding every live
 ** object"): each object is appended to a registry when it is allocated. The
 ** registry lives in malloc memory and holds hidden pointers, so it keeps
 ** nothing alive. At the end of every collection's mark phase, with the world
@@ -60,6 +60,12 @@ static bool txn_marking;
 
 size_t rm_collection_count(void) { return collections; }
 
+/* Who counts the live objects during each prune: library.c, while it has
+   retired libraries to prove unused. The heap knows nothing of libraries. */
+static const rm_prune_observer *observer;
+
+void rm_heap_set_prune_observer(const rm_prune_observer *o) { observer = o; }
+
 /*
 ** Runs at GC_EVENT_MARK_END with the world stopped and Boehm's lock held:
 ** must not allocate, must not take a lock. Compacts both registries in
@@ -79,7 +85,7 @@ static void prune(rm_registry *r) {
         rm_object *o = RM_REVEAL(hidden);
         if (GC_is_marked(o)) {
             r->items[kept++] = hidden;
-            rm_library_count_object(o);
+            if (observer) observer->object(o);
             if (o->ob_type == &rm_weakref_type) {
                 rm_weakref_object *w = (rm_weakref_object *)o;
                 if (w->hidden && !w->ob_aux && !GC_is_marked(RM_REVEAL(w->hidden)))
@@ -115,10 +121,11 @@ static void prune(rm_registry *r) {
 static void on_collection_event(GC_EventType event) {
     if (event != GC_EVENT_MARK_END) return;
     rm_debug_check_collection_lock();
-    rm_library_count_begin();
+    const rm_prune_observer *counting = observer;
+    if (counting) counting->begin();
     prune(&rm_live);
     prune(&leaves);
-    rm_library_count_end();
+    if (counting) counting->end();
     size_t classes = rm_classes.count;
     prune(&rm_classes);
     /* A dead class's address may be reused: the lookup cache keys on it. */
@@ -256,7 +263,7 @@ rm_object *rm_alloc(rm_type *type, size_t size) {
     rm_debug_check_lock();
     if (npending) rm_run_pending_finalizers();
     if (size < sizeof(rm_object)) size = sizeof(rm_object);
-    bool atomic = (type->tp_flags & RM_TYPE_ATOMIC) != 0;
+    bool atomic = rm_type_is_leaf(type);
     rm_object *o = atomic ? rm_gc_alloc_atomic(size) : rm_gc_alloc(size);
     if (!o) return NULL;
     if (atomic) memset(o, 0, size);

@@ -4,11 +4,7 @@
 #ifndef REMAP_INTERNAL_H
 #define REMAP_INTERNAL_H
 
-/* As in Sources/CBoehm/shim.h: thread functions need GC_THREADS. */
-#define GC_THREADS 1
-#define GC_NO_THREAD_REDIRECTS 1
-#include <gc/gc.h>
-#include <gc/gc_mark.h>
+#include "boehm.h"
 #include "config.h"
 #include "remap/remap.h"
 #include "loader.h"
@@ -175,7 +171,25 @@ typedef struct rm_weakref_object {
 #define RM_HIDE(p) ((uintptr_t)GC_HIDE_POINTER(p))
 #define RM_REVEAL(h) ((rm_object *)GC_REVEAL_POINTER(h))
 
+/* A leaf: an object with no reference but its type slot (int, float, str,
+   capsule, a user type without traverse). The one definition: its type is
+   RM_TYPE_ATOMIC, so it is allocated where Boehm does not scan and kept in
+   the registry the remap walk skips (heap.c), and its layout is
+   RM_LAYOUT_LEAF, which the walk dispatches on (remap_walk.c);
+   rm_heap_check fails a type whose flag and layout disagree, or a leaf
+   whose traverse visits a slot. */
+static inline bool rm_type_is_leaf(const rm_type *t) { return (t->tp_flags & RM_TYPE_ATOMIC) != 0; }
+
 /* ---- heap.c ---- */
+/* Called by each collection's prune, world stopped and Boehm's lock held
+   (no allocation, no lock): begin, then object for every live object of
+   both registries, then end. One observer at a time; NULL removes it. */
+typedef struct rm_prune_observer {
+    void (*begin)(void);
+    void (*object)(rm_object *o);
+    void (*end)(void);
+} rm_prune_observer;
+void rm_heap_set_prune_observer(const rm_prune_observer *observer);
 /* The registry of live objects the walks visit: a dense array of hidden
    pointers, compacted at the end of each collection's mark phase. */
 typedef struct rm_registry {
@@ -296,13 +310,9 @@ struct rm_probe;
 struct rm_plans;
 int rm_remap_run(const rm_mapping *m, const struct rm_probe *probe, unsigned options, rm_remap_report *report,
                  rm_undo_log *logs, struct rm_plans *plans);
-#define RM_MAX_WALKERS 64
 
 /* ---- library.c ---- */
 void rm_library_note(const void *p);
-void rm_library_count_begin(void);
-void rm_library_count_object(rm_object *o);
-void rm_library_count_end(void);
 void rm_libraries_after_collection(void);
 /* heap.c: is a queued finalizer's code in [lo, hi)? */
 bool rm_finalizer_pending_in(uintptr_t lo, uintptr_t hi);
@@ -392,9 +402,6 @@ static inline rm_object *rm_invoke(rm_object *fobj, rm_object *self, rm_object *
 }
 void rm_function_set_current(rm_object *f); /* after a caught crash */
 
-/* ---- object.c ---- */
-uint32_t rm_hash_mix(uint64_t x);
-
 /* Seconds on the monotonic clock, for the reports' timings. */
 static inline double rm_now_seconds(void) {
     struct timespec ts;
@@ -403,6 +410,7 @@ static inline double rm_now_seconds(void) {
 }
 
 /* ---- object.c ---- */
+uint32_t rm_hash_mix(uint64_t x);
 /* The whole attribute protocol, behind the caches of attr_fast.c. */
 rm_object *rm_getattr_full(rm_object *obj, rm_object *name);
 int rm_setattr_full(rm_object *obj, rm_object *name, rm_object *value);

@@ -151,7 +151,6 @@ typedef struct rm_plans {
 int rm_plans_build(const rm_mapping *m, rm_plans *plans);
 void rm_plans_free(rm_plans *plans);
 
-#define RM_UNDO_WALKERS 8
 #define RM_PLAN_IN_PROBE 0xffffu
 
 /* Appends an entry (room made first with rm_part_room). */

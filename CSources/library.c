@@ -31,8 +31,9 @@ int rm_library_range(void *symbol, uintptr_t *lo, uintptr_t *hi) {
 ** functions whose C function is in it, objects of user types whose
 ** procedures or name are in it, capsules whose finalizer or name is in it,
 ** and queued finalizers. Counting happens inside each collection's own pass
-** over the registry (heap.c, prune), so proving a library unused costs no
-** extra walk. Nor may any thread have a frame in its code (function.c's
+** over the registry (heap.c's prune, which calls this file's observer while a
+** library is retired), so proving a library unused costs no
+** extra walk. Nor may any thread have a frame in its code (native.c's
 ** native frames: an entry's loop keeps its own version mapped, and only
 ** that one). It is closed at the next check after that collection:
 ** rm_release (a safe point's included), rm_collect_and_close, the start
@@ -44,6 +45,12 @@ typedef struct retired_library {
     bool counted;  /* a collection has counted since it was retired */
     bool revived;  /* something pointed into it after that collection */
 } retired_library;
+
+/* What each collection's prune calls while a library is retired. */
+static void count_begin(void);
+static void count_object(rm_object *o);
+static void count_end(void);
+static const rm_prune_observer counter = {count_begin, count_object, count_end};
 
 static retired_library *retired;
 static size_t nretired, retired_capacity;
@@ -63,6 +70,7 @@ int rm_library_retire(void *handle, uintptr_t lo, uintptr_t hi) {
         retired_capacity = cap;
     }
     retired[nretired++] = (retired_library){handle, lo, hi, 0, false, false};
+    rm_heap_set_prune_observer(&counter);
     return 0;
 }
 
@@ -83,7 +91,7 @@ void rm_library_note(const void *p) {
 }
 
 /* From prune, world stopped: no allocation, no lock. */
-void rm_library_count_begin(void) {
+static void count_begin(void) {
     for (size_t i = 0; i < nretired; i++) retired[i].live = 0;
 }
 
@@ -92,8 +100,7 @@ static void count_pointer(const void *p) {
     if (lib) lib->live++;
 }
 
-void rm_library_count_object(rm_object *o) {
-    if (!nretired) return;
+static void count_object(rm_object *o) {
     rm_type *t = o->ob_type;
     if (t == &rm_function_type) {
         count_pointer((const void *)((rm_function_object *)o)->fn);
@@ -111,7 +118,7 @@ void rm_library_count_object(rm_object *o) {
     }
 }
 
-void rm_library_count_end(void) {
+static void count_end(void) {
     for (size_t i = 0; i < nretired; i++) {
         retired[i].counted = true;
         retired[i].revived = false;
@@ -140,6 +147,7 @@ size_t rm_libraries_close_unused(void) {
         }
     }
     nretired = kept;
+    if (!nretired) rm_heap_set_prune_observer(NULL); /* nothing to count: collections skip it */
     closed_total += closed;
     return closed;
 }

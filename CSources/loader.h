@@ -152,6 +152,12 @@ const char *rm_signal_name(int signal);
    loaded, a failed, a replaced version) is retired, never closed directly.
    -1 if out of memory: the library then stays mapped for good. */
 int rm_library_retire(void *handle, uintptr_t lo, uintptr_t hi);
+/* Closes what the last collection proved unused (rm_collect_and_close,
+   heap.h, without collecting). Returns how many closed. */
+size_t rm_libraries_close_unused(void);
+/* Libraries retired and still mapped; closed so far by this process. */
+size_t rm_libraries_retired(void);
+size_t rm_libraries_closed(void);
 /* At the start of a reload: closes the retired libraries proved unused,
    after a full collection if RM_RETIRED_COLLECT_AT (config.h) of them
    wait for one. Returns how many closed. */

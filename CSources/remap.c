@@ -22,22 +22,42 @@
 ** f(a), never f(f(a)).
 */
 #include "walk.h"
+#include "struct.h"
 
 #include <time.h>
 
 int rm_remap(const rm_mapping *m, rm_remap_report *report) { return rm_remap_ex(m, 0, report); }
 
+/* A plain remap retypes instances without migrating them: a struct class
+   may only be mapped to one with the same field table (a reload converts
+   the others, struct_reload.c). */
+static int check_struct_pairs(const rm_mapping *m) {
+    for (size_t i = 0; i < m->count; i++) {
+        if (!rm_is_class(m->olds[i]) || !rm_is_class(m->news[i])) continue;
+        if (!rm_struct_same_layout((rm_type *)m->olds[i], (rm_type *)m->news[i])) {
+            rm_error_set(RM_ERR_VALUE, "cannot remap class %s to %s: their instances' layouts differ (a struct class "
+                         "changes layout in a reload, which converts its instances)",
+                         rm_type_name((rm_type *)m->olds[i]), rm_type_name((rm_type *)m->news[i]));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) {
+    if (check_struct_pairs(m) < 0) {
+        memset(report, 0, sizeof *report);
+        return -1;
+    }
     return rm_remap_run(m, &m->probe, options & ~RM_REMAP_UNDO_WALK, report, NULL, NULL);
 }
 
 /* Walkers of an undo walk live on the stack: it must not allocate. */
-#define UNDO_WALKERS RM_UNDO_WALKERS
 
 /*
 ** The walk behind rm_remap_ex, rm_txn_remap and the transaction's undo.
 ** `probe` maps old -> new; its values may be tagged RM_TAG_LOG, and then
-** `logs` (one per walker, MAX_WALKERS of them) receive those rewrites.
+** `logs` (one per walker, RM_MAX_WALKERS of them) receive those rewrites.
 ** RM_REMAP_UNDO_WALK: no report lists, no hash hand-over, nothing
 ** allocated; the report gets the counts only. `plans` (a transaction's
 ** forward walk): instances of planned classes are migrated and listed in
@@ -55,7 +75,7 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
     /* 1. Everything that can fail. */
     rm_probe changed = {.lo = UINTPTR_MAX}, news = {.lo = UINTPTR_MAX};
     uint32_t *hashes = NULL;
-    walker local[UNDO_WALKERS];
+    walker local[RM_UNDO_WALKERS];
     walker *ws = NULL;
     bool keep = (options & RM_REMAP_KEEP_HASHES) != 0;
     /* Moved struct instances (the last m->moves pairs) have their old
@@ -78,9 +98,9 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
     }
     unsigned nw = (options & RM_REMAP_SINGLE_THREAD) ? 1 : rm_walk_threads;
     if (rm_live.count < 2 * RM_WALK_CHUNK) nw = 1;
-    if (nw > MAX_WALKERS) nw = MAX_WALKERS;
+    if (nw > RM_MAX_WALKERS) nw = RM_MAX_WALKERS;
     if (undo) {
-        if (nw > UNDO_WALKERS) nw = UNDO_WALKERS;
+        if (nw > RM_UNDO_WALKERS) nw = RM_UNDO_WALKERS;
         memset(local, 0, nw * sizeof *local);
         ws = local;
         for (unsigned k = 0; plans && k < nw; k++) {
@@ -116,7 +136,7 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
         ws[k].list_instances = !(options & RM_REMAP_NO_INSTANCES);
         ws[k].list_tables = !undo;
         ws[k].log = logs ? &logs[k] : NULL;
-        ws[k].plans = ws[k].listing ? plans : NULL;
+        ws[k].plans = ws[k].plan_work ? plans : NULL;
     }
     unsigned started = 1;
     for (unsigned k = 1; k < nw; k++) {
@@ -146,7 +166,7 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
             if (rm_walk_hands_over_hash(m->olds[i], m->news[i])) m->news[i]->ob_hash = hashes[i];
     }
     bool failed = false;
-    objvec tables[MAX_WALKERS], instances[MAX_WALKERS];
+    objvec tables[RM_MAX_WALKERS], instances[RM_MAX_WALKERS];
     for (unsigned k = 0; k < nw; k++) {
         report->objects_visited += ws[k].objects;
         report->slots_visited += ws[k].slots;
@@ -164,7 +184,7 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
         failed |= !rm_walk_report_list(instances, nw, &report->instances, &report->ninstances, &report->capacity_instances);
         ws[0].tables.items = tables[0].items;
         ws[0].instances = instances[0];
-        if (ws[0].listing) rm_walk_end_plan_work(ws, nw, plans, true);
+        if (ws[0].plan_work) rm_walk_end_plan_work(ws, nw, plans, true);
     }
     GC_enable();
 

@@ -57,7 +57,7 @@ static void init_once_body(void) {
     GC_allow_register_threads();
     GC_set_warn_proc(quiet_warning);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    rm_walk_threads = cores < 1 ? 1 : cores > 8 ? 8 : (unsigned)cores;
+    rm_walk_threads = cores < 1 ? 1 : cores > RM_WALK_THREADS_DEFAULT_MAX ? RM_WALK_THREADS_DEFAULT_MAX : (unsigned)cores;
     rm_heap_init();
     rm_small_ints_init();
     if (GC_thread_is_registered()) after_register();
@@ -74,7 +74,7 @@ int rm_init(void) {
 }
 
 void rm_set_walk_threads(unsigned n) {
-    rm_walk_threads = n < 1 ? 1 : n > 64 ? 64 : n;
+    rm_walk_threads = n < 1 ? 1 : n > RM_MAX_WALKERS ? RM_MAX_WALKERS : n;
 }
 
 /* Threads waiting for the lock, and how many times it was taken: a safe

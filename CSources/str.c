@@ -49,23 +49,41 @@ rm_object *rm_str_n(const char *bytes, size_t len) {
 
 rm_object *rm_str(const char *cstr) { return rm_str_n(cstr, strlen(cstr)); }
 
-rm_object *rm_str_format(const char *fmt, ...) {
+/*
+** rm_str_vformat: a str from a printf format and a va_list. The text is
+** formatted into a stack buffer; if it does not fit, it is formatted again
+** into a collectable buffer of the exact size, from a copy of `ap` taken
+** before the first pass (a va_list is consumed by reading it). Fails with
+** RM_ERR_VALUE on a format vsnprintf refuses, or on memory. rm_str_format
+** is this with `...`; Swift, which cannot call a variadic C function, calls
+** this one through withVaList.
+*/
+rm_object *rm_str_vformat(const char *fmt, va_list ap) {
     char small[256];
-    va_list ap;
-    va_start(ap, fmt);
+    va_list again;
+    va_copy(again, ap);
     int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
     if (n < 0) {
+        va_end(again);
         rm_error_set(RM_ERR_VALUE, "bad format string");
         return NULL;
     }
-    if ((size_t)n < sizeof small) return rm_str_n(small, (size_t)n);
+    if ((size_t)n < sizeof small) {
+        va_end(again);
+        return rm_str_n(small, (size_t)n);
+    }
     char *big = rm_gc_alloc_atomic((size_t)n + 1);
-    if (!big) return NULL;
+    if (big) vsnprintf(big, (size_t)n + 1, fmt, again);
+    va_end(again);
+    return big ? rm_str_n(big, (size_t)n) : NULL;
+}
+
+rm_object *rm_str_format(const char *fmt, ...) {
+    va_list ap;
     va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    rm_object *s = rm_str_vformat(fmt, ap);
     va_end(ap);
-    return rm_str_n(big, (size_t)n);
+    return s;
 }
 
 /* ---- Interned names ----

@@ -450,6 +450,17 @@ rm_object *rm_struct_rebase(rm_type *c, rm_object *new_base) {
     return copy;
 }
 
+bool rm_struct_same_layout(const rm_type *a, const rm_type *b) {
+    const rm_struct_layout *x = a->cls_struct, *y = b->cls_struct;
+    if (!x || !y) return !x && !y;
+    if (x->size != y->size || x->nfields != y->nfields) return false;
+    for (size_t i = 0; i < x->nfields; i++)
+        if (x->fields[i].offset != y->fields[i].offset || x->fields[i].kind != y->fields[i].kind ||
+            x->fields[i].count != y->fields[i].count)
+            return false;
+    return true;
+}
+
 /* ---- The heap checker's part ---- */
 
 /* The reference list must be exactly the object fields' slots: it is what

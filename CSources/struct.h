@@ -74,6 +74,10 @@ rm_object *rm_struct_class_make(const char *name, rm_object *base, size_t size, 
    set if the new base's struct no longer ends before c's own fields. */
 rm_object *rm_struct_rebase(rm_type *c, rm_object *new_base);
 
+/* Whether instances of `a` are laid out as instances of `b` (two slot
+   classes are: their instances describe themselves). */
+bool rm_struct_same_layout(const rm_type *a, const rm_type *b);
+
 /* check.c: whether a struct instance's field table is consistent (its
    reference list is exactly its object fields' slots); -1 with the error
    set. */

@@ -14,11 +14,24 @@
 **
 ** The walk converts an instance in place when the new layout fits its
 ** allocation (every instance's allocation holds at least the class's
-** min_capacity: see rm_struct_plan_build). Module code writes struct
-** fields directly, unjournaled, so before converting the walk copies the
-** instance's bytes into its walker's save list: the rollback puts them
+** min_capacity: see rm_struct_plan_build). One that does not fit moves:
+** before the walk, rm_struct_plan_moves allocates its new instance (with
+** its identity hash) and maps old -> new, so the walk rewrites every
+** reference to it while the walker that meets the old one fills the new
+** one (rm_struct_move); the old one keeps its bytes and is the rollback's
+** copy.
+**
+** Module code writes struct fields directly, unjournaled, so when any hook
+** or initializer runs after the walk, the walk copies each instance's bytes
+** into its walker's save list before converting it: the rollback puts them
 ** back byte for byte, whatever an initializer or hook wrote since, and the
-** hooks' old view reads removed fields there.
+** hooks' old view reads removed fields there. Without module code after
+** the walk, nothing but the walk writes the instances before the commit or
+** the rollback, so an invertible conversion (no field removed or
+** shortened) is undone by converting back, without a copy
+** (rm_struct_plans_decide). Limit: a hook of one class that writes
+** directly into the instances of another struct class whose layout did not
+** change (so it has no plan) is not undone.
 */
 #include "layout.h"
 #include "struct.h"
@@ -185,7 +198,10 @@ int rm_struct_plan_build(rm_plan *p) {
                                           of->kind, nf->kind};
         sp->invertible &= nf->count >= of->count;
     }
+    /* (Not with a field removed: its bytes would stay behind in what is
+       padding or slack now, which the undo without a copy sets to zero.) */
     sp->append_only = nl->size >= ol->size;
+    for (size_t i = 0; i < p->nold; i++) sp->append_only &= p->inverse[i] >= 0;
     for (size_t j = 0; j < p->nnew; j++) {
         int32_t i = p->src[j];
         const rm_struct_field *nf = &nl->fields[j];
@@ -339,6 +355,7 @@ int rm_struct_plan_moves(rm_plans *plans, rm_mapping *m) {
 
 void rm_struct_unmigrate(rm_object *inst, const rm_plan *p, const uintptr_t *save) {
     const rm_struct_plan *sp = p->sp;
+
     if (sp->save_words) {
         memcpy(inst, save, sp->save_words * 8);
     } else {

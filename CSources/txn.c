@@ -4,21 +4,22 @@
 ** A reload runs new code (init, hooks) that may change any object of the
 ** running program, then remaps the heap, rehashes tables and migrates
 ** instances; any of these may fail, and then the program must be exactly as
-** it was. Three mechanisms make that so:
+** it was. Four mechanisms make that so:
 **   1. the journal: every API function that changes an object calls
 **      rm_journal first; the first change of an object that predates the
 **      transaction copies the object (and a list's items, a table's arrays)
 **      into a record. Objects allocated during the transaction carry
 **      RM_FLAG_TXN_NEW and are not journaled: a rollback leaves them
 **      unreachable from the old world;
-**   2. the walk's undo: a slot rewritten to a target that was allocated
+**   2. the inverse walk: a slot rewritten to a target that was allocated
 **      during the transaction and has one old object mapped to it is put
-**      back by an inverse walk over the objects that existed before the
-**      transaction (new -> old is a function on those targets, and no slot
-**      of the old world held such a target before); every other
-**      rewrite (a target two old objects share, an object that existed
-**      before, an immortal) is logged by the walk itself, slot by slot;
-**   3. the identity hashes the walk handed over are saved before it.
+**      back by a walk over the objects that existed before the transaction
+**      (new -> old is a function on those targets, and no slot of the old
+**      world held such a target before);
+**   3. the slot log: every other rewrite (a target two old objects share,
+**      an object that existed before, an immortal) is logged by the walk
+**      itself, slot by slot;
+**   4. the identity hashes the walk handed over are saved before it.
 ** Rollback undoes in the reverse order of doing: the records made after the
 ** walk, then the walk (inverse walk, logged slots, hashes), then the
 ** records made before it. Each record restores its object as it was at its

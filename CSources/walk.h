@@ -39,8 +39,7 @@ static inline void objvec_push(objvec *v, rm_object *o) {
    a reload of a class with 10^6 instances lists 8 MB of pointers, and fresh
    malloc memory costs a page fault per 4 KiB on every remap. Used and
    changed only under the runtime lock. */
-#define MAX_WALKERS RM_MAX_WALKERS
-extern objvec rm_spare_instances[MAX_WALKERS];
+extern objvec rm_spare_instances[RM_MAX_WALKERS];
 
 /* Per-type counts, an open-addressing table on the type's address; past
    TYPE_LINES types the rest share the last line. */
@@ -71,7 +70,8 @@ typedef struct walker {
                               its rm_plans part during the walk (the parts
                               share cache lines; the walkers must not) */
     rm_plan_part saves;    /* a copy of its rm_plans saves during the walk */
-    bool listing;
+    bool plan_work;        /* its plan part and save buffers are allocated
+                              (rm_walk_alloc_plan_work): instances get listed */
     size_t *counts;        /* per plan: instances retyped, migrated in place */
     rm_object **scratch;   /* plans->max_fields */
     bool lists_failed;

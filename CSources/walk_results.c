@@ -7,7 +7,7 @@
 */
 #include "walk.h"
 
-objvec rm_spare_instances[MAX_WALKERS];
+objvec rm_spare_instances[RM_MAX_WALKERS];
 
 /* True if a key (a tuple, maybe nested, or a bound method) holds an object
    that is a target of the mapping: its hash may depend on a rewritten
@@ -84,7 +84,7 @@ int rm_walk_alloc_plan_work(walker *ws, unsigned nw, rm_plans *plans) {
         ws[k].part.count = 0;
         ws[k].saves = plans->saves[k];
         ws[k].saves.count = 0;
-        ws[k].listing = true;
+        ws[k].plan_work = true;
         ws[k].counts = calloc(2 * plans->count, sizeof *ws[k].counts);
         ws[k].scratch = malloc((plans->max_fields ? plans->max_fields : 1) * sizeof *ws[k].scratch);
         if (!ws[k].counts || !ws[k].scratch) return -1;
@@ -95,11 +95,11 @@ int rm_walk_alloc_plan_work(walker *ws, unsigned nw, rm_plans *plans) {
 /* Adds the walkers' counts to the plans' reports, then frees them. */
 void rm_walk_end_plan_work(walker *ws, unsigned nw, rm_plans *plans, bool walked) {
     for (unsigned k = 0; k < nw; k++) {
-        if (ws[k].listing) {
+        if (ws[k].plan_work) {
             plans->parts[k] = ws[k].part;
             plans->saves[k] = ws[k].saves;
         }
-        ws[k].listing = false;
+        ws[k].plan_work = false;
         for (size_t i = 0; walked && ws[k].counts && i < plans->count; i++) {
             plans->items[i].stats.instances += ws[k].counts[2 * i];
             plans->items[i].stats.in_place += ws[k].counts[2 * i + 1];

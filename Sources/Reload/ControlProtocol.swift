@@ -23,6 +23,14 @@ public enum ControlProtocol {
         return decoder
     }
 
+    /// Where a host and a client meet when neither is given a path: a host
+    /// that serves without one (`rm_host_serve(NULL)`, `reloadctl run`)
+    /// and a client that asks without one (`reloadctl status`) both use
+    /// `ControlServer.defaultPath()`, whose file is named after this. It is
+    /// part of the protocol, spelled here once; it reads as the command
+    /// line's name because that is the client users run.
+    public static let defaultSocketName = "reloadctl"
+
     /// The request names, for error messages.
     static var requestNames: String { RequestName.allCases.map(\.rawValue).joined(separator: ", ") }
 }

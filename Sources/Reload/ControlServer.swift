@@ -86,8 +86,9 @@ public final class ControlServer: @unchecked Sendable {
     public var entry: EntrySupervisor?
 
     /// The default socket: `$XDG_RUNTIME_DIR/remap/NAME.sock`, else
-    /// `/tmp/remap-UID/NAME.sock`.
-    public static func defaultPath(name: String = "reloadctl") -> String {
+    /// `/tmp/remap-UID/NAME.sock`; NAME is the protocol's meeting point
+    /// (`ControlProtocol.defaultSocketName`) unless a host names its own.
+    public static func defaultPath(name: String = ControlProtocol.defaultSocketName) -> String {
         let env = ProcessInfo.processInfo.environment
         if let runtimeDir = env["XDG_RUNTIME_DIR"], !runtimeDir.isEmpty {
             return "\(runtimeDir)/remap/\(name).sock"

@@ -348,26 +348,24 @@ public final class ModuleLoader: @unchecked Sendable {
         }
     }
 
-    private func readKinds(_ dict: Object) throws -> [String: rm_def_kind] {
-        var kinds: [String: rm_def_kind] = [:]
+    /// A dict with str keys, its values converted by `value`.
+    private func readDict<V>(_ dict: Object, _ value: (Object) throws -> V) throws -> [String: V] {
+        var result: [String: V] = [:]
         var pos = 0
         var key: Object?
-        var value: Object?
-        while rm_dict_next(dict, &pos, &key, &value) {
-            kinds[try Objects.stringValue(key!)] = rm_def_kind(rawValue: UInt32(try Objects.intValue(value!)))
+        var item: Object?
+        while rm_dict_next(dict, &pos, &key, &item) {
+            result[try Objects.stringValue(key!)] = try value(item!)
         }
-        return kinds
+        return result
+    }
+
+    private func readKinds(_ dict: Object) throws -> [String: rm_def_kind] {
+        try readDict(dict) { rm_def_kind(rawValue: UInt32(try Objects.intValue($0))) }
     }
 
     private func readStringDict(_ dict: Object) throws -> [String: String] {
-        var result: [String: String] = [:]
-        var pos = 0
-        var key: Object?
-        var value: Object?
-        while rm_dict_next(dict, &pos, &key, &value) {
-            result[try Objects.stringValue(key!)] = try Objects.stringValue(value!)
-        }
-        return result
+        try readDict(dict, Objects.stringValue)
     }
 
     private func readStrings(_ list: Object) throws -> [String] {

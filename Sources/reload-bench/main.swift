@@ -233,8 +233,12 @@ for (number, scenario) in (scenarios + structScenarios).enumerated() where only 
             if scenario.isStruct {
                 _ = rm_setattr(inst, "fn", function)
                 if let next { _ = rm_setattr(inst, "next", next) }
-                _ = rm_setattr(inst, "a", rm_int(Int64(i)))
-                _ = rm_setattr(inst, "b", rm_int(Int64(i % 1000)))
+                // a and b written as module code writes them (p->a, p->b):
+                // through rm_setattr, a boxed int per instance would be
+                // allocated between the instances, spreading them out.
+                let raw = UnsafeMutableRawPointer(inst)
+                raw.storeBytes(of: Int64(i), toByteOffset: 16, as: Int64.self)
+                raw.storeBytes(of: Int32(i % 1000), toByteOffset: 24, as: Int32.self)
             } else {
                 rm_instance_set_slot(inst, 1, function)
                 if let next { rm_instance_set_slot(inst, 0, next) }

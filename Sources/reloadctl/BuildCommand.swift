@@ -15,6 +15,10 @@ struct Build: ParsableCommand {
               reloadctl build shapes.c            # -> shapes.so
               reloadctl build hello.swift         # -> hello.so
               reloadctl build modules/ -o out/    # every module of the folder
+
+            A library is built again only when its source, a header the source
+            includes, or the compilers and flags changed since it was built
+            (recorded in .remap-build/ beside it); --force builds every one.
             """)
 
     @Argument(help: "A .c or .swift file, or a folder of them.")
@@ -22,6 +26,9 @@ struct Build: ParsableCommand {
 
     @Option(name: .shortAndLong, help: "The library to write (a folder when building a folder).")
     var output: String?
+
+    @Flag(help: "Build every library, even one that is up to date.")
+    var force = false
 
     func run() throws {
         let compiler = try ModuleCompiler()
@@ -38,7 +45,7 @@ struct Build: ParsableCommand {
                 guard seen.insert(name).inserted else {
                     throw CommandFailure(message: "module \(name) has two sources in \(input): keep one")
                 }
-                jobs.append((source, outDir + "/" + ModuleLoader.nestedPath(name) + ".so", name))
+                jobs.append((source, (outDir as NSString).appendingPathComponent(ModuleLoader.nestedPath(name) + ".so"), name))
             }
             guard !jobs.isEmpty else {
                 throw CommandFailure(message: "no modules to build in \(input): it has no NAME.c or NAME.swift sources")
@@ -57,10 +64,14 @@ struct Build: ParsableCommand {
                 if !directory.isEmpty {
                     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                 }
-                try compiler.build(source: source, output: library, moduleName: name)
-                print("built \(library)")
+                if try compiler.buildIfChanged(source: source, output: library, moduleName: name, force: force) {
+                    print("built \(library)")
+                } else {
+                    print("up to date: \(library)")
+                }
             } catch RemapError.compilerFailed(_, let text) {
-                FileHandle.standardError.write(Data(text.utf8))
+                // Each failure's messages end a line, so the next one starts its own.
+                FileHandle.standardError.write(Data((text.hasSuffix("\n") || text.isEmpty ? text : text + "\n").utf8))
                 failed = true
             }
         }

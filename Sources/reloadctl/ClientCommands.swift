@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Reload
 
-/// How a client command ends when it does not succeed (README, "Exit codes").
+/// How a client command ends when it does not succeed (docs/reloadctl.md, "Exit codes").
 enum ClientExit {
     /// The host answered with an error, or broke the connection.
     static let failed: Int32 = 1

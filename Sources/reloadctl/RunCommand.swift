@@ -14,11 +14,15 @@ struct Run: ParsableCommand {
             (game/physics.c is module game.physics) into a library (also loads
             prebuilt NAME.so), loads the modules, calls the entry function if given, and
             serves the control socket until interrupted. With --watch, a saved
-            source or an edited header it includes is rebuilt and reloaded; a
-            failed build or reload is printed and the old code keeps running,
-            and a module that does not compile at start is loaded once it does.
-            CC (which may carry arguments, as in "ccache cc"), CFLAGS and
-            LDFLAGS are honoured.
+            source or an edited header it includes is rebuilt and reloaded as
+            soon as the save is finished (inotify; REMAP_WATCH_POLL=1 polls
+            instead), modules that changed together are built in parallel and
+            reloaded together, and a file whose content did not change builds
+            nothing; a failed build or reload is printed and the old code keeps
+            running, and a module that does not compile at start is loaded once
+            it does. CC (which may carry arguments, as in "ccache cc"), CFLAGS
+            and LDFLAGS are honoured; --fast-build trades optimized code for a
+            shorter compile.
 
             The entry function runs with crash signals caught: a crash in it
             is reported like an error and the host keeps serving. With
@@ -39,11 +43,15 @@ struct Run: ParsableCommand {
     @Option(help: "Call the entry again when it fails (on-failure), when it ends at all (always), or never (no).")
     var restart: RestartPolicy = .no
 
-    @Option(help: "The control socket to serve.")
+    @Option(help: "The control socket to serve (its folder is created with mode 0700, or must already be this user's with mode 0700).")
     var socket: String = ControlServer.defaultPath()
 
     @Flag(help: "Rebuild and reload a module when its source changes.")
     var watch = false
+
+    @Flag(name: .customLong("fast-build"),
+          help: "Compile C modules with \(ModuleCompiler.fastBuildFlags.joined(separator: " ")) instead of -O2 -g, for a shorter wait from save to running.")
+    var fastBuild = false
 
     @Flag(name: .customLong("allow-insecure-modules"), help: "Load libraries other users could have written.")
     var allowInsecureModules = false
@@ -64,7 +72,8 @@ struct Run: ParsableCommand {
         sigaddset(&signals, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
-        let compiler = try ModuleCompiler()
+        var compiler = try ModuleCompiler()
+        compiler.fastBuild = fastBuild
         let sources = try SourceFolder(path: folder, compiler: compiler)
         let buildLock = NSLock()
         // Under --watch a module that does not compile yet is reported and
@@ -120,8 +129,15 @@ struct Run: ParsableCommand {
         }
         signalThread.start()
         if watch {
-            let watcher = Thread { Self.watch(sources, loader: loader, lock: buildLock) }
-            watcher.start()
+            // REMAP_WATCH_POLL=1 forces the polling fallback (to test it, or
+            // on a file system whose changes inotify does not see, such as
+            // some network mounts).
+            let poll = ProcessInfo.processInfo.environment["REMAP_WATCH_POLL"].flatMap { $0.isEmpty || $0 == "0" ? nil : $0 }
+            let events = FileEvents(polling: poll.map { _ in "REMAP_WATCH_POLL is set" }, log: { Self.log($0) })
+            let watcher = SourceWatcher(sources: sources, events: events, buildLock: buildLock,
+                                        log: { Self.log($0) },
+                                        reload: { Self.reloadBuilt($0, loader: loader) })
+            Thread { watcher.run() }.start()
             print("watching \(sources.path)")
         }
         if let supervisor {
@@ -147,41 +163,22 @@ struct Run: ParsableCommand {
         print("[\(stamp)] \(text)")
     }
 
-    /// Polls the sources and the headers they include; rebuilds and reloads
-    /// what changed. Failures are printed; the old code keeps running.
-    static func watch(_ sources: SourceFolder, loader: ModuleLoader, lock: NSLock) {
-        while true {
-            usleep(200_000)
-            lock.lock()
-            let changed = sources.changedSources()
-            var built: [String] = []
-            for module in changed {
-                do {
-                    if try sources.buildIfStale(module) {
-                        built.append(module)
-                        log("built \(module)")
-                    }
-                } catch {
-                    log("build of \(module) failed; the running code is unchanged\n\(error)")
-                }
+    /// Reloads what the watcher built: modules already loaded are reloaded
+    /// together (one transaction, so modules sharing a header change at
+    /// once); a new source, or one that did not compile before, is loaded
+    /// for the first time. Failures are printed; the old code keeps running.
+    static func reloadBuilt(_ built: [String], loader: ModuleLoader) {
+        do {
+            let (report, loaded): (ReloadReport?, [String]) = try loader.runtime.withLock {
+                let reloading = built.filter { loader.module(named: $0) != nil }
+                let fresh = built.filter { !reloading.contains($0) }
+                for module in fresh { try loader.load(module) }
+                return (reloading.isEmpty ? nil : try loader.reload(reloading), fresh)
             }
-            lock.unlock()
-            guard !built.isEmpty else { continue }
-            do {
-                // Modules already loaded are reloaded together; a new source
-                // (or one that did not compile before) is loaded for the
-                // first time.
-                let (report, loaded): (ReloadReport?, [String]) = try loader.runtime.withLock {
-                    let reloading = built.filter { loader.module(named: $0) != nil }
-                    let fresh = built.filter { !reloading.contains($0) }
-                    for module in fresh { try loader.load(module) }
-                    return (reloading.isEmpty ? nil : try loader.reload(reloading), fresh)
-                }
-                if !loaded.isEmpty { log("loaded \(loaded.joined(separator: ", "))") }
-                if let report { log(Output.reloadReport(report)) }
-            } catch {
-                log("reload of \(built.joined(separator: ", ")) failed; the old code keeps running\n\(error)")
-            }
+            if !loaded.isEmpty { log("loaded \(loaded.joined(separator: ", "))") }
+            if let report { log(Output.reloadReport(report)) }
+        } catch {
+            log("reload of \(built.joined(separator: ", ")) failed; the old code keeps running\n\(error)")
         }
     }
 }

@@ -33,7 +33,9 @@ int rm_module_init(rm_module *m) {
     rm_object *round = rm_def_class(m, "Round", NULL);
 #else
     rm_object *round = circle;
-    if (rm_def_value(m, "Round", circle) < 0) return -1;
+    /* A class binding, not a value: values are rebound by name, classes
+       remapped by identity, so old Round becomes Circle in every slot. */
+    if (rm_def_object(m, "Round", circle, RM_DEF_CLASS) < 0) return -1;
 #endif
     rm_object *labels = rm_dict_new();
     if (!round || !labels) return -1;

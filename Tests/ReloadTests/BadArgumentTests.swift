@@ -7,10 +7,6 @@ import XCTest
 /// times holding the runtime lock until Boehm aborted the process, because
 /// examples/particles read its argument with the unchecked rm_int_value).
 final class BadArgumentTests: HostTestCase {
-    func ctl(_ args: String...) throws -> Processes.Result {
-        try Processes.run(Processes.reloadctl, args + ["--socket", socketPath])
-    }
-
     func testParticlesSpawnRefusesBadArgumentsAndKeepsRunning() throws {
         let example = FixtureFolder.packageRoot.appendingPathComponent("examples/particles/particles.c").path
         try FileManager.default.copyItem(atPath: example, toPath: folder.path + "/particles.c")

@@ -13,10 +13,6 @@ final class EntryRestartTests: HostTestCase {
         return host
     }
 
-    func ctl(_ args: String...) throws -> Processes.Result {
-        try Processes.run(Processes.reloadctl, args + ["--socket", socketPath])
-    }
-
     func lines(_ log: String, containing text: String) -> [String] {
         log.split(separator: "\n").map(String.init).filter { $0.contains(text) }
     }

@@ -52,8 +52,9 @@ final class ExportsTests: XCTestCase {
             XCTAssertTrue(exported.contains(name), "\(name) is exported")
         }
         // Checked argument parsing and what a module built with RM_DEBUG or
-        // the inline rm_int_check calls (issue 20, bug 7).
-        for name in ["rm_args_parse", "rm_args_vparse", "rm_int_check", "rm_int_check_failed", "rm_debug_wrong_type"] {
+        // the inline rm_int_check calls (issue 20, bug 7); the va_list forms
+        // Swift calls through withVaList (item 10: rm_str_format is variadic).
+        for name in ["rm_args_parse", "rm_args_vparse", "rm_str_vformat", "rm_int_check", "rm_int_check_failed", "rm_debug_wrong_type"] {
             XCTAssertTrue(exported.contains(name), "\(name) is exported")
         }
     }

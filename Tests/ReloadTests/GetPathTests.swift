@@ -25,7 +25,7 @@ final class GetPathTests: HostTestCase {
         }
         """
 
-    func ctl(_ args: String...) throws -> Processes.Result {
+    func get(_ args: String...) throws -> Processes.Result {
         try Processes.run(Processes.reloadctl, ["get"] + args + ["--socket", socketPath])
     }
 
@@ -35,13 +35,13 @@ final class GetPathTests: HostTestCase {
         defer { host.stop() }
         XCTAssertTrue(host.waitFor("serving", timeout: 120), host.log)
 
-        XCTAssertEqual(try ctl("shop.items[1].price").stdout, "10\n", host.log)
-        XCTAssertEqual(try ctl("shop.items[-1].price").stdout, "20\n")
-        XCTAssertEqual(try ctl("shop.Item.warehouse").stdout, "\"north\"\n")
-        XCTAssertEqual(try ctl(#"shop.prices["green tea"]"#).stdout, "4\n")
-        XCTAssertEqual(try ctl("shop.prices[7]").stdout, "\"seven\"\n")
+        XCTAssertEqual(try get("shop.items[1].price").stdout, "10\n", host.log)
+        XCTAssertEqual(try get("shop.items[-1].price").stdout, "20\n")
+        XCTAssertEqual(try get("shop.Item.warehouse").stdout, "\"north\"\n")
+        XCTAssertEqual(try get(#"shop.prices["green tea"]"#).stdout, "4\n")
+        XCTAssertEqual(try get("shop.prices[7]").stdout, "\"seven\"\n")
         // The instance never wrote warehouse: its class default is printed too.
-        let item = try ctl("shop.items[2]", "--json")
+        let item = try get("shop.items[2]", "--json")
         let reply = try JSONSerialization.jsonObject(with: Data(item.stdout.utf8)) as? [String: Any]
         let fields = (reply?["value"] as? [String: Any])?["fields"] as? [String: Any]
         XCTAssertEqual(fields?["price"] as? Int, 20, item.stdout)
@@ -49,10 +49,10 @@ final class GetPathTests: HostTestCase {
 
         for (path, expected) in [("shop.items[3]", "IndexError"), (#"shop.prices["oolong"]"#, "KeyError"),
                                  ("shop.items[x]", "bad path"), ("shop.items[1", "bad path")] {
-            let result = try ctl(path)
+            let result = try get(path)
             XCTAssertNotEqual(result.status, 0, path)
             XCTAssertTrue(result.stderr.contains(expected), "\(path): \(result.stderr)")
         }
-        XCTAssertEqual(try ctl("shop.items[0].price").stdout, "0\n", "the host keeps serving")
+        XCTAssertEqual(try get("shop.items[0].price").stdout, "0\n", "the host keeps serving")
     }
 }

@@ -347,6 +347,39 @@ final class HeapTests: HeapTestCase {
         }
     }
 
+    /// Guards issue 24, item 1: "leaf" has one definition (rm_type_is_leaf:
+    /// RM_TYPE_ATOMIC, which decides allocation and registry, and
+    /// RM_LAYOUT_LEAF, which the walk reads, together). A type whose flag
+    /// and layout disagree, or a leaf whose traverse visits a slot (Boehm
+    /// does not scan it), fails the heap checker.
+    func testALeafIsAtomicAndLaidOutAsALeaf() throws {
+        try runtime.withLock {
+            let size = MemoryLayout<rm_object>.size + MemoryLayout<UnsafeMutableRawPointer>.size
+            let leaf = try XCTUnwrap(rm_type_new("plainleaf", size, nil))
+            let object = try XCTUnwrap(rm_alloc(leaf, size))
+            let root = try Ref(object)
+            XCTAssertEqual(rm_heap_check(), 0, "a user type without traverse is a leaf, both ways")
+            leaf.pointee.tp_layout = UInt8(RM_LAYOUT_TRAVERSE.rawValue)
+            XCTAssertEqual(rm_heap_check(), -1)
+            XCTAssertTrue(String(cString: rm_error_message()).contains("RM_LAYOUT_LEAF disagree"),
+                          String(cString: rm_error_message()))
+            rm_error_clear()
+            // Atomic and laid out as a leaf, but a traverse that visits a slot.
+            leaf.pointee.tp_layout = UInt8(RM_LAYOUT_LEAF.rawValue)
+            leaf.pointee.tp_traverse = { obj, visit, arg in
+                let slot = UnsafeMutableRawPointer(obj!).advanced(by: MemoryLayout<rm_object>.size)
+                    .assumingMemoryBound(to: Optional<UnsafeMutablePointer<rm_object>>.self)
+                return visit!(slot, arg)
+            }
+            XCTAssertEqual(rm_heap_check(), -1)
+            XCTAssertTrue(String(cString: rm_error_message()).contains("is a leaf"), String(cString: rm_error_message()))
+            rm_error_clear()
+            leaf.pointee.tp_traverse = nil
+            XCTAssertEqual(rm_heap_check(), 0, String(cString: rm_error_message()))
+            root.object = Objects.none
+        }
+    }
+
     func testUserDefinedTypeWithItsOwnTraverse() throws {
         try runtime.withLock {
             let size = MemoryLayout<rm_object>.size + 2 * MemoryLayout<UnsafeMutableRawPointer>.size

@@ -80,7 +80,7 @@ final class InstallTests: XCTestCase {
         }
 
         // The host, with the flags before the source (as the task's line has
-        // it) and after it (as the README has it); the module; a run with a
+        // it) and after it (as docs/embedding-c.md has it); the module; a run with a
         // rebuild and reload in the middle.
         let build = try sh("""
             set -e

@@ -57,10 +57,6 @@ final class ReloadCtlTests: HostTestCase {
         return host
     }
 
-    func ctl(_ args: String...) throws -> Processes.Result {
-        try Processes.run(Processes.reloadctl, args + ["--socket", socketPath])
-    }
-
     func testRunCallEditReloadKeepsState() throws {
         try writeCounter(factor: 1)
         let host = try startHost()

@@ -25,7 +25,7 @@ final class RemapStressTests: XCTestCase {
         try stress.assertPasses(["--threads", "--seed", "777", "--objects", "30000", "--rounds", "10", "--quiet"])
     }
 
-    /// With a collection every 25th allocation: the model hands out only
+    /// With a collection every 50th allocation (RM_GC_STRESS=50): the model hands out only
     /// objects the heap still holds, and every collection loses nothing
     /// reachable (a reference kept only in malloc memory shows at once).
     func testUnderGCStress() throws {

@@ -185,6 +185,26 @@ final class StructClassTests: StructTestCase {
         }
     }
 
+    /// Guards: a plain remap (no reload) cannot retype struct instances to a
+    /// class laid out otherwise: it would not convert them.
+    func testPlainRemapRefusesADifferentLayout() throws {
+        try runtime.withLock {
+            try build(1)
+            try loader.load("structs")
+            let p = try Ref(items(try particles(1))[0])
+            let mapping = try XCTUnwrap(rm_mapping_new())
+            defer { rm_mapping_free(mapping) }
+            try check(rm_mapping_add(mapping, try cls("Particle"), try cls("Kinds")))
+            var report = rm_remap_report()
+            defer { rm_report_clear(&report) }
+            XCTAssertEqual(rm_remap(mapping, &report), -1)
+            XCTAssertTrue(String(cString: rm_error_message()).contains("layouts differ"), String(cString: rm_error_message()))
+            rm_error_clear()
+            XCTAssertEqual(try int(p.object, "x"), 0, "untouched")
+            try runtime.checkHeap()
+        }
+    }
+
     /// Guards: the JSON rendering shows every field of a struct instance.
     func testJSONRendering() throws {
         try runtime.withLock {

@@ -7,10 +7,6 @@ import XCTest
 /// another @Reloadable instance) and a fixed array keep their values, and a
 /// narrowing is refused with the old version kept.
 final class SwiftFieldRulesTests: HostTestCase {
-    func ctl(_ args: String...) throws -> Processes.Result {
-        try Processes.run(Processes.reloadctl, args + ["--socket", socketPath])
-    }
-
     func save(_ text: String) throws {
         try text.write(toFile: folder.path + "/wallet.swift", atomically: true, encoding: .utf8)
     }

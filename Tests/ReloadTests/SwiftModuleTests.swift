@@ -7,10 +7,6 @@ import XCTest
 final class SwiftModuleTests: HostTestCase {
     static let example = FixtureFolder.packageRoot.path + "/examples/swift-particles/particles.swift"
 
-    func ctl(_ args: String...) throws -> Processes.Result {
-        try Processes.run(Processes.reloadctl, args + ["--socket", socketPath])
-    }
-
     func source() throws -> String { try String(contentsOfFile: Self.example, encoding: .utf8) }
 
     func save(_ text: String) throws {

@@ -99,6 +99,60 @@ final class ValueRebindTests: ModuleTestCase {
         }
     }
 
+    /// Everything a program could observe of the value world: the bindings
+    /// and the data set from them.
+    func observe(_ data: [Ref]) throws -> [String] {
+        var lines: [String] = []
+        for module in ["config", "service", "shop"] {
+            for name in ["BIG", "TAX_BP", "NAME", "FLAG", "NOTHING"] where module != "shop" || name == "TAX_BP" {
+                lines.append("\(module).\(name) = \(Objects.describe(try loader.resolve("\(module).\(name)")))")
+            }
+        }
+        lines.append("service.LIMITS is config.LIMITS: \(try loader.resolve("service.LIMITS") == loader.resolve("config.LIMITS"))")
+        lines.append("version() = \(try int(loader.call("service.version")))")
+        lines += data.map { Objects.describe($0.object) }
+        return lines
+    }
+
+    /// Every failure point of a reload that rebinds imports, every
+    /// occurrence, failed in turn: each leaves every binding and the data
+    /// as they were (the rebinding is journaled with the rest).
+    func testEveryFailurePointPutsTheBindingsBack() throws {
+        defineConfig(0)
+        defineImporters()
+        try runtime.withLock { heap in
+            try loader.load("shop")
+            let item = try check(rm_instance_new(try loader.resolve("service.Item"), nil, 0))
+            try check(rm_setattr(item, "limit", try loader.resolve("service.BIG")))
+            let data = [try heap.ref(item), try heap.ref(try loader.resolve("config.TAX_BP"))]
+            let before = try observe(data)
+            defineConfig(1)
+            // Count the points of one reload, failing its last step.
+            FaultInjection.resetCounts()
+            try FaultInjection.arm("publish", occurrence: 1)
+            XCTAssertThrowsError(try loader.reload(["config"]))
+            XCTAssertEqual(try observe(data), before)
+            let counts = FaultInjection.points.map { ($0, FaultInjection.count($0)) }.filter { $0.1 > 0 }
+            XCTAssertGreaterThan(counts.count, 3, "\(counts)")
+            var failed = 0
+            for (point, count) in counts {
+                for occurrence in 1...min(count, 200) {
+                    FaultInjection.resetCounts()
+                    try FaultInjection.arm(point, occurrence: occurrence)
+                    XCTAssertThrowsError(try loader.reload(["config"]), "\(point) #\(occurrence)")
+                    XCTAssertEqual(try observe(data), before, "\(point) #\(occurrence)")
+                    try heap.check()
+                    failed += 1
+                }
+            }
+            FaultInjection.resetCounts()
+            print("value rebinding: \(failed) failures injected at \(counts.count) points, each rolled back")
+            _ = try loader.reload(["config"])
+            XCTAssertEqual(try int(loader.resolve("shop.TAX_BP")), 600, "the good reload after them all")
+            XCTAssertEqual(try int(Objects.getAttribute(data[0].object, "limit")), 5000)
+        }
+    }
+
     /// A value that becomes a function (or back) is rebound, not remapped:
     /// the old int is not turned into a function wherever it is held.
     func testAValueThatChangesKindIsReboundNotRemapped() throws {

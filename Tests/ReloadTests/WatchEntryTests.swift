@@ -4,23 +4,6 @@ import XCTest
 /// The headline workflow, as a user runs it: `reloadctl run --entry
 /// svc.run --watch`, saves in an editor, `reloadctl call/get/collect`.
 final class WatchEntryTests: HostTestCase {
-    func write(_ file: String, _ text: String) throws {
-        try text.write(toFile: folder.path + "/" + file, atomically: true, encoding: .utf8)
-    }
-
-    func ctl(_ args: String...) throws -> Processes.Result {
-        try Processes.run(Processes.reloadctl, args + ["--socket", socketPath])
-    }
-
-    func waitForCall(_ function: String, _ expected: String, timeout: TimeInterval = 60) throws -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try ctl("call", function).stdout == expected + "\n" { return true }
-            usleep(50_000)
-        }
-        return false
-    }
-
     /// An entry that loops forever at safe points, and version().
     static func looping(_ version: Int) -> String {
         """

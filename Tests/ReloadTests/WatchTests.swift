@@ -17,28 +17,10 @@ final class WatchTests: HostTestCase {
         """
     }
 
-    func write(_ file: String, _ text: String) throws {
-        try text.write(toFile: folder.path + "/" + file, atomically: true, encoding: .utf8)
-    }
-
     func startHost(environment: [String: String] = [:]) throws -> HostProcess {
         let host = try HostProcess(folder: folder.path, socket: socketPath, extra: ["--watch"], environment: environment)
         XCTAssertTrue(host.waitFor("serving", timeout: 120), "host did not start:\n\(host.log)")
         return host
-    }
-
-    func ctl(_ args: String...) throws -> Processes.Result {
-        try Processes.run(Processes.reloadctl, args + ["--socket", socketPath])
-    }
-
-    /// Polls `function` until it returns `expected`.
-    func waitForCall(_ function: String, _ expected: String, timeout: TimeInterval = 60) throws -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try ctl("call", function).stdout == expected + "\n" { return true }
-            usleep(200_000)
-        }
-        return false
     }
 
     func waitForFile(_ path: String, timeout: TimeInterval = 60) -> Bool {
@@ -189,6 +171,236 @@ final class WatchTests: HostTestCase {
         try write("game/ai/brain.c", Self.versioned("3"))
         XCTAssertTrue(host.waitFor("loaded game.ai.brain"), host.log)
         XCTAssertEqual(try ctl("call", "game.ai.brain.version").stdout, "3\n", host.log)
+    }
+
+    // MARK: - How editors save (issue 23)
+
+    /// Saves `text` as an editor that saves atomically does: the whole text
+    /// to a temporary file, renamed over the source.
+    func saveByRename(_ file: String, _ text: String) throws {
+        let target = folder.path + "/" + file
+        let temporary = (target as NSString).deletingLastPathComponent + "/."
+            + (target as NSString).lastPathComponent + ".swp"
+        try text.write(toFile: temporary, atomically: false, encoding: .utf8)
+        XCTAssertEqual(rename(temporary, target), 0)
+    }
+
+    /// Rewrites `file` in place (truncate, write, close), in `parts` writes
+    /// with `pause` seconds between them, as an editor without atomic saves
+    /// or a slow copy does.
+    func rewriteInPlace(_ file: String, _ text: String, parts: Int = 1, pause: TimeInterval = 0) throws {
+        guard let handle = FileHandle(forWritingAtPath: folder.path + "/" + file) else {
+            return XCTFail("cannot open \(file)")
+        }
+        try handle.truncate(atOffset: 0)
+        let bytes = Array(text.utf8)
+        let step = (bytes.count + parts - 1) / parts
+        for start in stride(from: 0, to: bytes.count, by: step) {
+            try handle.write(contentsOf: bytes[start..<min(bytes.count, start + step)])
+            if pause > 0 { usleep(useconds_t(pause * 1_000_000)) }
+        }
+        try handle.close()
+    }
+
+    /// Replaces `file`'s content with `text` (of the same length) and sets
+    /// its modification time back to what it was, to the nanosecond, as
+    /// `cp -p`, `tar x` or `touch -r` leave a file.
+    func replaceKeepingSizeAndTime(_ file: String, _ text: String) throws {
+        let path = folder.path + "/" + file
+        var before = stat()
+        XCTAssertEqual(stat(path, &before), 0)
+        XCTAssertEqual(Int(before.st_size), text.utf8.count, "the new text must have the old size")
+        try rewriteInPlace(file, text)
+        var times = [before.st_atim, before.st_mtim]
+        XCTAssertEqual(utimensat(AT_FDCWD, path, &times, 0), 0)
+        var after = stat()
+        XCTAssertEqual(stat(path, &after), 0)
+        XCTAssertEqual(after.st_size, before.st_size)
+        XCTAssertEqual(after.st_mtim.tv_sec, before.st_mtim.tv_sec)
+        XCTAssertEqual(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec)
+    }
+
+    /// Sets `path`'s times to now, as `touch` does.
+    func touch(_ path: String) {
+        XCTAssertEqual(utimensat(AT_FDCWD, path, nil, 0), 0, path) // no times: both now
+    }
+
+    /// Waits for a line of the host's log that holds every one of `parts`.
+    func waitForLine(_ host: HostProcess, with parts: [String], timeout: TimeInterval = 30) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if host.log.split(separator: "\n").contains(where: { line in parts.allSatisfy { line.contains($0) } }) {
+                return true
+            }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    /// How many times the host has built `module` (the watcher's log lines).
+    func builds(_ host: HostProcess, _ module: String) -> Int {
+        host.log.components(separatedBy: "] built \(module) in ").count - 1
+    }
+
+    /// A save by rename (write a temporary file, rename it over the source:
+    /// what most editors do) is running within seconds, without waiting for
+    /// a poll or a quiet period.
+    func testSaveByRenameIsRunning() throws {
+        try write("saved.c", Self.versioned("1"))
+        let host = try startHost()
+        defer { host.stop() }
+        XCTAssertTrue(host.waitFor("with inotify", timeout: 10), "events, not polling:\n\(host.log)")
+        for n in 2...4 {
+            try saveByRename("saved.c", Self.versioned("\(n)"))
+            XCTAssertTrue(try waitForCall("saved.version", "\(n)", timeout: 30), "save \(n):\n\(host.log)")
+        }
+        XCTAssertEqual(builds(host, "saved"), 3, host.log)
+    }
+
+    /// A save that rewrites the file in place (truncate, write, close) is
+    /// built once it is closed.
+    func testSaveByRewriteInPlaceIsRunning() throws {
+        try write("inplace.c", Self.versioned("1"))
+        let host = try startHost()
+        defer { host.stop() }
+        try rewriteInPlace("inplace.c", Self.versioned("2"))
+        XCTAssertTrue(try waitForCall("inplace.version", "2", timeout: 30), host.log)
+    }
+
+    /// A save in two steps (half the text, a pause, the rest, then close:
+    /// a slow writer) ends with the whole text running, whatever was built
+    /// from the first half.
+    func testSaveInTwoStepsEndsWithTheWholeText() throws {
+        try write("steps.c", Self.versioned("1"))
+        let host = try startHost()
+        defer { host.stop() }
+        try rewriteInPlace("steps.c", Self.versioned("2"), parts: 2, pause: 0.3)
+        XCTAssertTrue(try waitForCall("steps.version", "2", timeout: 30), host.log)
+        // And the same through two closes: the first half saved on its own
+        // (it does not compile), the whole text after.
+        let whole = Self.versioned("3")
+        let half = String(whole.prefix(whole.count / 2))
+        try rewriteInPlace("steps.c", half)
+        usleep(300_000)
+        try rewriteInPlace("steps.c", whole)
+        XCTAssertTrue(try waitForCall("steps.version", "3", timeout: 30), host.log)
+        sleep(1)
+        XCTAssertEqual(try ctl("call", "steps.version").stdout, "3\n", host.log)
+    }
+
+    /// Guards issue 20 item 8: an edit that keeps the file's size and
+    /// modification time (`cp -p`, `tar x`, `touch -r`) was never seen,
+    /// because changes were keyed by (mtime, size); it stayed stale until
+    /// the next touch. Content hashes keyed by a stamp with the change time
+    /// see it, with events and with the polling fallback.
+    func testEditKeepingSizeAndTimeIsReloaded() throws {
+        try write("kept.c", Self.versioned("1"))
+        let host = try startHost()
+        defer { host.stop() }
+        try replaceKeepingSizeAndTime("kept.c", Self.versioned("2"))
+        XCTAssertTrue(try waitForCall("kept.version", "2", timeout: 20), "the edit was not seen:\n\(host.log)")
+    }
+
+    /// The same edit made while no host runs: the next host builds it,
+    /// though the library left by the last one is newer than the source.
+    func testEditKeepingSizeAndTimeWhileStoppedIsBuiltAtStart() throws {
+        try write("kept.c", Self.versioned("1"))
+        let first = try startHost()
+        XCTAssertEqual(try ctl("call", "kept.version").stdout, "1\n", first.log)
+        first.stop()
+        try replaceKeepingSizeAndTime("kept.c", Self.versioned("2"))
+        let second = try startHost()
+        defer { second.stop() }
+        XCTAssertEqual(try ctl("call", "kept.version").stdout, "2\n", second.log)
+        // And a host that finds its library up to date builds nothing.
+        second.stop()
+        let third = try startHost()
+        defer { third.stop() }
+        XCTAssertFalse(third.log.contains("built kept"), third.log)
+        XCTAssertEqual(try ctl("call", "kept.version").stdout, "2\n", third.log)
+    }
+
+    func testEditKeepingSizeAndTimeIsReloadedWhenPolling() throws {
+        try write("kept.c", Self.versioned("1"))
+        let host = try startHost(environment: ["REMAP_WATCH_POLL": "1"])
+        defer { host.stop() }
+        XCTAssertTrue(host.waitFor("polling for changes every 200 ms: REMAP_WATCH_POLL is set", timeout: 10), host.log)
+        try replaceKeepingSizeAndTime("kept.c", Self.versioned("2"))
+        XCTAssertTrue(try waitForCall("kept.version", "2", timeout: 20), "the edit was not seen:\n\(host.log)")
+        // Polling still builds a plain save, and a touch builds nothing.
+        try saveByRename("kept.c", Self.versioned("3"))
+        XCTAssertTrue(try waitForCall("kept.version", "3", timeout: 20), host.log)
+        let built = builds(host, "kept")
+        touch(folder.path + "/kept.c")
+        sleep(1)
+        XCTAssertEqual(builds(host, "kept"), built, host.log)
+    }
+
+    /// A header included by three modules: one save of it builds all three
+    /// (in parallel) and reloads them in one transaction, each built once.
+    func testSharedHeaderRebuildsEveryIncluderTogether() throws {
+        try write("shared.h", "#define VALUE 1\n")
+        for module in ["one", "two", "three"] { try write(module + ".c", Self.versioned("VALUE", include: "shared.h")) }
+        let host = try startHost()
+        defer { host.stop() }
+        try saveByRename("shared.h", "#define VALUE 2\n")
+        XCTAssertTrue(waitForLine(host, with: ["] reloaded ", "one 1 -> 2", "two 1 -> 2", "three 1 -> 2"]), host.log)
+        for module in ["one", "two", "three"] {
+            XCTAssertEqual(try ctl("call", module + ".version").stdout, "2\n", host.log)
+            XCTAssertEqual(builds(host, module), 1, host.log)
+        }
+    }
+
+    /// A new source in a new subfolder, made at once with its folders (the
+    /// watcher has no watch on them yet), is built and loaded.
+    func testNewFileInNewSubfolderIsLoaded() throws {
+        try write("base.c", Self.versioned("1"))
+        let host = try startHost()
+        defer { host.stop() }
+        try FileManager.default.createDirectory(atPath: folder.path + "/world/zone", withIntermediateDirectories: true)
+        try write("world/zone/gate.c", Self.versioned("4"))
+        XCTAssertTrue(try waitForCall("world.zone.gate.version", "4", timeout: 30), host.log)
+        // And its later saves are watched.
+        try saveByRename("world/zone/gate.c", Self.versioned("5"))
+        XCTAssertTrue(try waitForCall("world.zone.gate.version", "5", timeout: 30), host.log)
+    }
+
+    /// A touch, a save of the same text, or times set back change no byte:
+    /// nothing is built.
+    func testTouchWithoutChangeBuildsNothing() throws {
+        try write("still.h", "#define VALUE 1\n")
+        try write("still.c", Self.versioned("VALUE", include: "still.h"))
+        let host = try startHost()
+        defer { host.stop() }
+        XCTAssertEqual(try ctl("call", "still.version").stdout, "1\n", host.log)
+        touch(folder.path + "/still.c")
+        touch(folder.path + "/still.h")
+        try saveByRename("still.c", Self.versioned("VALUE", include: "still.h"))
+        try rewriteInPlace("still.h", "#define VALUE 1\n")
+        sleep(1)
+        XCTAssertEqual(builds(host, "still"), 0, host.log)
+        XCTAssertFalse(host.log.contains("reloaded still"), host.log)
+    }
+
+    /// `--fast-build` compiles with ModuleCompiler.fastBuildFlags instead of
+    /// -O2 -g (seen through a CC wrapper that records its arguments), and
+    /// $CFLAGS still comes last.
+    func testFastBuildCompilesWithoutOptimization() throws {
+        let wrapper = folder.path + "/tools/recordcc"
+        try FileManager.default.createDirectory(atPath: folder.path + "/tools", withIntermediateDirectories: true)
+        try "#!/bin/sh\necho \"$@\" >> '\(folder.path)/tools/args'\nexec cc \"$@\"\n"
+            .write(toFile: wrapper, atomically: true, encoding: .utf8)
+        chmod(wrapper, 0o755)
+        try write("quick.c", Self.versioned("1"))
+        let host = try HostProcess(folder: folder.path, socket: socketPath, extra: ["--watch", "--fast-build"],
+                                   environment: ["CC": wrapper, "CFLAGS": "-DEXTRA=1"])
+        defer { host.stop() }
+        XCTAssertTrue(host.waitFor("serving", timeout: 120), host.log)
+        XCTAssertEqual(try ctl("call", "quick.version").stdout, "1\n", host.log)
+        let args = try String(contentsOfFile: folder.path + "/tools/args", encoding: .utf8)
+        XCTAssertTrue(args.contains(" -O0 -g "), args)
+        XCTAssertFalse(args.contains("-O2"), args)
+        XCTAssertTrue(args.contains("-DEXTRA=1"), args)
     }
 
     /// `reloadctl build` builds `.swift` files, and a folder's subfolders

@@ -8,6 +8,7 @@
 #define REMAP_BUILTINS_H
 
 #include "object.h"
+#include <stdarg.h>
 #include <stdbool.h>
 
 #ifdef __cplusplus
@@ -121,6 +122,9 @@ rm_object *rm_str_n(const char *bytes, size_t len);
 rm_object *rm_name(const char *cstr);
 rm_object *rm_name_n(const char *bytes, size_t len);
 rm_object *rm_str_format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same with a va_list: from Swift, which cannot call a variadic C
+   function, rm_str_vformat("%lld items", va) inside withVaList([n]) { va in ... }. */
+rm_object *rm_str_vformat(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 const char *rm_str_cstr(rm_object *s); /* NUL-terminated */
 size_t rm_str_len(rm_object *s);
 bool rm_str_eq(rm_object *s, const char *cstr);

@@ -21,16 +21,11 @@ rm_object *rm_alloc(rm_type *type, size_t size);
 void rm_collect(void);
 /* A full collection, then closes every library replaced by a reload that
    no live object can run any more (functions, objects of its user types,
-   capsules and queued finalizers). Returns how many were closed; 0 while
-   module code is running (a call or a safe point in progress). Without
-   this call, such libraries are closed when the lock is next released
-   after a collection. */
+   capsules and queued finalizers) and no thread is running (a call into
+   it in progress, a safe point inside it included). Returns how many were
+   closed. Without this call, such libraries are closed when the lock is
+   next released after a collection, or at the start of a reload. */
 size_t rm_collect_and_close(void);
-/* The same without collecting: closes what the last collection proved. */
-size_t rm_libraries_close_unused(void);
-/* Libraries retired by reloads and still mapped; closed so far. */
-size_t rm_libraries_retired(void);
-size_t rm_libraries_closed(void);
 /* Collections so far (each prunes the registry of dead objects). */
 size_t rm_collection_count(void);
 /* RM_GC_STRESS=N in the environment at rm_init: every Nth allocation runs

@@ -21,11 +21,17 @@ enum Processes {
         let stderr: String
     }
 
-    /// Runs to completion; kills it after `timeout` seconds.
-    static func run(_ tool: String, _ args: [String], timeout: TimeInterval = 120) throws -> Result {
+    /// Runs to completion; kills it after `timeout` seconds. `directory` and
+    /// `environment` (added to this process's own) are the child's.
+    static func run(_ tool: String, _ args: [String], timeout: TimeInterval = 120, directory: String? = nil,
+                    environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = args
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -71,10 +77,17 @@ final class HostProcess {
     private let lock = NSLock()
 
     /// `environment` is added to this process's own (CC=..., say).
-    init(folder: String, socket: String, extra: [String] = [], environment: [String: String] = [:]) throws {
+    convenience init(folder: String, socket: String, extra: [String] = [], environment: [String: String] = [:]) throws {
+        try self.init(arguments: ["run", folder, "--socket", socket] + extra, socket: socket, environment: environment)
+    }
+
+    /// `reloadctl` with `arguments` exactly, run in `directory` (a command
+    /// line a document shows, say).
+    init(arguments: [String], socket: String, directory: String? = nil, environment: [String: String] = [:]) throws {
         self.socket = socket
         process.executableURL = URL(fileURLWithPath: Processes.reloadctl)
-        process.arguments = ["run", folder, "--socket", socket] + extra
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
