@@ -216,7 +216,12 @@ size_t rm_heap_txn_mark(void) { return txn_marking ? txn_mark : rm_live.count; }
 
 void rm_heap_txn_end(void) {
     if (!txn_marking) return;
-    for (size_t i = txn_mark; i < rm_live.count; i++) RM_REVEAL(rm_live.items[i])->ob_flags &= ~RM_FLAG_TXN_NEW;
+    /* Prefetched: a reload that moved 10^6 struct instances made as many
+       objects, in registry order. */
+    for (size_t i = txn_mark; i < rm_live.count; i++) {
+        if (i + 16 < rm_live.count) __builtin_prefetch(RM_REVEAL(rm_live.items[i + 16]), 1);
+        RM_REVEAL(rm_live.items[i])->ob_flags &= ~RM_FLAG_TXN_NEW;
+    }
     txn_marking = false;
 }
 
