@@ -295,6 +295,13 @@ int rm_remap_run(const rm_mapping *m, const struct rm_probe *probe, unsigned opt
 
 /* ---- library.c ---- */
 void rm_library_note(const void *p);
+
+/* heap.c: see rm_alloc_batched. */
+typedef struct rm_alloc_batch {
+    void *list;
+    size_t size;
+} rm_alloc_batch;
+rm_object *rm_alloc_batched(rm_alloc_batch *b, rm_type *type, size_t size, uint32_t hash);
 void rm_library_count_begin(void);
 void rm_library_count_object(rm_object *o);
 void rm_library_count_end(void);

@@ -6,7 +6,10 @@
 ** keeps the mapping itself. Beside them, a probe table of old addresses in
 ** malloc memory answers "is this slot's value mapped?" from the address
 ** alone: it is what the remap walk consults for every slot, so it is kept
-** sparse and small enough to stay in cache.
+** sparse and small enough to stay in cache. A reload's moved struct
+** instances (up to every instance of a class) are not put in it: they get
+** a moves index of their own (mapping.h, rm_moves), which the probe asks
+** after its table.
 */
 #include "mapping.h"
 

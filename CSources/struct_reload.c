@@ -19,7 +19,12 @@
 ** its identity hash) and maps old -> new, so the walk rewrites every
 ** reference to it while the walker that meets the old one fills the new
 ** one (rm_struct_move); the old one keeps its bytes and is the rollback's
-** copy.
+** copy. The move pairs are indexed apart from the mapping's probe table
+** (mapping.h, rm_moves: a bitmap over the old instances' span and their
+** new addresses ranked), the new instances are allocated a Boehm block at
+** a time (rm_alloc_batched), and the walk skips them in the registry:
+** at 10^6 moves the probe tables alone took 32 MB each and most of the
+** reload (docs/benchmarks.md).
 **
 ** Module code writes struct fields directly, unjournaled, so when any hook
 ** or initializer runs after the walk, the walk copies each instance's bytes
@@ -342,16 +347,16 @@ int rm_struct_plan_moves(rm_plans *plans, rm_mapping *m) {
        arrays (scanned: they keep the new instances alive), then indexed
        (mapping.h). */
     if (rc == 0 && n) rc = rm_mapping_reserve_moves(m, n);
+    rm_alloc_batch batch = {NULL, 0};
     rm_object **olds = rc == 0 && n ? m->olds + m->count : NULL, **news = rc == 0 && n ? m->news + m->count : NULL;
     for (size_t k = 0; rc == 0 && k < n; k++) {
         const rm_plan *p = moves[k].plan;
-        rm_object *to = rm_alloc((rm_type *)p->new_cls, p->sp->neu->alloc);
+        rm_object *to = rm_alloc_batched(&batch, (rm_type *)p->new_cls, p->sp->neu->alloc, moves[k].hash);
         if (!to) {
             rc = -1;
             break;
         }
         to->ob_flags |= RM_FLAG_STRUCT | RM_FLAG_MOVE_TARGET;
-        to->ob_hash = moves[k].hash;
         olds[k] = moves[k].inst;
         news[k] = to;
     }
