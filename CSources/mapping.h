@@ -46,7 +46,9 @@ static inline __attribute__((always_inline)) rm_object *rm_moves_lookup(uintptr_
                                                                          const uint64_t *bits, const uint32_t *dir,
                                                                          rm_object *const *vals, uintptr_t a) {
     uintptr_t d = a - lo;
-    if (d >= span) return NULL;
+    /* Keys are 16-byte aligned (lo too): an address inside a key's
+       granule is not the key. */
+    if (d >= span || (d & 15)) return NULL;
     size_t g = d >> 4;
     uint64_t word = bits[g >> 6], bit = (uint64_t)1 << (g & 63);
     if (!(word & bit)) return NULL;
