@@ -223,7 +223,12 @@ size_t rm_heap_txn_mark(void) { return txn_marking ? txn_mark : rm_live.count; }
 
 void rm_heap_txn_end(void) {
     if (!txn_marking) return;
-    for (size_t i = txn_mark; i < rm_live.count; i++) RM_REVEAL(rm_live.items[i])->ob_flags &= ~RM_FLAG_TXN_NEW;
+    /* Prefetched: a reload that moved 10^6 struct instances made as many
+       objects, in registry order. */
+    for (size_t i = txn_mark; i < rm_live.count; i++) {
+        if (i + 16 < rm_live.count) __builtin_prefetch(RM_REVEAL(rm_live.items[i + 16]), 1);
+        RM_REVEAL(rm_live.items[i])->ob_flags &= ~RM_FLAG_TXN_NEW;
+    }
     txn_marking = false;
 }
 
@@ -275,6 +280,42 @@ rm_object *rm_alloc(rm_type *type, size_t size) {
         rm_error_set(RM_ERR_MEMORY, "out of memory for the object registry");
         return NULL;
     }
+    return o;
+}
+
+/*
+** rm_alloc for many objects of one size in a row (a reload's moved struct
+** instances): Boehm hands out a block's worth of cleared objects at a time
+** (GC_malloc_many, linked through their first word), each still an object
+** of its own that Boehm collects alone; the identity hash is the caller's.
+** A fault point per refill, not per object. Objects left in the list when
+** the caller is done are garbage.
+*/
+rm_object *rm_alloc_batched(rm_alloc_batch *b, rm_type *type, size_t size, uint32_t hash) {
+    if (rm_type_is_leaf(type) || size < sizeof(rm_object)) {
+        rm_object *o = rm_alloc(type, size);
+        if (o) o->ob_hash = hash;
+        return o;
+    }
+    if (!b->list || b->size != size) {
+        rm_debug_check_lock();
+        b->list = rm_txn_on && rm_fault_at(RM_FAULT_ALLOC) ? NULL : GC_malloc_many(size);
+        b->size = size;
+        if (!b->list) {
+            rm_error_set(RM_ERR_MEMORY, "out of memory (%zu bytes)", size);
+            return NULL;
+        }
+    }
+    rm_object *o = b->list;
+    if (registry_push(&rm_live, o) < 0) {
+        rm_error_set(RM_ERR_MEMORY, "out of memory for the object registry");
+        return NULL;
+    }
+    b->list = GC_NEXT(o);
+    o->ob_type = type; /* over the link; the rest is cleared */
+    o->ob_hash = hash;
+    o->ob_flags = rm_txn_on ? RM_FLAG_TXN_NEW : 0;
+    if (type->tp_flags & RM_TYPE_USER) rm_library_note((const void *)type->tp_traverse);
     return o;
 }
 

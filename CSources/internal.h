@@ -313,6 +313,13 @@ int rm_remap_run(const rm_mapping *m, const struct rm_probe *probe, unsigned opt
 
 /* ---- library.c ---- */
 void rm_library_note(const void *p);
+
+/* heap.c: see rm_alloc_batched. */
+typedef struct rm_alloc_batch {
+    void *list;
+    size_t size;
+} rm_alloc_batch;
+rm_object *rm_alloc_batched(rm_alloc_batch *b, rm_type *type, size_t size, uint32_t hash);
 void rm_libraries_after_collection(void);
 /* heap.c: is a queued finalizer's code in [lo, hi)? */
 bool rm_finalizer_pending_in(uintptr_t lo, uintptr_t hi);

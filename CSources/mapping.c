@@ -6,7 +6,10 @@
 ** keeps the mapping itself. Beside them, a probe table of old addresses in
 ** malloc memory answers "is this slot's value mapped?" from the address
 ** alone: it is what the remap walk consults for every slot, so it is kept
-** sparse and small enough to stay in cache.
+** sparse and small enough to stay in cache. A reload's moved struct
+** instances (up to every instance of a class) are not put in it: they get
+** a moves index of their own (mapping.h, rm_moves), which the probe asks
+** after its table.
 */
 #include "mapping.h"
 
@@ -27,6 +30,7 @@ int rm_probe_init(rm_probe *p, size_t n) {
         return -1;
     }
     memset(p->filter, 0, sizeof p->filter);
+    p->moves = NULL;
     p->bits = bits;
     p->mask = size - 1;
     p->lo = UINTPTR_MAX;
@@ -72,6 +76,58 @@ rm_object **rm_probe_cell(rm_probe *p, rm_object *key) {
     }
 }
 
+/* ---- The moves index (see mapping.h) ---- */
+
+/*
+** Three passes over the keys: their bounds; their bits; then, after the
+** running counts are summed over the bitmap, each value into its key's
+** rank. The bitmap is calloc'ed: its pages past the keys' blocks are
+** never touched.
+*/
+int rm_moves_build(rm_moves *mv, rm_object *const *keys, rm_object *const *vals, size_t n) {
+    memset(mv, 0, sizeof *mv);
+    if (!n) return 0;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t a = (uintptr_t)keys[i];
+        if (a < lo) lo = a;
+        if (a > hi) hi = a;
+    }
+    size_t granules = ((hi - lo) >> 4) + 1, words = (granules + 63) / 64;
+    uint64_t *bits = calloc(words, sizeof *bits);
+    uint32_t *dir = malloc(words * sizeof *dir);
+    rm_object **out = malloc(n * sizeof *out);
+    if (!bits || !dir || !out || n > UINT32_MAX) {
+        free(bits);
+        free(dir);
+        free(out);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t g = ((uintptr_t)keys[i] - lo) >> 4;
+        bits[g >> 6] |= (uint64_t)1 << (g & 63);
+    }
+    uint32_t sum = 0;
+    for (size_t w = 0; w < words; w++) {
+        dir[w] = sum;
+        sum += (uint32_t)__builtin_popcountll(bits[w]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t g = ((uintptr_t)keys[i] - lo) >> 4;
+        uint64_t bit = (uint64_t)1 << (g & 63);
+        out[dir[g >> 6] + (size_t)__builtin_popcountll(bits[g >> 6] & (bit - 1))] = vals[i];
+    }
+    *mv = (rm_moves){lo, granules << 4, bits, dir, out, n};
+    return 0;
+}
+
+void rm_moves_free(rm_moves *mv) {
+    free(mv->bits);
+    free(mv->dir);
+    free(mv->vals);
+    memset(mv, 0, sizeof *mv);
+}
+
 /* ---- The public mapping ---- */
 
 rm_mapping *rm_mapping_new(void) {
@@ -87,6 +143,7 @@ rm_mapping *rm_mapping_new(void) {
 void rm_mapping_free(rm_mapping *m) {
     if (!m) return;
     rm_probe_free(&m->probe);
+    rm_moves_free(&m->move_index);
     GC_FREE(m->olds);
     GC_FREE(m->news);
     free(m);
@@ -99,8 +156,9 @@ rm_object *rm_mapping_lookup(const rm_mapping *m, rm_object *old_obj) {
 }
 
 /* Grows the pair arrays (scanned) and rebuilds the probe table when it is
-   too full. New arrays are built before the old ones are dropped. */
-static int reserve(rm_mapping *m, size_t want) {
+   too full (`probe_want` keys: the move pairs are in the moves index). New
+   arrays are built before the old ones are dropped. */
+static int reserve2(rm_mapping *m, size_t want, size_t probe_want) {
     if (want > m->capacity) {
         size_t cap = m->capacity ? m->capacity * 2 : 16;
         while (cap < want) cap *= 2;
@@ -121,15 +179,20 @@ static int reserve(rm_mapping *m, size_t want) {
         m->news = news;
         m->capacity = cap;
     }
-    if (!rm_probe_holds(m->probe.bits, want)) {
+    if (!rm_probe_holds(m->probe.bits, probe_want)) {
         rm_probe fresh;
-        if (rm_probe_init(&fresh, want < RM_MAPPING_LARGE ? want * 2 : want + want / 4) < 0) return -1;
-        for (size_t i = 0; i < m->count; i++) rm_probe_put(&fresh, m->olds[i], m->news[i]);
+        size_t n = probe_want;
+        if (rm_probe_init(&fresh, n < RM_MAPPING_LARGE ? n * 2 : n + n / 4) < 0) return -1;
+        /* The move pairs are the last m->moves of the pairs taken so far. */
+        for (size_t i = 0; i < m->count - m->moves; i++) rm_probe_put(&fresh, m->olds[i], m->news[i]);
+        fresh.moves = m->probe.moves;
         rm_probe_free(&m->probe);
         m->probe = fresh;
     }
     return 0;
 }
+
+static int reserve(rm_mapping *m, size_t want) { return reserve2(m, want, want - m->moves); }
 
 int rm_mapping_reserve(rm_mapping *m, size_t want) {
     if (reserve(m, want) == 0) return 0;
@@ -137,12 +200,23 @@ int rm_mapping_reserve(rm_mapping *m, size_t want) {
     return -1;
 }
 
-void rm_mapping_push_move(rm_mapping *m, rm_object *old_obj, rm_object *new_obj) {
-    m->olds[m->count] = old_obj;
-    m->news[m->count] = new_obj;
-    m->count++;
-    m->moves++;
-    rm_probe_put(&m->probe, old_obj, new_obj);
+int rm_mapping_reserve_moves(rm_mapping *m, size_t n) {
+    if (m->moves || reserve2(m, m->count + n, m->count) < 0) {
+        rm_error_set(RM_ERR_MEMORY, "out of memory for a mapping of %zu moved instances", n);
+        return -1;
+    }
+    return 0;
+}
+
+int rm_mapping_index_moves(rm_mapping *m, size_t n) {
+    if (rm_moves_build(&m->move_index, m->olds + m->count, m->news + m->count, n) < 0) {
+        rm_error_set(RM_ERR_MEMORY, "out of memory for a mapping of %zu moved instances", n);
+        return -1;
+    }
+    m->count += n;
+    m->moves = n;
+    m->probe.moves = &m->move_index;
+    return 0;
 }
 
 int rm_mapping_add(rm_mapping *m, rm_object *old_obj, rm_object *new_obj) {
@@ -153,6 +227,10 @@ int rm_mapping_add(rm_mapping *m, rm_object *old_obj, rm_object *new_obj) {
     if (!rm_is_heap_object(old_obj)) {
         rm_error_set(RM_ERR_VALUE, "cannot remap %s: not an object on the heap (built-in types, None, "
                                    "True and False are immortal)", rm_type_name(old_obj->ob_type));
+        return -1;
+    }
+    if (m->moves) {
+        rm_error_set(RM_ERR_VALUE, "a mapping whose struct instances were moved takes no more pairs");
         return -1;
     }
     if (rm_probe_get(&m->probe, old_obj)) {

@@ -17,9 +17,50 @@
 #define RM_FILTER_BLOCK_SHIFT 12
 #define RM_FILTER_BITS 32768
 
+/*
+** A large map of struct instances moved by a reload (struct_reload.c):
+** a bitmap with one bit per 16-byte granule between the lowest and the
+** highest key, a running count of set bits per bitmap word, and the values
+** in the order of their keys' addresses. A key's value is
+** vals[dir[word] + popcount(bits below it in its word)]. At 10^6 moved
+** instances the bitmap and the counts take about 1.5% of the keys' span
+** (2 MB over a 128 MB heap) where an open-addressing table took 32 MB
+** that every reference slot missed in; a slot holding an address that is
+** not a key is answered from the bitmap alone, and a key costs one miss
+** in vals (the table cost two: keys, then vals).
+*/
+typedef struct rm_moves {
+    uintptr_t lo, span; /* keys in [lo, lo + span); span 0 when empty */
+    uint64_t *bits;
+    uint32_t *dir;
+    rm_object **vals;
+    size_t count;
+} rm_moves;
+
+/* Builds the index of keys[i] -> vals[i], keys distinct and 16-byte
+   aligned. Returns -1 if out of memory (then *mv is empty). */
+int rm_moves_build(rm_moves *mv, rm_object *const *keys, rm_object *const *vals, size_t n);
+void rm_moves_free(rm_moves *mv);
+
+static inline __attribute__((always_inline)) rm_object *rm_moves_lookup(uintptr_t lo, uintptr_t span,
+                                                                         const uint64_t *bits, const uint32_t *dir,
+                                                                         rm_object *const *vals, uintptr_t a) {
+    uintptr_t d = a - lo;
+    /* Keys are 16-byte aligned (lo too): an address inside a key's
+       granule is not the key. */
+    if (d >= span || (d & 15)) return NULL;
+    size_t g = d >> 4;
+    uint64_t word = bits[g >> 6], bit = (uint64_t)1 << (g & 63);
+    if (!(word & bit)) return NULL;
+    return vals[dir[g >> 6] + (size_t)__builtin_popcountll(word & (bit - 1))];
+}
+
 /* Open addressing on addresses. Before the table, two cheap filters: the
-   bounds of the keys, [lo, lo + span], and the block bitmap. */
+   bounds of the keys, [lo, lo + span], and the block bitmap. Keys may also
+   be in a moves index (`moves`, or NULL), asked when the table has not
+   the key. */
 typedef struct rm_probe {
+    const rm_moves *moves;
     uint64_t filter[RM_FILTER_BITS / 64];
     uintptr_t *keys; /* 0 = empty */
     rm_object **vals;
@@ -62,10 +103,21 @@ typedef struct rm_probe_view {
     rm_object *const *vals;
     size_t mask;
     unsigned bits;
+    uintptr_t mlo, mspan; /* the moves index, span 0 if none */
+    const uint64_t *mbits;
+    const uint32_t *mdir;
+    rm_object *const *mvals;
 } rm_probe_view;
 
 static inline rm_probe_view rm_probe_view_of(const rm_probe *p) {
-    rm_probe_view v = {p->lo, p->span, p->filter, p->keys, p->vals, p->mask, p->bits};
+    rm_probe_view v = {p->lo, p->span, p->filter, p->keys, p->vals, p->mask, p->bits, 0, 0, NULL, NULL, NULL};
+    if (p->moves && p->moves->count) {
+        v.mlo = p->moves->lo;
+        v.mspan = p->moves->span;
+        v.mbits = p->moves->bits;
+        v.mdir = p->moves->dir;
+        v.mvals = p->moves->vals;
+    }
     return v;
 }
 
@@ -73,14 +125,17 @@ static inline rm_probe_view rm_probe_view_of(const rm_probe *p) {
    UINTPTR_MAX, so every address fails the bounds check. */
 static inline __attribute__((always_inline)) rm_object *rm_probe_view_get(const rm_probe_view *p, rm_object *key) {
     uintptr_t a = (uintptr_t)key;
-    if (a - p->lo > p->span) return NULL;
-    size_t bit = rm_filter_bit(a);
-    if (!(p->filter[bit >> 6] & ((uint64_t)1 << (bit & 63)))) return NULL;
-    for (size_t i = rm_probe_start(a, p->bits);; i = (i + 1) & p->mask) {
-        uintptr_t k = p->keys[i];
-        if (k == a) return p->vals[i];
-        if (!k) return NULL;
+    if (a - p->lo <= p->span) {
+        size_t bit = rm_filter_bit(a);
+        if (p->filter[bit >> 6] & ((uint64_t)1 << (bit & 63))) {
+            for (size_t i = rm_probe_start(a, p->bits);; i = (i + 1) & p->mask) {
+                uintptr_t k = p->keys[i];
+                if (k == a) return p->vals[i];
+                if (!k) break;
+            }
+        }
     }
+    return rm_moves_lookup(p->mlo, p->mspan, p->mbits, p->mdir, p->mvals, a);
 }
 
 static inline rm_object *rm_probe_get(const rm_probe *p, rm_object *key) {
@@ -92,7 +147,8 @@ struct rm_mapping {
     size_t count, capacity;
     rm_object **olds; /* uncollectable: Boehm scans them */
     rm_object **news;
-    rm_probe probe;   /* old -> new */
+    rm_probe probe;   /* old -> new; its `moves` is &move_index */
+    rm_moves move_index; /* the moved struct instances' pairs */
     size_t moves;     /* the last `moves` pairs are struct instances moved to
                          new allocations (struct_reload.c): each new one is
                          fresh, mapped from that one old one only, and has
@@ -100,8 +156,12 @@ struct rm_mapping {
                          the transaction skip their checks for them */
 };
 
-/* Appends a move pair, room made first (rm_mapping_reserve). */
-void rm_mapping_push_move(rm_mapping *m, rm_object *old_obj, rm_object *new_obj);
+/* Move pairs, taken once per mapping, in two steps: room for n pairs
+   past the others (the caller writes them at olds + count and news +
+   count), then their index, which makes them pairs of the mapping. Each
+   returns -1 out of memory, the mapping's pairs unchanged. */
+int rm_mapping_reserve_moves(rm_mapping *m, size_t n);
+int rm_mapping_index_moves(rm_mapping *m, size_t n);
 
 #pragma GCC visibility pop
 

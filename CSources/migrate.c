@@ -232,8 +232,9 @@ typedef struct class_state {
     bool ready;
 } class_state;
 
-/* Whether the walk left instances of a plan to be moved here. */
-static bool has_moves(const rm_plan *p) { return p->layout && p->stats.in_place < p->stats.instances; }
+/* Whether the walk left instances of a plan to be moved here. (The walk
+   moves struct instances itself: struct_reload.c.) */
+static bool has_moves(const rm_plan *p) { return !p->sp && p->layout && p->stats.in_place < p->stats.instances; }
 
 static int prepare(rm_plan *p, class_state *c) {
     c->ready = true;
@@ -345,7 +346,14 @@ int rm_migrate_instances(rm_migration *result) {
     int rc = 0;
     bool any = false;
     double pass_start = 0, pass_seconds = 0;
-    for (size_t i = 0; i < plans->count; i++) any |= has_work(&plans->items[i]);
+    for (size_t i = 0; i < plans->count; i++) {
+        rm_plan *p = &plans->items[i];
+        any |= has_work(p);
+        /* Without module code to run on them, a struct plan's moved
+           instances need no visit here (at 10^6 moves the visits cost
+           11-17 ms): the walk counted them. */
+        if (p->sp && !p->post) p->stats.moved = p->stats.instances - p->stats.in_place;
+    }
     if (!states || !smp.seconds || !smp.samples) {
         rm_error_set(RM_ERR_MEMORY, "out of memory migrating instances");
         rc = -1;

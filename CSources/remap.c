@@ -52,6 +52,23 @@ int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) 
     return rm_remap_run(m, &m->probe, options & ~RM_REMAP_UNDO_WALK, report, NULL, NULL);
 }
 
+/*
+** The registry's last entries when they are the moved struct instances'
+** new ones (rm_struct_plan_moves allocated them last, in the mapping's
+** order; a collection since keeps the order, and they are alive): their
+** walkers fill them from the old ones, so the walk need not visit them.
+** 0 when anything else was registered after them.
+*/
+static size_t moved_tail(const rm_mapping *m) {
+    size_t n = m ? m->moves : 0;
+    if (!n || rm_live.count < n) return 0;
+    size_t at = rm_live.count - n;
+    if (RM_REVEAL(rm_live.items[at]) != m->news[m->count - n] ||
+        RM_REVEAL(rm_live.items[rm_live.count - 1]) != m->news[m->count - 1])
+        return 0;
+    return n;
+}
+
 /* Walkers of an undo walk live on the stack: it must not allocate. */
 
 /*
@@ -123,7 +140,7 @@ int rm_remap_run(const rm_mapping *m, const rm_probe *probe, unsigned options, r
        objects made since are not part of the old world, and rewriting them
        would hand old objects to garbage that other walks still read (dead
        classes in the class registry, until the next collection). */
-    rm_walk_registry(rm_live.items, undo ? rm_heap_txn_mark() : rm_live.count);
+    rm_walk_registry(rm_live.items, undo ? rm_heap_txn_mark() : rm_live.count - moved_tail(m));
     for (unsigned k = 0; k < nw; k++) {
         if (!undo) {
             ws[k].instances = rm_spare_instances[k];

@@ -244,6 +244,31 @@ static void unmigrate_unlisted(walker *w, rm_type *cls, rm_instance_object *inst
    registry order, which is allocation order, not address order. */
 #define PREFETCH_AHEAD 16
 
+/* How far ahead, behind the object prefetch, the walk reads a struct
+   instance's reference slots to prefetch the moves-index values they will
+   load (and its own new instance, which its move writes): with 10^6
+   moved instances each referring to a random other one, the load of the
+   value was half the walk. (A second stage further ahead prefetching the
+   bitmap words, which at 10^6 outgrow L2, measured no better.) */
+#define MOVES_AHEAD 8
+
+static inline void prefetch_moves(const rm_probe_view *pv, const rm_object *o) {
+    /* A move's new instance is being filled by another walker. */
+    if (__atomic_load_n(&o->ob_flags, __ATOMIC_ACQUIRE) & RM_FLAG_MOVE_TARGET) return;
+    const rm_type *t = o->ob_type;
+    if (t->tp_layout != RM_LAYOUT_STRUCT) return;
+    const rm_struct_layout *l = t->cls_struct;
+    rm_object *to = rm_moves_lookup(pv->mlo, pv->mspan, pv->mbits, pv->mdir, pv->mvals, (uintptr_t)o);
+    if (to) __builtin_prefetch(to, 1);
+    for (size_t j = 0; j < l->nrefs; j++) {
+        uintptr_t d = *(const uintptr_t *)((const char *)o + l->refs[j]) - pv->mlo;
+        if (d >= pv->mspan) continue;
+        size_t g = d >> 4;
+        uint64_t word = pv->mbits[g >> 6], bit = (uint64_t)1 << (g & 63);
+        if (word & bit) __builtin_prefetch(&pv->mvals[pv->mdir[g >> 6] + (size_t)__builtin_popcountll(word & (bit - 1))]);
+    }
+}
+
 /*
 ** One walker thread: takes chunks of the registry until none is left and
 ** visits each object: its type slot, then its slots by layout.
@@ -260,6 +285,7 @@ void *rm_walk_thread(void *arg) {
         size_t end = start + RM_WALK_CHUNK < registry_count ? start + RM_WALK_CHUNK : registry_count;
         for (size_t i = start; i < end; i++) {
             if (i + PREFETCH_AHEAD < end) __builtin_prefetch(RM_REVEAL(registry_items[i + PREFETCH_AHEAD]), 1);
+            if (pv.mspan && i + MOVES_AHEAD < end) prefetch_moves(&pv, RM_REVEAL(registry_items[i + MOVES_AHEAD]));
             rm_object *o = RM_REVEAL(registry_items[i]);
             rm_type *t = o->ob_type;
             size_t n = 0;

@@ -19,7 +19,12 @@
 ** its identity hash) and maps old -> new, so the walk rewrites every
 ** reference to it while the walker that meets the old one fills the new
 ** one (rm_struct_move); the old one keeps its bytes and is the rollback's
-** copy.
+** copy. The move pairs are indexed apart from the mapping's probe table
+** (mapping.h, rm_moves: a bitmap over the old instances' span and their
+** new addresses ranked), the new instances are allocated a Boehm block at
+** a time (rm_alloc_batched), and the walk skips them in the registry:
+** at 10^6 moves the probe tables alone took 32 MB each and most of the
+** reload (docs/benchmarks.md).
 **
 ** Module code writes struct fields directly, unjournaled, so when any hook
 ** or initializer runs after the walk, the walk copies each instance's bytes
@@ -43,6 +48,8 @@
 typedef struct struct_op {
     uint32_t from, to, count;
     uint8_t from_kind, to_kind;
+    uint8_t from_size, to_size; /* rm_field_kind_size of each: a call per
+                                   field was a tenth of a move */
 } struct_op;
 
 typedef struct rm_struct_plan {
@@ -195,7 +202,8 @@ int rm_struct_plan_build(rm_plan *p) {
         if (i < 0) continue;
         const rm_struct_field *of = &ol->fields[i], *nf = &nl->fields[j];
         sp->ops[sp->nops++] = (struct_op){of->offset, nf->offset, of->count < nf->count ? of->count : nf->count,
-                                          of->kind, nf->kind};
+                                          of->kind, nf->kind, (uint8_t)rm_field_kind_size(of->kind),
+                                          (uint8_t)rm_field_kind_size(nf->kind)};
         sp->invertible &= nf->count >= of->count;
     }
     /* (Not with a field removed: its bytes would stay behind in what is
@@ -258,7 +266,7 @@ void rm_struct_migrate(rm_object *inst, const rm_plan *p, uintptr_t *save) {
     memcpy(o + hdr, sp->neu->init + hdr, sp->neu->size - hdr);
     for (size_t k = 0; k < sp->nops; k++) {
         const struct_op *op = &sp->ops[k];
-        size_t fs = rm_field_kind_size(op->from_kind), ts = rm_field_kind_size(op->to_kind);
+        size_t fs = op->from_size, ts = op->to_size;
         if (op->from_kind == op->to_kind) {
             memcpy(o + op->to, saved + op->from, fs * op->count);
             continue;
@@ -278,7 +286,7 @@ void rm_struct_move(rm_object *from, rm_object *to, const rm_plan *p) {
     memcpy(o + hdr, sp->neu->init + hdr, sp->neu->size - hdr);
     for (size_t k = 0; k < sp->nops; k++) {
         const struct_op *op = &sp->ops[k];
-        size_t fs = rm_field_kind_size(op->from_kind), ts = rm_field_kind_size(op->to_kind);
+        size_t fs = op->from_size, ts = op->to_size;
         if (op->from_kind == op->to_kind) {
             memcpy(o + op->to, saved + op->from, fs * op->count);
             continue;
@@ -305,13 +313,14 @@ int rm_struct_plan_moves(rm_plans *plans, rm_mapping *m) {
     if (!any) return 0;
     /* 1. The instances to move and their plans, in malloc memory (the
        registry keeps them alive meanwhile: collections are off). */
-    typedef struct move { rm_object *inst; const rm_plan *plan; } move;
+    typedef struct move { rm_object *inst; const rm_plan *plan; uint32_t hash; } move;
     move *moves = NULL;
     size_t n = 0, cap = 0;
     int rc = 0;
     GC_disable();
     size_t count = rm_live.count;
     for (size_t k = 0; k < count; k++) {
+        if (k + 16 < count) __builtin_prefetch(RM_REVEAL(rm_live.items[k + 16]));
         rm_object *o = RM_REVEAL(rm_live.items[k]);
         rm_type *t = o->ob_type;
         if (t->tp_layout != RM_LAYOUT_STRUCT || !t->ob_aux || (o->ob_flags & RM_FLAG_MOVE_TARGET)) continue;
@@ -332,21 +341,26 @@ int rm_struct_plan_moves(rm_plans *plans, rm_mapping *m) {
             moves = items;
             cap = grown;
         }
-        moves[n++] = (move){o, p};
+        moves[n++] = (move){o, p, o->ob_hash}; /* read now: o is in cache */
     }
-    /* 2. The new instances, mapped. */
-    if (rc == 0 && n) rc = rm_mapping_reserve(m, m->count + n);
+    /* 2. The new instances, their pairs straight into the mapping's
+       arrays (scanned: they keep the new instances alive), then indexed
+       (mapping.h). */
+    if (rc == 0 && n) rc = rm_mapping_reserve_moves(m, n);
+    rm_alloc_batch batch = {NULL, 0};
+    rm_object **olds = rc == 0 && n ? m->olds + m->count : NULL, **news = rc == 0 && n ? m->news + m->count : NULL;
     for (size_t k = 0; rc == 0 && k < n; k++) {
         const rm_plan *p = moves[k].plan;
-        rm_object *o = moves[k].inst, *to = rm_alloc((rm_type *)p->new_cls, p->sp->neu->alloc);
+        rm_object *to = rm_alloc_batched(&batch, (rm_type *)p->new_cls, p->sp->neu->alloc, moves[k].hash);
         if (!to) {
             rc = -1;
             break;
         }
         to->ob_flags |= RM_FLAG_STRUCT | RM_FLAG_MOVE_TARGET;
-        to->ob_hash = o->ob_hash;
-        rm_mapping_push_move(m, o, to);
+        olds[k] = moves[k].inst;
+        news[k] = to;
     }
+    if (rc == 0 && n) rc = rm_mapping_index_moves(m, n);
     GC_enable();
     free(moves);
     if (rc < 0 && !rm_error_occurred()) rm_error_set(RM_ERR_MEMORY, "out of memory planning struct instance moves");
@@ -374,7 +388,7 @@ void rm_struct_unmigrate(rm_object *inst, const rm_plan *p, const uintptr_t *sav
         memset(o + hdr, 0, sp->copy_words * 8 - hdr);
         for (size_t k = 0; k < sp->nops; k++) {
             const struct_op *op = &sp->ops[k];
-            size_t fs = rm_field_kind_size(op->from_kind), ts = rm_field_kind_size(op->to_kind);
+            size_t fs = op->from_size, ts = op->to_size;
             if (op->from_kind == op->to_kind) { /* references included */
                 memcpy(o + op->from, now + op->to, fs * op->count);
                 continue;

@@ -58,6 +58,7 @@ static struct {
     size_t walk_mark; /* records made before the walk */
     bool walked;
     rm_probe inverse; /* new -> old, for the undo walk */
+    rm_moves inverse_moves; /* its moved struct instances' pairs */
     bool have_inverse;
     rm_undo_log logs[RM_MAX_WALKERS];
     saved_hash *hashes;
@@ -236,25 +237,28 @@ static void undo_entry(const rm_undo_entry *e) {
 */
 static int prepare(const rm_mapping *m, rm_probe *tagged) {
     size_t n = m->count;
+    /* Move pairs (the last m->moves) are invertible by construction: they
+       stay in the mapping's moves index, and their inverse gets its own. */
+    size_t plain = n - m->moves;
     rm_probe preimages = {.lo = UINTPTR_MAX};
-    txn.hashes = malloc((n ? n : 1) * sizeof *txn.hashes);
-    if (!txn.hashes || rm_probe_init(tagged, n) < 0 || rm_probe_init(&preimages, n - m->moves) < 0 ||
-        rm_probe_init(&txn.inverse, n) < 0) {
+    txn.hashes = malloc((plain ? plain : 1) * sizeof *txn.hashes);
+    if (!txn.hashes || rm_probe_init(tagged, plain) < 0 || rm_probe_init(&preimages, plain) < 0 ||
+        rm_probe_init(&txn.inverse, plain) < 0) {
         rm_probe_free(&preimages);
         return -1;
     }
     txn.have_inverse = true;
+    if (rm_moves_build(&txn.inverse_moves, m->news + plain, m->olds + plain, m->moves) < 0) {
+        rm_probe_free(&preimages);
+        return -1;
+    }
+    tagged->moves = m->probe.moves;
+    txn.inverse.moves = &txn.inverse_moves;
     static rm_object once, many;
-    /* Move pairs (the last m->moves) are invertible by construction. */
-    size_t plain = n - m->moves;
     for (size_t i = 0; i < plain; i++) {
         rm_object **cell = rm_probe_cell(&preimages, m->news[i]);
         if (cell) *cell = &many;
         else rm_probe_put(&preimages, m->news[i], &once);
-    }
-    for (size_t i = plain; i < n; i++) {
-        rm_probe_put(&txn.inverse, m->news[i], m->olds[i]);
-        rm_probe_put(tagged, m->olds[i], m->news[i]);
     }
     for (size_t i = 0; i < plain; i++) {
         rm_object *old_obj = m->olds[i], *new_obj = m->news[i];
@@ -284,13 +288,14 @@ int rm_txn_remap(const rm_mapping *m, rm_remap_report *report) {
        old ones: the walk moves them, every reference following. */
     if (rm_struct_plan_moves(&txn.plans, (rm_mapping *)m) < 0) return -1;
     /* The classes a commit marks replaced (see RM_FLAG_REPLACED). */
-    size_t classes = 0;
-    for (size_t i = 0; i < m->count; i++) classes += rm_is_class(m->olds[i]);
+    /* (Moved struct instances, the last m->moves pairs, are not classes.) */
+    size_t classes = 0, plain = m->count - m->moves;
+    for (size_t i = 0; i < plain; i++) classes += rm_is_class(m->olds[i]);
     if (classes && !(txn.replaced = GC_MALLOC_UNCOLLECTABLE(classes * sizeof *txn.replaced))) {
         rm_error_set(RM_ERR_MEMORY, "out of memory before the remap; nothing was rewritten");
         return -1;
     }
-    for (size_t i = 0; i < m->count; i++)
+    for (size_t i = 0; i < plain; i++)
         if (rm_is_class(m->olds[i])) txn.replaced[txn.nreplaced++] = m->olds[i];
     rm_probe tagged = {.lo = UINTPTR_MAX};
     if (prepare(m, &tagged) < 0) {
@@ -323,6 +328,7 @@ static void end(void) {
         free(log->items);
     }
     if (txn.have_inverse) rm_probe_free(&txn.inverse);
+    rm_moves_free(&txn.inverse_moves);
     rm_plans_free(&txn.plans);
     GC_FREE(txn.replaced);
     free(txn.hashes);
