@@ -311,6 +311,10 @@ struct rm_plans;
 int rm_remap_run(const rm_mapping *m, const struct rm_probe *probe, unsigned options, rm_remap_report *report,
                  rm_undo_log *logs, struct rm_plans *plans);
 
+/* remap.c: -1 (RM_ERR_VALUE) if the mapping would make a class its own
+   ancestor; checked by rm_remap_ex and rm_txn_remap before any change. */
+int rm_mapping_check_bases(const rm_mapping *m);
+
 /* ---- library.c ---- */
 void rm_library_note(const void *p);
 

@@ -44,8 +44,38 @@ static int check_struct_pairs(const rm_mapping *m) {
     return 0;
 }
 
+/*
+** A mapping must not make a class its own ancestor: with B -> X where X
+** derives from B, X's base slot would be rewritten to X, and every lookup
+** through X would loop forever (remap-stress found it, seed
+** 8077630902545140012). Any such cycle passes through a rewritten base
+** slot, so through a class the mapping maps to: follow each one's bases as
+** they will be after the walk. A chain longer than any real one is taken
+** for a cycle. Checked before anything is rewritten.
+*/
+#define RM_MAX_CLASS_DEPTH 10000
+
+int rm_mapping_check_bases(const rm_mapping *m) {
+    for (size_t i = 0; i < m->count; i++) {
+        rm_object *target = m->news[i];
+        if (!rm_is_class(target)) continue;
+        rm_object *c = target;
+        for (size_t depth = 0; c; depth++) {
+            rm_object *base = ((rm_type *)c)->cls_base;
+            rm_object *mapped = base ? rm_mapping_lookup(m, base) : NULL;
+            c = mapped ? mapped : base;
+            if (c == target || depth == RM_MAX_CLASS_DEPTH) {
+                rm_error_set(RM_ERR_VALUE, "remap refused: class %s would become its own base (a class mapped to "
+                             "one that derives from it)", rm_type_name((rm_type *)target));
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) {
-    if (check_struct_pairs(m) < 0) {
+    if (rm_mapping_check_bases(m) < 0 || check_struct_pairs(m) < 0) {
         memset(report, 0, sizeof *report);
         return -1;
     }

@@ -185,6 +185,43 @@ static void drop_tuple_cycles(plan *p) {
 }
 
 /*
+** A plan must not make a class its own ancestor (rm_remap refuses it: a
+** class mapped to one that derives from it would get itself as base, and
+** every lookup through it would loop forever; this seed found it:
+** 8077630902545140012). Follow each new class's bases as the walk will
+** leave them (fref); drop the pairs leading to a class that reaches itself,
+** and repeat. RemapStressTests checks the refusal itself.
+*/
+static bool base_reaches_itself(ref_t cls) {
+    ref_t c = cls;
+    for (size_t depth = 0; depth <= M.nrecs; depth++) {
+        ref_t base = refs_of(&M, c)[1];
+        c = base >= 0 ? fref(base) : base;
+        if (c < 0 || M.recs[c].kind != K_CLASS) return false;
+        if (c == cls) return true;
+    }
+    return true;
+}
+
+static void drop_base_cycles(plan *p) {
+    bool again = true;
+    while (again) {
+        again = false;
+        for (size_t i = 0; i < p->n && !again; i++) {
+            ref_t n = p->pairs[i].new_;
+            if (n < 0 || M.recs[n].kind != K_CLASS || !base_reaches_itself(n)) continue;
+            size_t k = 0;
+            for (size_t j = 0; j < p->n; j++) {
+                if (p->pairs[j].new_ == n) M.recs[p->pairs[j].old].flags &= (uint16_t)~RF_MAPPED;
+                else p->pairs[k++] = p->pairs[j];
+            }
+            p->n = k;
+            again = true;
+        }
+    }
+}
+
+/*
 ** Draws `want` pairs (a little more: swaps and chains come in twos) in a new
 ** cluster that roots the new objects. Each old object is mapped once; a new
 ** object may be an old one too (swap, chain) or shared (many-to-one).
@@ -266,6 +303,7 @@ void plan_mapping(plan *p, size_t want, bool injective) {
     for (size_t i = 0; i < p->n; i++)
         if (p->pairs[i].new_ >= 0) M.recs[p->pairs[i].new_].flags &= (uint16_t)~RF_ISNEW;
     drop_tuple_cycles(p);
+    drop_base_cycles(p);
     /* Which new objects are shared (their identity hash is ambiguous). */
     for (size_t i = 0; i < p->n; i++) {
         size_t uses = 0;

@@ -56,6 +56,37 @@ final class HeapTests: HeapTestCase {
         }
     }
 
+    /// Guards: a mapping that made a class its own base (Base -> Derived,
+    /// where Derived derives from Base) rewrote Derived's base slot to
+    /// Derived, and every attribute lookup through it looped forever
+    /// (remap-stress, seed 8077630902545140012). It is refused before
+    /// anything is rewritten; through a longer chain too.
+    func testAClassIsNeverMadeItsOwnBase() throws {
+        try runtime.withLock {
+            let base = cls("Base")
+            let derived = try XCTUnwrap(rm_class_new("Derived", base, nil))
+            let leaf = try XCTUnwrap(rm_class_new("Leaf", derived, nil))
+            let roots = try [Ref(base), Ref(derived), Ref(leaf)]
+            for pairs in [[(base, derived)], [(base, leaf)], [(derived, leaf)]] {
+                let m = rm_mapping_new()!
+                defer { rm_mapping_free(m) }
+                for (old, new) in pairs { XCTAssertEqual(rm_mapping_add(m, old, new), 0) }
+                var report = rm_remap_report()
+                XCTAssertEqual(rm_remap(m, &report), -1)
+                XCTAssertTrue(String(cString: rm_error_message()).contains("would become its own base"),
+                              String(cString: rm_error_message()))
+                rm_error_clear()
+                let type = { (o: Obj) in UnsafeMutableRawPointer(o).assumingMemoryBound(to: rm_type.self).pointee }
+                XCTAssertEqual(type(roots[1].object).cls_base, roots[0].object, "nothing was rewritten")
+                XCTAssertEqual(type(roots[2].object).cls_base, roots[1].object)
+            }
+            // A swap of unrelated classes is still fine.
+            var report = remap([(derived, cls("Other"))])
+            rm_report_clear(&report)
+            assertHeapValid()
+        }
+    }
+
     func testSwapIsAppliedOnce() throws {
         try assertAppliedOnce([("a", "b"), ("b", "a")], from: ["a", "b", "c"], to: ["b", "a", "c"])
     }
