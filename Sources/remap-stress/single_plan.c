@@ -154,6 +154,16 @@ static bool tuple_reaches(ref_t from, ref_t target, uint32_t *visited, uint32_t 
     return found;
 }
 
+/* Drops every pair of the plan whose new object is `n`, unmapping its old one. */
+static void drop_pairs_to(plan *p, ref_t n) {
+    size_t k = 0;
+    for (size_t j = 0; j < p->n; j++) {
+        if (p->pairs[j].new_ == n) M.recs[p->pairs[j].old].flags &= (uint16_t)~RF_MAPPED;
+        else p->pairs[k++] = p->pairs[j];
+    }
+    p->n = k;
+}
+
 /*
 ** A remap can make a tuple contain itself: map a tuple to one that holds
 ** it. The runtime then recurses forever hashing or comparing it (see the
@@ -172,12 +182,7 @@ static void drop_tuple_cycles(plan *p) {
         for (size_t i = 0; i < p->n && !again; i++) {
             ref_t n = p->pairs[i].new_;
             if (n < 0 || M.recs[n].kind != K_TUPLE || !tuple_reaches(n, n, visited, ++stamp)) continue;
-            size_t k = 0;
-            for (size_t j = 0; j < p->n; j++) {
-                if (p->pairs[j].new_ == n) M.recs[p->pairs[j].old].flags &= (uint16_t)~RF_MAPPED;
-                else p->pairs[k++] = p->pairs[j];
-            }
-            p->n = k;
+            drop_pairs_to(p, n);
             again = true;
         }
     }
@@ -210,12 +215,7 @@ static void drop_base_cycles(plan *p) {
         for (size_t i = 0; i < p->n && !again; i++) {
             ref_t n = p->pairs[i].new_;
             if (n < 0 || M.recs[n].kind != K_CLASS || !base_reaches_itself(n)) continue;
-            size_t k = 0;
-            for (size_t j = 0; j < p->n; j++) {
-                if (p->pairs[j].new_ == n) M.recs[p->pairs[j].old].flags &= (uint16_t)~RF_MAPPED;
-                else p->pairs[k++] = p->pairs[j];
-            }
-            p->n = k;
+            drop_pairs_to(p, n);
             again = true;
         }
     }
