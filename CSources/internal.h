@@ -312,8 +312,10 @@ int rm_remap_run(const rm_mapping *m, const struct rm_probe *probe, unsigned opt
                  rm_undo_log *logs, struct rm_plans *plans);
 
 /* remap.c: -1 (RM_ERR_VALUE) if the mapping would make a class its own
-   ancestor; checked by rm_remap_ex and rm_txn_remap before any change. */
+   ancestor (check_bases) or a tuple contain itself (check_cycles, which
+   does both); checked by rm_remap_ex and rm_txn_remap before any change. */
 int rm_mapping_check_bases(const rm_mapping *m);
+int rm_mapping_check_cycles(const rm_mapping *m);
 
 /* ---- library.c ---- */
 void rm_library_note(const void *p);

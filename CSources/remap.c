@@ -74,8 +74,95 @@ int rm_mapping_check_bases(const rm_mapping *m) {
     return 0;
 }
 
+/* Tuples seen by one search: open addressing on addresses, grown at half full. */
+typedef struct seen_set {
+    uintptr_t *slots;
+    size_t mask, count;
+} seen_set;
+
+/* 1 if added, 0 if it was there, -1 out of memory. */
+static int seen_add(seen_set *s, uintptr_t p) {
+    if (2 * (s->count + 1) > s->mask + 1) {
+        size_t n = s->mask ? 2 * (s->mask + 1) : 64;
+        uintptr_t *grown = calloc(n, sizeof *grown);
+        if (!grown) return -1;
+        for (size_t i = 0; s->mask && i <= s->mask; i++) {
+            if (!s->slots[i]) continue;
+            size_t j = (s->slots[i] >> 4) & (n - 1);
+            while (grown[j]) j = (j + 1) & (n - 1);
+            grown[j] = s->slots[i];
+        }
+        free(s->slots);
+        s->slots = grown;
+        s->mask = n - 1;
+    }
+    size_t j = (p >> 4) & s->mask;
+    for (; s->slots[j]; j = (j + 1) & s->mask)
+        if (s->slots[j] == p) return 0;
+    s->slots[j] = p;
+    s->count++;
+    return 1;
+}
+
+/*
+** Nor may a mapping make a tuple contain itself (a tuple mapped from an
+** item of a tuple it holds): hashing or comparing it would recurse forever.
+** Tuples are immutable and acyclic before the walk, so such a cycle runs
+** through a rewritten item, that is through a tuple the mapping maps to:
+** search each one's items, as the walk will leave them, for itself.
+*/
+static int check_tuple_cycles(const rm_mapping *m) {
+    seen_set seen = {0};
+    rm_object **stack = NULL;
+    size_t top = 0, capacity = 0;
+    int rc = 0;
+    for (size_t i = 0; i < m->count && rc == 0; i++) {
+        rm_object *target = m->news[i];
+        if (!rm_is_heap_object(target) || !rm_is_tuple(target)) continue;
+        if (seen.slots) memset(seen.slots, 0, (seen.mask + 1) * sizeof *seen.slots);
+        seen.count = 0;
+        top = 0;
+        rm_object *t = target;
+        for (;;) {
+            for (size_t k = 0; k < rm_tuple_size(t); k++) {
+                rm_object *item = rm_tuple_get(t, k), *mapped = item ? rm_mapping_lookup(m, item) : NULL;
+                if (mapped) item = mapped;
+                if (!item || !rm_is_heap_object(item) || !rm_is_tuple(item)) continue;
+                if (item == target) {
+                    rm_error_set(RM_ERR_VALUE, "remap refused: a tuple would contain itself (a tuple mapped from "
+                                 "an item of a tuple it holds)");
+                    rc = -1;
+                    break;
+                }
+                int added = seen_add(&seen, (uintptr_t)item);
+                if (added == 0) continue;
+                if (added > 0 && top == capacity) {
+                    size_t n = capacity ? 2 * capacity : 64;
+                    rm_object **grown = realloc(stack, n * sizeof *grown);
+                    if (grown) stack = grown, capacity = n;
+                }
+                if (added < 0 || top == capacity) {
+                    rm_error_set(RM_ERR_MEMORY, "out of memory checking the mapping; nothing was rewritten");
+                    rc = -1;
+                    break;
+                }
+                stack[top++] = item;
+            }
+            if (rc < 0 || top == 0) break;
+            t = stack[--top];
+        }
+    }
+    free(seen.slots);
+    free(stack);
+    return rc;
+}
+
+int rm_mapping_check_cycles(const rm_mapping *m) {
+    return rm_mapping_check_bases(m) < 0 ? -1 : check_tuple_cycles(m);
+}
+
 int rm_remap_ex(const rm_mapping *m, unsigned options, rm_remap_report *report) {
-    if (rm_mapping_check_bases(m) < 0 || check_struct_pairs(m) < 0) {
+    if (rm_mapping_check_cycles(m) < 0 || check_struct_pairs(m) < 0) {
         memset(report, 0, sizeof *report);
         return -1;
     }

@@ -282,7 +282,7 @@ int rm_txn_remap(const rm_mapping *m, rm_remap_report *report) {
         rm_error_set(RM_ERR_RELOAD, "rm_txn_remap: %s", txn.active ? "one remap per transaction" : "no transaction");
         return -1;
     }
-    if (rm_mapping_check_bases(m) < 0) return -1;
+    if (rm_mapping_check_cycles(m) < 0) return -1;
     /* Plans first: a bad rename rule refuses the reload before the walk. */
     if (rm_plans_build(m, &txn.plans) < 0) return -1;
     /* Struct instances without room get new allocations, mapped from the

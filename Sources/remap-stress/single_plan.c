@@ -166,9 +166,8 @@ static void drop_pairs_to(plan *p, ref_t n) {
 
 /*
 ** A remap can make a tuple contain itself: map a tuple to one that holds
-** it. The runtime then recurses forever hashing or comparing it (see the
-** report of this test), and the model could not compare it either, so such
-** pairs are taken out of the plan. Before the remap tuples are acyclic
+** it. rm_remap refuses such a mapping (HeapTests checks it), so such pairs
+** are taken out of the plan: the rounds test mappings that succeed. Before the remap tuples are acyclic
 ** (each holds objects made before it), so a new cycle passes through a new
 ** object: check each new tuple, drop the pairs leading to it, repeat.
 */
