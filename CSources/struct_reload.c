@@ -241,6 +241,23 @@ void rm_struct_plans_decide(rm_plans *plans) {
     }
 }
 
+/* Writes the new layout's bytes into `o` (past its header) from the old
+   instance's bytes at `saved`: the new defaults, then each kept field,
+   copied or converted. `saved` must not overlap `o`. */
+static void write_new_layout(unsigned char *o, const unsigned char *saved, const rm_struct_plan *sp) {
+    size_t hdr = sizeof(rm_object);
+    memcpy(o + hdr, sp->neu->init + hdr, sp->neu->size - hdr);
+    for (size_t k = 0; k < sp->nops; k++) {
+        const struct_op *op = &sp->ops[k];
+        size_t fs = op->from_size, ts = op->to_size;
+        if (op->from_kind == op->to_kind) {
+            memcpy(o + op->to, saved + op->from, fs * op->count);
+            continue;
+        }
+        for (size_t e = 0; e < op->count; e++) convert(op->from_kind, saved + op->from + e * fs, op->to_kind, o + op->to + e * ts);
+    }
+}
+
 /*
 ** Save, then write: the new class's initial bytes (defaults of added
 ** fields and of array elements past the old length), then each kept field
@@ -262,17 +279,7 @@ void rm_struct_migrate(rm_object *inst, const rm_plan *p, uintptr_t *save) {
         memcpy(save, o, sp->copy_words * 8);
     }
     const unsigned char *saved = (const unsigned char *)save;
-    size_t hdr = sizeof(rm_object);
-    memcpy(o + hdr, sp->neu->init + hdr, sp->neu->size - hdr);
-    for (size_t k = 0; k < sp->nops; k++) {
-        const struct_op *op = &sp->ops[k];
-        size_t fs = op->from_size, ts = op->to_size;
-        if (op->from_kind == op->to_kind) {
-            memcpy(o + op->to, saved + op->from, fs * op->count);
-            continue;
-        }
-        for (size_t e = 0; e < op->count; e++) convert(op->from_kind, saved + op->from + e * fs, op->to_kind, o + op->to + e * ts);
-    }
+    write_new_layout(o, saved, sp);
     if (sp->old->size > sp->neu->size) memset(o + sp->neu->size, 0, sp->old->size - sp->neu->size);
 }
 
@@ -282,17 +289,7 @@ void rm_struct_move(rm_object *from, rm_object *to, const rm_plan *p) {
     const rm_struct_plan *sp = p->sp;
     unsigned char *o = (unsigned char *)to;
     const unsigned char *saved = (const unsigned char *)from;
-    size_t hdr = sizeof(rm_object);
-    memcpy(o + hdr, sp->neu->init + hdr, sp->neu->size - hdr);
-    for (size_t k = 0; k < sp->nops; k++) {
-        const struct_op *op = &sp->ops[k];
-        size_t fs = op->from_size, ts = op->to_size;
-        if (op->from_kind == op->to_kind) {
-            memcpy(o + op->to, saved + op->from, fs * op->count);
-            continue;
-        }
-        for (size_t e = 0; e < op->count; e++) convert(op->from_kind, saved + op->from + e * fs, op->to_kind, o + op->to + e * ts);
-    }
+    write_new_layout(o, saved, sp);
     from->ob_type = (rm_type *)p->old_cls;
     /* Filled: the other walkers may read it from now on (see the walk). */
     __atomic_and_fetch(&to->ob_flags, (uint16_t)~RM_FLAG_MOVE_TARGET, __ATOMIC_RELEASE);
