@@ -214,6 +214,22 @@ static int registry_push(rm_registry *r, rm_object *o) {
     return 0;
 }
 
+int rm_register_objects(rm_object *const *objs, size_t n) {
+    size_t cap = rm_live.capacity;
+    while (cap < rm_live.count + n) cap = cap ? 2 * cap : 4096;
+    if (cap != rm_live.capacity) {
+        uintptr_t *items = realloc(rm_live.items, cap * sizeof *items);
+        if (!items) {
+            rm_error_set(RM_ERR_MEMORY, "out of memory for the object registry");
+            return -1;
+        }
+        rm_live.items = items;
+        rm_live.capacity = cap;
+    }
+    for (size_t i = 0; i < n; i++) rm_live.items[rm_live.count++] = RM_HIDE(objs[i]);
+    return 0;
+}
+
 void rm_heap_txn_begin(void) {
     txn_mark = rm_live.count;
     txn_marking = true;
@@ -280,42 +296,6 @@ rm_object *rm_alloc(rm_type *type, size_t size) {
         rm_error_set(RM_ERR_MEMORY, "out of memory for the object registry");
         return NULL;
     }
-    return o;
-}
-
-/*
-** rm_alloc for many objects of one size in a row (a reload's moved struct
-** instances): Boehm hands out a block's worth of cleared objects at a time
-** (GC_malloc_many, linked through their first word), each still an object
-** of its own that Boehm collects alone; the identity hash is the caller's.
-** A fault point per refill, not per object. Objects left in the list when
-** the caller is done are garbage.
-*/
-rm_object *rm_alloc_batched(rm_alloc_batch *b, rm_type *type, size_t size, uint32_t hash) {
-    if (rm_type_is_leaf(type) || size < sizeof(rm_object)) {
-        rm_object *o = rm_alloc(type, size);
-        if (o) o->ob_hash = hash;
-        return o;
-    }
-    if (!b->list || b->size != size) {
-        rm_debug_check_lock();
-        b->list = rm_txn_on && rm_fault_at(RM_FAULT_ALLOC) ? NULL : GC_malloc_many(size);
-        b->size = size;
-        if (!b->list) {
-            rm_error_set(RM_ERR_MEMORY, "out of memory (%zu bytes)", size);
-            return NULL;
-        }
-    }
-    rm_object *o = b->list;
-    if (registry_push(&rm_live, o) < 0) {
-        rm_error_set(RM_ERR_MEMORY, "out of memory for the object registry");
-        return NULL;
-    }
-    b->list = GC_NEXT(o);
-    o->ob_type = type; /* over the link; the rest is cleared */
-    o->ob_hash = hash;
-    o->ob_flags = rm_txn_on ? RM_FLAG_TXN_NEW : 0;
-    if (type->tp_flags & RM_TYPE_USER) rm_library_note((const void *)type->tp_traverse);
     return o;
 }
 

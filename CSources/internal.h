@@ -320,12 +320,9 @@ int rm_mapping_check_cycles(const rm_mapping *m);
 /* ---- library.c ---- */
 void rm_library_note(const void *p);
 
-/* heap.c: see rm_alloc_batched. */
-typedef struct rm_alloc_batch {
-    void *list;
-    size_t size;
-} rm_alloc_batch;
-rm_object *rm_alloc_batched(rm_alloc_batch *b, rm_type *type, size_t size, uint32_t hash);
+/* heap.c: registers objects allocated elsewhere (each a complete, scanned object),
+   in order; all or none. -1 with the error set. */
+int rm_register_objects(rm_object *const *objs, size_t n);
 void rm_libraries_after_collection(void);
 /* heap.c: is a queued finalizer's code in [lo, hi)? */
 bool rm_finalizer_pending_in(uintptr_t lo, uintptr_t hi);

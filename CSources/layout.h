@@ -212,11 +212,15 @@ static inline size_t rm_struct_entry_words(const rm_plan *p, uint32_t shape) {
 }
 /* Before the walk: allocates a new instance for every instance of a
    planned struct class whose allocation is too small for its new layout,
-   and maps the old one to it (`m` grows), keeping its identity hash.
-   -1 with the error set (out of memory), nothing rewritten. */
+   and maps the old one to it (`m` grows), keeping its identity hash
+   (struct_moves.c). -1 with the error set (out of memory), nothing
+   rewritten. */
 int rm_struct_plan_moves(rm_plans *plans, rm_mapping *m);
 /* Whether the plan's instances may have been given a new allocation. */
 bool rm_struct_plan_grows(const rm_plan *p);
+/* A growing plan's new layout: its size, what a moved instance is given,
+   and whether no instance fits. */
+void rm_struct_plan_growth(const rm_plan *p, size_t *size, size_t *alloc, bool *all_move);
 /* The walk's part for an instance `from` mapped to `to`: converts from's
    bytes into to's (from's reference slots already remapped), then gives
    from its old class back: it stays as it was, for the rollback. */

@@ -75,7 +75,8 @@ int rm_txn_active(void);
 
 /* The transaction's remap walk: rm_remap with an undo log. At most one per
    transaction. Returns 0, or -1 with the error set; after -1 the slots may
-   be partly rewritten, and rm_txn_rollback undoes what was. */
+   be partly rewritten, and rm_txn_rollback undoes what was. `m` must stay
+   alive (not freed) until the transaction ends: a rollback reads it. */
 int rm_txn_remap(const rm_mapping *m, rm_remap_report *report);
 
 /* Ends the transaction keeping every change. */

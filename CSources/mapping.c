@@ -79,14 +79,19 @@ rm_object **rm_probe_cell(rm_probe *p, rm_object *key) {
 /* ---- The moves index (see mapping.h) ---- */
 
 /*
-** Three passes over the keys: their bounds; their bits; then, after the
-** running counts are summed over the bitmap, each value into its key's
-** rank. The bitmap is calloc'ed: its pages past the keys' blocks are
-** never touched.
+** Three passes over the keys: their bounds (when the memory is reserved);
+** their bits; then, after the running counts are summed over the bitmap,
+** each value into its key's rank.
 */
-int rm_moves_build(rm_moves *mv, rm_object *const *keys, rm_object *const *vals, size_t n) {
+/* A bitmap of more than this many bytes per key is sparse: calloc'ed,
+   its untouched pages cost nothing, where a scratch area's would have to be
+   cleared. */
+#define DENSE_BITMAP_BYTES 16
+
+int rm_moves_reserve(rm_moves *mv, rm_object *const *keys, size_t n, rm_scratch *area) {
     memset(mv, 0, sizeof *mv);
     if (!n) return 0;
+    if (n > UINT32_MAX) return -1;
     uintptr_t lo = UINTPTR_MAX, hi = 0;
     for (size_t i = 0; i < n; i++) {
         uintptr_t a = (uintptr_t)keys[i];
@@ -94,37 +99,61 @@ int rm_moves_build(rm_moves *mv, rm_object *const *keys, rm_object *const *vals,
         if (a > hi) hi = a;
     }
     size_t granules = ((hi - lo) >> 4) + 1, words = (granules + 63) / 64;
+    size_t bits_at = 0, vals_at = words * sizeof(uint64_t), dir_at = vals_at + n * sizeof(rm_object *);
+    size_t used = dir_at + words * sizeof(uint32_t);
+    unsigned char *block = words * sizeof(uint64_t) <= DENSE_BITMAP_BYTES * n && area ? rm_scratch_lend(area, used) : NULL;
+    if (block) {
+        *mv = (rm_moves){lo, granules << 4, (uint64_t *)(block + bits_at), (uint32_t *)(block + dir_at),
+                         (rm_object **)(block + vals_at), n, area, used};
+        return 0;
+    }
     uint64_t *bits = calloc(words, sizeof *bits);
     uint32_t *dir = malloc(words * sizeof *dir);
     rm_object **out = malloc(n * sizeof *out);
-    if (!bits || !dir || !out || n > UINT32_MAX) {
+    if (!bits || !dir || !out) {
         free(bits);
         free(dir);
         free(out);
         return -1;
     }
+    *mv = (rm_moves){lo, granules << 4, bits, dir, out, n, NULL, 0};
+    return 0;
+}
+
+void rm_moves_fill(rm_moves *mv, rm_object *const *keys, rm_object *const *vals) {
+    size_t n = mv->count, words = ((mv->span >> 4) + 63) / 64;
+    uint64_t *bits = mv->bits;
+    if (mv->area) memset(bits, 0, words * sizeof *bits); /* calloc'ed otherwise */
     for (size_t i = 0; i < n; i++) {
-        size_t g = ((uintptr_t)keys[i] - lo) >> 4;
+        size_t g = ((uintptr_t)keys[i] - mv->lo) >> 4;
         bits[g >> 6] |= (uint64_t)1 << (g & 63);
     }
     uint32_t sum = 0;
     for (size_t w = 0; w < words; w++) {
-        dir[w] = sum;
+        mv->dir[w] = sum;
         sum += (uint32_t)__builtin_popcountll(bits[w]);
     }
     for (size_t i = 0; i < n; i++) {
-        size_t g = ((uintptr_t)keys[i] - lo) >> 4;
+        size_t g = ((uintptr_t)keys[i] - mv->lo) >> 4;
         uint64_t bit = (uint64_t)1 << (g & 63);
-        out[dir[g >> 6] + (size_t)__builtin_popcountll(bits[g >> 6] & (bit - 1))] = vals[i];
+        mv->vals[mv->dir[g >> 6] + (size_t)__builtin_popcountll(bits[g >> 6] & (bit - 1))] = vals[i];
     }
-    *mv = (rm_moves){lo, granules << 4, bits, dir, out, n};
+}
+
+int rm_moves_build(rm_moves *mv, rm_object *const *keys, rm_object *const *vals, size_t n, rm_scratch *area) {
+    if (rm_moves_reserve(mv, keys, n, area) < 0) return -1;
+    rm_moves_fill(mv, keys, vals);
     return 0;
 }
 
 void rm_moves_free(rm_moves *mv) {
-    free(mv->bits);
-    free(mv->dir);
-    free(mv->vals);
+    if (mv->area) {
+        rm_scratch_return(mv->area, mv->area_used);
+    } else {
+        free(mv->bits);
+        free(mv->dir);
+        free(mv->vals);
+    }
     memset(mv, 0, sizeof *mv);
 }
 
@@ -208,8 +237,12 @@ int rm_mapping_reserve_moves(rm_mapping *m, size_t n) {
     return 0;
 }
 
+/* The moves index of the one mapping a reload builds at a time: freed with
+   it, at the end of its transaction. */
+static rm_scratch index_area;
+
 int rm_mapping_index_moves(rm_mapping *m, size_t n) {
-    if (rm_moves_build(&m->move_index, m->olds + m->count, m->news + m->count, n) < 0) {
+    if (rm_moves_build(&m->move_index, m->olds + m->count, m->news + m->count, n, &index_area) < 0) {
         rm_error_set(RM_ERR_MEMORY, "out of memory for a mapping of %zu moved instances", n);
         return -1;
     }

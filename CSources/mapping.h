@@ -6,6 +6,7 @@
 #define REMAP_MAPPING_H
 
 #include "internal.h"
+#include "scratch.h"
 
 #pragma GCC visibility push(hidden)
 
@@ -35,11 +36,20 @@ typedef struct rm_moves {
     uint32_t *dir;
     rm_object **vals;
     size_t count;
+    rm_scratch *area; /* where the three arrays are, or NULL: malloc'ed */
+    size_t area_used;
 } rm_moves;
 
 /* Builds the index of keys[i] -> vals[i], keys distinct and 16-byte
-   aligned. Returns -1 if out of memory (then *mv is empty). */
-int rm_moves_build(rm_moves *mv, rm_object *const *keys, rm_object *const *vals, size_t n);
+   aligned, in `area` (scratch.h) if it is free and the keys are dense, else
+   in malloc'ed memory. Returns -1 if out of memory (then *mv is empty). */
+int rm_moves_build(rm_moves *mv, rm_object *const *keys, rm_object *const *vals, size_t n, rm_scratch *area);
+/* The same in two steps: everything that can fail (the memory, sized by
+   the keys' span; untouched pages cost nothing), then the filling, which
+   cannot fail. A transaction reserves its undo's index and fills it only
+   when it rolls back. */
+int rm_moves_reserve(rm_moves *mv, rm_object *const *keys, size_t n, rm_scratch *area);
+void rm_moves_fill(rm_moves *mv, rm_object *const *keys, rm_object *const *vals);
 void rm_moves_free(rm_moves *mv);
 
 static inline __attribute__((always_inline)) rm_object *rm_moves_lookup(uintptr_t lo, uintptr_t span,

@@ -15,16 +15,15 @@
 ** The walk converts an instance in place when the new layout fits its
 ** allocation (every instance's allocation holds at least the class's
 ** min_capacity: see rm_struct_plan_build). One that does not fit moves:
-** before the walk, rm_struct_plan_moves allocates its new instance (with
-** its identity hash) and maps old -> new, so the walk rewrites every
-** reference to it while the walker that meets the old one fills the new
-** one (rm_struct_move); the old one keeps its bytes and is the rollback's
-** copy. The move pairs are indexed apart from the mapping's probe table
-** (mapping.h, rm_moves: a bitmap over the old instances' span and their
-** new addresses ranked), the new instances are allocated a Boehm block at
-** a time (rm_alloc_batched), and the walk skips them in the registry:
-** at 10^6 moves the probe tables alone took 32 MB each and most of the
-** reload (docs/benchmarks.md).
+** before the walk, rm_struct_plan_moves (struct_moves.c) allocates its new
+** instance (with its identity hash) and maps old -> new, so the walk
+** rewrites every reference to it while the walker that meets the old one
+** fills the new one (rm_struct_move); the old one keeps its bytes and is
+** the rollback's copy. The move pairs are indexed apart from the mapping's
+** probe table (mapping.h, rm_moves: a bitmap over the old instances' span
+** and their new addresses ranked), and the walk skips the new instances in
+** the registry: at 10^6 moves the probe tables alone took 32 MB each and
+** most of the reload (docs/benchmarks.md).
 **
 ** Module code writes struct fields directly, unjournaled, so when any hook
 ** or initializer runs after the walk, the walk copies each instance's bytes
@@ -297,71 +296,10 @@ void rm_struct_move(rm_object *from, rm_object *to, const rm_plan *p) {
 
 bool rm_struct_plan_grows(const rm_plan *p) { return p->sp && p->sp->grows; }
 
-/*
-** One pass over the registry, with collections off (the allocations must
-** not compact it under the loop): an instance of an old class whose plan
-** grows is moved if Boehm's block says its allocation is too small. Its
-** new instance carries the old one's identity hash, so tables keyed by it
-** stay valid; the mapping's arrays keep the new instances alive.
-*/
-int rm_struct_plan_moves(rm_plans *plans, rm_mapping *m) {
-    bool any = false;
-    for (size_t i = 0; i < plans->count; i++) any |= rm_struct_plan_grows(&plans->items[i]);
-    if (!any) return 0;
-    /* 1. The instances to move and their plans, in malloc memory (the
-       registry keeps them alive meanwhile: collections are off). */
-    typedef struct move { rm_object *inst; const rm_plan *plan; uint32_t hash; } move;
-    move *moves = NULL;
-    size_t n = 0, cap = 0;
-    int rc = 0;
-    GC_disable();
-    size_t count = rm_live.count;
-    for (size_t k = 0; k < count; k++) {
-        if (k + 16 < count) __builtin_prefetch(RM_REVEAL(rm_live.items[k + 16]));
-        rm_object *o = RM_REVEAL(rm_live.items[k]);
-        rm_type *t = o->ob_type;
-        if (t->tp_layout != RM_LAYOUT_STRUCT || !t->ob_aux || (o->ob_flags & RM_FLAG_MOVE_TARGET)) continue;
-        uintptr_t at = t->ob_aux;
-        if (at == RM_PLAN_IN_PROBE) at = (uintptr_t)rm_probe_get(&plans->by_old, (rm_object *)t);
-        if (!at || plans->items[at - 1].old_cls != (rm_object *)t) continue;
-        const rm_plan *p = &plans->items[at - 1];
-        /* Boehm's block header is a cache miss: asked only when some
-           instances may fit. */
-        if (!rm_struct_plan_grows(p) || (!p->sp->all_move && GC_size(o) >= p->sp->neu->size)) continue;
-        if (n == cap) {
-            size_t grown = cap ? 2 * cap : 4096;
-            move *items = realloc(moves, grown * sizeof *items);
-            if (!items) {
-                rc = -1;
-                break;
-            }
-            moves = items;
-            cap = grown;
-        }
-        moves[n++] = (move){o, p, o->ob_hash}; /* read now: o is in cache */
-    }
-    /* 2. The new instances, their pairs straight into the mapping's
-       arrays (scanned: they keep the new instances alive), then indexed
-       (mapping.h). */
-    if (rc == 0 && n) rc = rm_mapping_reserve_moves(m, n);
-    rm_alloc_batch batch = {NULL, 0};
-    rm_object **olds = rc == 0 && n ? m->olds + m->count : NULL, **news = rc == 0 && n ? m->news + m->count : NULL;
-    for (size_t k = 0; rc == 0 && k < n; k++) {
-        const rm_plan *p = moves[k].plan;
-        rm_object *to = rm_alloc_batched(&batch, (rm_type *)p->new_cls, p->sp->neu->alloc, moves[k].hash);
-        if (!to) {
-            rc = -1;
-            break;
-        }
-        to->ob_flags |= RM_FLAG_STRUCT | RM_FLAG_MOVE_TARGET;
-        olds[k] = moves[k].inst;
-        news[k] = to;
-    }
-    if (rc == 0 && n) rc = rm_mapping_index_moves(m, n);
-    GC_enable();
-    free(moves);
-    if (rc < 0 && !rm_error_occurred()) rm_error_set(RM_ERR_MEMORY, "out of memory planning struct instance moves");
-    return rc;
+void rm_struct_plan_growth(const rm_plan *p, size_t *size, size_t *alloc, bool *all_move) {
+    *size = p->sp->neu->size;
+    *alloc = p->sp->neu->alloc;
+    *all_move = p->sp->all_move;
 }
 
 void rm_struct_unmigrate(rm_object *inst, const rm_plan *p, const uintptr_t *save) {

@@ -56,7 +56,11 @@ extension ModuleLoader {
         }
         let published = modules
         openedLibraries = []
-        defer { openedLibraries = nil }
+        defer {
+            openedLibraries = nil
+            if let mapping = transactionMapping { rm_mapping_free(mapping) }
+            transactionMapping = nil
+        }
         do {
             let result = try body()
             rm_txn_commit()
@@ -86,8 +90,8 @@ extension ModuleLoader {
         guard let mapping = rm_mapping_new() else {
             throw RemapError.runtime(module: order[0], cause: CoreCalls.takeError().message)
         }
-        // Freed after the rollback or commit: it keeps the old objects alive.
-        defer { rm_mapping_free(mapping) }
+        // Freed after the rollback or commit (transaction(module:_:)).
+        transactionMapping = mapping
         var classes: [ClassChange] = []
         for pair in built {
             try match(pair.old, pair.new, mapping: mapping, options: options, classes: &classes, report: &report)

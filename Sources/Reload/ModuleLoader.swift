@@ -92,6 +92,9 @@ public final class ModuleLoader: @unchecked Sendable {
     /// Libraries opened by the transaction in progress (first imports
     /// included): retired if it fails. nil outside a transaction.
     var openedLibraries: [NativeLibrary]?
+    /// The reload's mapping: freed when its transaction ends, since a
+    /// rollback reads it (and its arrays keep the old objects alive).
+    var transactionMapping: OpaquePointer?
 
     public init(runtime: Runtime = .shared) {
         self.runtime = runtime

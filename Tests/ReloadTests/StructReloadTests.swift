@@ -289,11 +289,21 @@ final class StructReloadTests: StructTestCase {
     /// slots (a list), handles, weak references, dict keys (the identity
     /// hash is kept, so the dict finds them without a rehash); the values
     /// and object fields are kept; the report counts the moves.
-    func testGrowingPastTheAllocationMovesEveryInstance() throws {
+    func testGrowingPastTheAllocationMovesEveryInstance() throws { try checkGrowing(Self.count) }
+
+    /// The same with enough instances that the moves are found and
+    /// allocated by two threads, each over its part of the registry
+    /// (struct_moves.c): the pairs keep the registry's order.
+    func testManyMovesAreSplitAmongThreads() throws { try checkGrowing(Self.manyMoves) }
+
+    /// More instances than two of the walk's chunks: the moves run in parts.
+    static let manyMoves = 40_000
+
+    func checkGrowing(_ count: Int, file: StaticString = #filePath, line testLine: UInt = #line) throws {
         try runtime.withLock {
             try build(1)
             try loader.load("structs")
-            let list = try particles(Self.count)
+            let list = try particles(count)
             let olds = items(list)
             let handle = try Ref(olds[7])
             let weak = try Ref(try check(rm_weakref_new(olds[8])))
@@ -306,24 +316,67 @@ final class StructReloadTests: StructTestCase {
             try build(2, "GROW")
             let report = try reload()
             let migration = try line(report, "structs.Particle")
-            XCTAssertEqual(migration.moved, Self.count)
-            XCTAssertEqual(migration.inPlace, 0)
+            XCTAssertEqual(migration.moved, count, file: file, line: testLine)
+            XCTAssertEqual(migration.inPlace, 0, file: file, line: testLine)
             let news = items(list)
             for (i, p) in news.enumerated() {
-                XCTAssertNotEqual(p, olds[i], "moved")
-                XCTAssertEqual(try [int(p, "x"), int(p, "v"), int(p, "g1"), int(p, "g4")], [i, 10 + i, 0, 3])
-                XCTAssertEqual(rm_hash(p, &error), hashes[i], "identity hash kept")
-                XCTAssertEqual(try version(p), 2)
+                XCTAssertNotEqual(p, olds[i], "moved", file: file, line: testLine)
+                XCTAssertEqual(try [int(p, "x"), int(p, "v"), int(p, "g1"), int(p, "g4")], [i, 10 + i, 0, 3],
+                               file: file, line: testLine)
+                XCTAssertEqual(rm_hash(p, &error), hashes[i], "identity hash kept", file: file, line: testLine)
+                if i % 97 == 0 { XCTAssertEqual(try version(p), 2, file: file, line: testLine) }
             }
-            XCTAssertEqual(handle.object, news[7], "the handle followed")
-            XCTAssertEqual(rm_weakref_get(weak.object), news[8], "the weak reference followed")
-            XCTAssertEqual(try get(news[9], "owner"), owner)
+            XCTAssertEqual(handle.object, news[7], "the handle followed", file: file, line: testLine)
+            XCTAssertEqual(rm_weakref_get(weak.object), news[8], "the weak reference followed", file: file, line: testLine)
+            XCTAssertEqual(try get(news[9], "owner"), owner, file: file, line: testLine)
             for (i, p) in news.enumerated() where i % 10 == 0 {
-                XCTAssertEqual(try Objects.intValue(try check(rm_dict_get(dict.object, p))), i, "a dict key followed")
+                XCTAssertEqual(try Objects.intValue(try check(rm_dict_get(dict.object, p))), i, "a dict key followed",
+                               file: file, line: testLine)
             }
-            XCTAssertEqual(rm_dict_size(dict.object), Self.count / 10)
+            XCTAssertEqual(rm_dict_size(dict.object), count / 10, file: file, line: testLine)
             _ = try Objects.callMethod(news[5], "step")
-            XCTAssertEqual(try int(news[5], "x"), 20)
+            XCTAssertEqual(try int(news[5], "x"), 20, file: file, line: testLine)
+            try runtime.checkHeap()
+        }
+    }
+
+    /// Guards: when the moves run in parts, a failed allocation in any
+    /// part (each part's is a fault point) leaves every instance where and
+    /// as it was, every reference on it; the reload that follows succeeds.
+    func testAFailedAllocationOfParallelMovesRollsBack() throws {
+        try runtime.withLock {
+            try build(1)
+            try loader.load("structs")
+            let list = try particles(Self.manyMoves)
+            let olds = items(list)
+            let handle = try Ref(olds[7])
+            let before = olds.map(bytes)
+            try build(2, "GROW")
+            // The parts' allocations are the reload's last (nothing after the
+            // walk allocates here): count them, then fail each of the last
+            // few, the parts' and those just before them.
+            runtime.collect()
+            FaultInjection.resetCounts()
+            try FaultInjection.arm("publish", occurrence: 1)
+            XCTAssertThrowsError(try loader.reload(["structs"]))
+            let allocs = FaultInjection.count("alloc")
+            XCTAssertGreaterThan(allocs, 0)
+            var refused = 0
+            for occurrence in stride(from: allocs, to: max(0, allocs - 8), by: -1) {
+                runtime.collect()
+                FaultInjection.resetCounts()
+                try FaultInjection.arm("alloc", occurrence: occurrence)
+                do { _ = try loader.reload(["structs"]) } catch { refused += 1 }
+                FaultInjection.resetCounts()
+                XCTAssertTrue(items(list) == olds, "alloc #\(occurrence): every slot on the old instance")
+                XCTAssertEqual(handle.object, olds[7])
+                XCTAssertTrue(olds.map(bytes) == before, "alloc #\(occurrence): bytes as they were")
+            }
+            XCTAssertEqual(refused, min(8, allocs), "every armed allocation failed its reload")
+            try runtime.checkHeap()
+            let report = try reload()
+            XCTAssertEqual(try line(report, "structs.Particle").moved, Self.manyMoves)
+            XCTAssertEqual(try int(items(list)[39_999], "x"), 39_999)
             try runtime.checkHeap()
         }
     }
