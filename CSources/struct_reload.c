@@ -51,6 +51,11 @@ typedef struct struct_op {
                                    field was a tenth of a move */
 } struct_op;
 
+/* Bytes [at, at + len) of an instance. */
+typedef struct struct_span {
+    uint32_t at, len;
+} struct_span;
+
 typedef struct rm_struct_plan {
     const rm_struct_layout *old, *neu;
     bool grows;        /* some instances may not fit: moves were planned */
@@ -61,6 +66,12 @@ typedef struct rm_struct_plan {
                           past the old struct: only those bytes change */
     size_t save_words; /* copied per instance: 0 if the undo inverts */
     size_t copy_words; /* what a copy would take */
+    /* In place, a field at the same offset and of the same kind is already
+       right: only the other ops (the first nchanged) run, and only the new
+       layout's bytes no such field covers (fills) get the new defaults. A
+       widening of one field rewrites that field alone. */
+    size_t nchanged, nfills;
+    const struct_span *fills;
     size_t nops;
     struct_op ops[];
 } rm_struct_plan;
@@ -126,6 +137,40 @@ static const char *kind_text(const rm_struct_field *f, char *buf, size_t n) {
 
 static size_t round8(size_t n) { return (n + 7) & ~(size_t)7; }
 
+static bool in_place(const struct_op *op) { return op->from == op->to && op->from_kind == op->to_kind; }
+
+/* Orders the ops with the changed ones first, and finds the fills: the
+   bytes of the new layout past the header that no in-place op keeps. */
+static void plan_in_place(rm_struct_plan *sp) {
+    struct_op kept[sp->nops ? sp->nops : 1];
+    size_t nkept = 0;
+    sp->nchanged = 0;
+    for (size_t k = 0; k < sp->nops; k++) {
+        if (in_place(&sp->ops[k])) kept[nkept++] = sp->ops[k];
+        else sp->ops[sp->nchanged++] = sp->ops[k];
+    }
+    memcpy(sp->ops + sp->nchanged, kept, nkept * sizeof *kept);
+    /* By offset (a field table may list its fields in any order). */
+    for (size_t k = 1; k < nkept; k++)
+        for (size_t j = k; j > 0 && kept[j - 1].to > kept[j].to; j--) {
+            struct_op t = kept[j];
+            kept[j] = kept[j - 1];
+            kept[j - 1] = t;
+        }
+    struct_span *fills = (struct_span *)(sp->ops + (sp->nops ? sp->nops : 1));
+    size_t n = 0;
+    uint32_t at = sizeof(rm_object);
+    for (size_t k = 0; k < nkept; k++) {
+        const struct_op *op = &kept[k];
+        if (op->to > at) fills[n++] = (struct_span){at, op->to - at};
+        uint32_t end = op->to + op->count * op->to_size;
+        if (end > at) at = end;
+    }
+    if (sp->neu->size > at) fills[n++] = (struct_span){at, (uint32_t)sp->neu->size - at};
+    sp->fills = fills;
+    sp->nfills = n;
+}
+
 int rm_struct_plan_build(rm_plan *p) {
     rm_type *o = (rm_type *)p->old_cls, *n = (rm_type *)p->new_cls;
     if (!o->cls_struct != !n->cls_struct) {
@@ -185,7 +230,8 @@ int rm_struct_plan_build(rm_plan *p) {
        them. A hook or an initializer may write them directly: then they
        are listed and copied like a changed layout's. */
     if (same && !p->hook && !p->init_end) return 0;
-    rm_struct_plan *sp = rm_gc_alloc_atomic(sizeof *sp + (nops ? nops : 1) * sizeof(struct_op));
+    rm_struct_plan *sp = rm_gc_alloc_atomic(sizeof *sp + (nops ? nops : 1) * sizeof(struct_op) +
+                                            (nops + 1) * sizeof(struct_span));
     if (!sp) return -1;
     sp->old = ol;
     sp->neu = nl;
@@ -205,6 +251,7 @@ int rm_struct_plan_build(rm_plan *p) {
                                           (uint8_t)rm_field_kind_size(nf->kind)};
         sp->invertible &= nf->count >= of->count;
     }
+    plan_in_place(sp);
     /* (Not with a field removed: its bytes would stay behind in what is
        padding or slack now, which the undo without a copy sets to zero.) */
     sp->append_only = nl->size >= ol->size;
@@ -240,14 +287,11 @@ void rm_struct_plans_decide(rm_plans *plans) {
     }
 }
 
-/* Writes the new layout's bytes into `o` (past its header) from the old
-   instance's bytes at `saved`: the new defaults, then each kept field,
-   copied or converted. `saved` must not overlap `o`. */
-static void write_new_layout(unsigned char *o, const unsigned char *saved, const rm_struct_plan *sp) {
-    size_t hdr = sizeof(rm_object);
-    memcpy(o + hdr, sp->neu->init + hdr, sp->neu->size - hdr);
-    for (size_t k = 0; k < sp->nops; k++) {
-        const struct_op *op = &sp->ops[k];
+/* Each of `ops`' fields from the old instance's bytes at `saved` into `o`,
+   copied or converted. */
+static void apply_ops(unsigned char *o, const unsigned char *saved, const struct_op *ops, size_t n) {
+    for (size_t k = 0; k < n; k++) {
+        const struct_op *op = &ops[k];
         size_t fs = op->from_size, ts = op->to_size;
         if (op->from_kind == op->to_kind) {
             memcpy(o + op->to, saved + op->from, fs * op->count);
@@ -257,11 +301,21 @@ static void write_new_layout(unsigned char *o, const unsigned char *saved, const
     }
 }
 
+/* Writes the new layout's bytes into `o` (past its header) from the old
+   instance's bytes at `saved`: the new defaults, then each kept field.
+   `saved` must not overlap `o`. */
+static void write_new_layout(unsigned char *o, const unsigned char *saved, const rm_struct_plan *sp) {
+    size_t hdr = sizeof(rm_object);
+    memcpy(o + hdr, sp->neu->init + hdr, sp->neu->size - hdr);
+    apply_ops(o, saved, sp->ops, sp->nops);
+}
+
 /*
 ** Save, then write: the new class's initial bytes (defaults of added
-** fields and of array elements past the old length), then each kept field
-** from the saved copy (so fields that overlap their old places are read
-** intact), then zeros where the old struct was longer.
+** fields and of array elements past the old length) where no field stays
+** as it is, then each changed field from the saved copy (so fields that
+** overlap their old places are read intact), then zeros where the old
+** struct was longer.
 */
 void rm_struct_migrate(rm_object *inst, const rm_plan *p, uintptr_t *save) {
     const rm_struct_plan *sp = p->sp;
@@ -278,7 +332,8 @@ void rm_struct_migrate(rm_object *inst, const rm_plan *p, uintptr_t *save) {
         memcpy(save, o, sp->copy_words * 8);
     }
     const unsigned char *saved = (const unsigned char *)save;
-    write_new_layout(o, saved, sp);
+    for (size_t k = 0; k < sp->nfills; k++) memcpy(o + sp->fills[k].at, sp->neu->init + sp->fills[k].at, sp->fills[k].len);
+    apply_ops(o, saved, sp->ops, sp->nchanged);
     if (sp->old->size > sp->neu->size) memset(o + sp->neu->size, 0, sp->old->size - sp->neu->size);
 }
 
