@@ -105,7 +105,7 @@ static void make_rule(rm_plan *p, size_t stored) {
     *r = (rm_shape_rule){(uint16_t)need, (uint16_t)stash, feasible, same && stash == 0};
 }
 
-static int build_plan(rm_plan *p, rm_object *old_cls, rm_object *new_cls, rm_object *hook_name) {
+static int build_plan(rm_plan *p, rm_object *old_cls, rm_object *new_cls, rm_object *hook_name, bool code_runs) {
     rm_type *o = (rm_type *)old_cls, *n = (rm_type *)new_cls;
     p->old_cls = old_cls;
     p->new_cls = new_cls;
@@ -122,7 +122,7 @@ static int build_plan(rm_plan *p, rm_object *old_cls, rm_object *new_cls, rm_obj
         !(p->inits = alloc_array(p->nnew, sizeof *p->inits, false)))
         return -1;
     memset(p->inits, 0, (p->nnew ? p->nnew : 1) * sizeof *p->inits);
-    if (match_fields(p, o, n) < 0 || rm_struct_plan_build(p) < 0) return -1;
+    if (match_fields(p, o, n) < 0 || rm_struct_plan_build(p, code_runs) < 0) return -1;
     if (!(p->removed = alloc_array(p->nold, sizeof *p->removed, true))) return -1;
     for (size_t i = 0; i < p->nold; i++)
         if (p->inverse[i] < 0) p->removed[p->nremoved++] = (int32_t)i;
@@ -144,8 +144,30 @@ static int build_plan(rm_plan *p, rm_object *old_cls, rm_object *new_cls, rm_obj
     for (size_t stored = 0; stored <= p->nold; stored++) make_rule(p, stored);
     p->post = p->hook || p->init_end;
     p->fresh = rm_is_heap_object(new_cls) && (new_cls->ob_flags & RM_FLAG_TXN_NEW);
-    p->listed = p->layout || p->hook;
+    p->listed = p->layout || p->hook || p->sp;
     return 0;
+}
+
+/*
+** Whether module code may run on instances after the walk: a class hook or
+** an initializer in any new class (an initializer rule counts even if no
+** field turns out to need it). Such code may write any struct instance
+** directly, unjournaled, so then every struct class of the reload gets a
+** plan that copies its instances, its layout changed or not.
+*/
+static bool code_may_run(const rm_mapping *m, rm_object *hook_name) {
+    for (size_t i = 0; i < m->count - m->moves; i++) {
+        if (!rm_is_class(m->olds[i]) || !rm_is_class(m->news[i])) continue;
+        rm_object *hook = rm_class_lookup(m->news[i], hook_name);
+        if (hook && rm_is_function(hook)) return true;
+        for (rm_type *c = (rm_type *)m->news[i]; c; c = (rm_type *)c->cls_base) {
+            size_t pos = 0;
+            rm_object *name, *rule;
+            while (c->cls_reload && rm_dict_next(c->cls_reload, &pos, &name, &rule))
+                if (RM_IS(rule, rm_function_type)) return true;
+        }
+    }
+    return false;
 }
 
 /* Entry blocks kept from one reload to the next, one per walker: a reload
@@ -175,10 +197,11 @@ int rm_plans_build(const rm_mapping *m, rm_plans *plans) {
     if (!plans->items || rm_probe_init(&plans->by_old, pairs) < 0 || rm_probe_init(&plans->by_new, pairs) < 0)
         goto out_of_memory;
     memset(plans->items, 0, (pairs ? pairs : 1) * sizeof *plans->items);
+    bool code_runs = code_may_run(m, hook_name);
     for (size_t i = 0; i < m->count; i++) {
         if (!rm_is_class(m->olds[i]) || !rm_is_class(m->news[i])) continue;
         rm_plan *p = &plans->items[plans->count];
-        if (build_plan(p, m->olds[i], m->news[i], hook_name) < 0) return -1;
+        if (build_plan(p, m->olds[i], m->news[i], hook_name, code_runs) < 0) return -1;
         if (!p->listed) {
             memset(p, 0, sizeof *p);
             continue;

@@ -26,16 +26,18 @@
 ** most of the reload (docs/benchmarks.md).
 **
 ** Module code writes struct fields directly, unjournaled, so when any hook
-** or initializer runs after the walk, the walk copies each instance's bytes
-** into its walker's save list before converting it: the rollback puts them
-** back byte for byte, whatever an initializer or hook wrote since, and the
-** hooks' old view reads removed fields there. Without module code after
-** the walk, nothing but the walk writes the instances before the commit or
-** the rollback, so an invertible conversion (no field removed or
-** shortened) is undone by converting back, without a copy
-** (rm_struct_plans_decide). Limit: a hook of one class that writes
-** directly into the instances of another struct class whose layout did not
-** change (so it has no plan) is not undone.
+** or initializer runs after the walk, the walk copies the bytes of every
+** instance of every struct class of the reload (its layout changed or not:
+** a hook may write another class's instances) into its walker's save list
+** before converting it: the rollback puts them back byte for byte,
+** whatever an initializer or hook wrote since, and the hooks' old view
+** reads removed fields there. Without module code after the walk, nothing
+** but the walk writes the instances before the commit or the rollback, so
+** an invertible conversion (no field removed or shortened) is undone by
+** converting back, without a copy (rm_struct_plans_decide). Limit: direct
+** writes into struct instances of a module the reload does not touch are
+** not undone (module code should write those through rm_setattr, which is
+** journaled).
 */
 #include "layout.h"
 #include "struct.h"
@@ -171,7 +173,7 @@ static void plan_in_place(rm_struct_plan *sp) {
     sp->nfills = n;
 }
 
-int rm_struct_plan_build(rm_plan *p) {
+int rm_struct_plan_build(rm_plan *p, bool code_runs) {
     rm_type *o = (rm_type *)p->old_cls, *n = (rm_type *)p->new_cls;
     if (!o->cls_struct != !n->cls_struct) {
         rm_error_set(RM_ERR_RELOAD, "class %s: changed from %s to %s; instances cannot follow (reload refused)",
@@ -226,10 +228,11 @@ int rm_struct_plan_build(rm_plan *p) {
         same &= of->offset == nf->offset && of->kind == nf->kind && of->count == nf->count;
     }
     p->layout = !same;
-    /* Unchanged and nothing runs on the instances: the walk only retypes
-       them. A hook or an initializer may write them directly: then they
-       are listed and copied like a changed layout's. */
-    if (same && !p->hook && !p->init_end) return 0;
+    /* Unchanged and no module code runs after the walk: the walk only
+       retypes the instances. Any hook or initializer of the reload (this
+       class's or another's) may write them directly: then they are listed
+       and copied like a changed layout's. */
+    if (same && !code_runs) return 0;
     rm_struct_plan *sp = rm_gc_alloc_atomic(sizeof *sp + (nops ? nops : 1) * sizeof(struct_op) +
                                             (nops + 1) * sizeof(struct_span));
     if (!sp) return -1;

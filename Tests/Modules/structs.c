@@ -25,7 +25,9 @@
 **   OBJ_TO_INT Kinds.obj i64 (refused)
 **
 ** ADD with -DFAIL_HOOK_AT=n: Particle's hook writes x = -1 and extra = -2
-** directly, then fails on its n-th call. -DFAIL_INIT_AT=n: the same from an
+** directly, then fails on its n-th call; with -DTOUCH_OWNER it also writes
+** a64 = -9 into its owner when that is a Kinds (a class whose layout the
+** reload does not change). -DFAIL_INIT_AT=n: the same from an
 ** initializer of extra.
 **
 ** SUB (module structsub, never reloaded): Sub(Base) adds s i64 = 5;
@@ -299,11 +301,16 @@ static rm_object *particle_hook(rm_object *self, rm_object *const *args, size_t 
 #endif
 
 #ifdef ADD
+static rm_object *kinds_cls;
+
 static rm_object *particle_hook(rm_object *self, rm_object *const *args, size_t nargs) {
     (void)args, (void)nargs;
     Particle *p = RM_STRUCT(Particle, self);
     p->x = -1;
     p->extra = -2;
+#ifdef TOUCH_OWNER
+    if (p->owner && p->owner->ob_type == (rm_type *)kinds_cls) RM_STRUCT(Kinds, p->owner)->a64 = -9;
+#endif
     if (++hook_calls == FAIL_HOOK_AT) {
         rm_error_set(RM_ERR_VALUE, "hook failed on purpose at %d", hook_calls);
         return NULL;
@@ -374,6 +381,9 @@ int rm_module_init(rm_builder *b) {
 #endif
     rm_object *k = rm_def_struct(b, "Kinds", NULL, sizeof(Kinds), kinds_fields);
     if (!k || rm_def_method(k, "version", version, 0) < 0) return -1;
+#ifdef ADD
+    kinds_cls = k;
+#endif
 #ifdef NARROW_INIT
     if (rm_def_field_init(k, "a64", a64_init) < 0) return -1;
 #endif

@@ -405,6 +405,26 @@ final class StructReloadTests: StructTestCase {
         }
     }
 
+    /// Guards: a hook that writes directly into an instance of another
+    /// struct class of the module, one whose layout the reload does not
+    /// change, then fails: that instance is put back byte for byte too.
+    func testAHookWritingAnotherStructClassIsUndone() throws {
+        try runtime.withLock {
+            try build(1)
+            try loader.load("structs")
+            let list = try particles(100)
+            let kinds = try Ref(try Objects.call(try cls("Kinds"), []))
+            try set(kinds.object, "a64", try Objects.int(5))
+            for p in items(list) { try set(p, "owner", kinds.object) }
+            let before = bytes(kinds.object)
+            try build(2, "ADD", ["FAIL_HOOK_AT=50", "TOUCH_OWNER=1"])
+            assertRefused(["on purpose at 50"])
+            XCTAssertEqual(bytes(kinds.object), before, "the other class's instance as it was")
+            XCTAssertEqual(try int(kinds.object, "a64"), 5)
+            try runtime.checkHeap()
+        }
+    }
+
     /// Guards: a struct class derived from a reloaded module's struct class,
     /// in a module that is not reloaded, is rebased: its instances keep
     /// their base and own fields and answer the new base's methods.
