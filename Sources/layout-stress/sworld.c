@@ -121,15 +121,19 @@ elem shook_value(uint8_t kind, uint32_t serial, int round) {
 
 /*
 ** A random value of a kind (exact in it: f32s are quarters below 2^20).
-** A default (`stable`) is never an object a reload replaces or moves: the
-** class keeps its defaults' bytes in its field table's init block, which
-** the remap walk does not visit (new instances would start with the old
-** object: see the report of the branch that added the struct families).
+** A default (`stable`) is never an object a reload replaces or moves: a
+** struct class keeps its defaults' bytes in its field table's init block,
+** which the remap walk does not visit, so instances made after a reload
+** start with the replaced object (a known bug, not yet fixed; the
+** environment variable LAYOUT_STRESS_ANY_DEFAULTS=1 lets defaults be any
+** object, and the checks find it).
 */
 static elem random_elem(rng *r, uint8_t kind, bool stable) {
     elem v = {0};
     int64_t lo, hi;
-    if (kind == RM_OBJECT && stable) {
+    static int any = -1;
+    if (any < 0) any = getenv("LAYOUT_STRESS_ANY_DEFAULTS") != NULL;
+    if (kind == RM_OBJECT && stable && !any) {
         rm_object *o;
         do o = random_value(r, false);
         while (!(rm_is_int(o) || rm_is_str(o) || o == rm_none || o == rm_true || rm_is_tuple(o) ||
