@@ -201,6 +201,7 @@ typedef struct slayout {
     int nf, nbase;
     sfield f[2 * MAXSF];
     shook hook;
+    bool own_hook; /* defined on this class (else its base's, or none) */
 } slayout;
 
 typedef struct srec {
@@ -225,6 +226,7 @@ typedef struct sfam_plan {
     int init_src[NAMES]; /* by new field name: the old field read, or -1 */
     int64_t delta;
     bool own_hook;       /* the hook is defined on the new class itself */
+    bool rebased;        /* family 1, left to rm_mapping_add_subclasses */
 } sfam_plan;
 
 typedef struct sworld {
@@ -264,6 +266,8 @@ void sregress_dead_subclass(void);
 int sfield_of(const slayout *l, int name); /* index, or -1 */
 const char *kind_name(uint8_t kind);
 void splan_map(rm_mapping *m);
+/* Family 1's plan where it is rebased (`pairs` from rm_mapping_add_subclasses). */
+void splan_rebase(rm_object *pairs);
 /* After the walk: where each instance is now; then the prediction. */
 void swalked(void);
 void spredict(void);

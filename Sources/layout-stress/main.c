@@ -231,6 +231,7 @@ static bool run_round(int round_no) {
     rm_object *pairs = rm_mapping_add_subclasses(m);
     if (!pairs) fatal("rm_mapping_add_subclasses: %s", rm_error_message());
     plan_rebase(pairs);
+    splan_rebase(pairs);
     ok &= check_end();
     for (int f = 0; f < FAMILIES; f++) conflict |= W->plan[f].replaced && W->plan[f].conflict;
     conflict |= srefusal_expected();

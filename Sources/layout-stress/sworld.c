@@ -518,8 +518,24 @@ void splan_finish(rng *r) {
         sfam_plan *p = &SW->plan[f];
         if (!p->replaced) continue;
         uint32_t start = (uint32_t)sizeof(rm_object);
+        const sfam_plan *b = &SW->plan[0];
+        if (f == 1 && SW->sub && b->replaced && b->next.size <= SW->fam[0].size && rng_chance(r, 35)) {
+            /* Not reloaded with its base: rm_mapping_add_subclasses rebases
+               it (rebase.c), its own fields where they were, its own hook
+               kept (the copy has its methods), its base's rules. A base
+               that grows is refused instead: not planned here. */
+            const slayout *o = &SW->fam[1];
+            int own = o->nf - o->nbase;
+            p->rebased = true;
+            p->own_hook = o->own_hook;
+            p->next = *o;
+            memmove(p->next.f, &o->f[o->nbase], (size_t)own * sizeof *o->f);
+            p->next.nf = own;
+            p->next.nbase = 0;
+            for (int j = 0; j < own; j++) p->rule[j] = -1, p->init_rule[j] = false;
+            for (int n = 0; n < NAMES; n++) p->init_src[n] = -1;
+        }
         if (f == 1 && SW->sub) {
-            const sfam_plan *b = &SW->plan[0];
             const slayout *base = b->replaced ? &b->next : &SW->fam[0];
             int own = p->next.nf;
             memmove(&p->rule[base->nf], p->rule, (size_t)own * sizeof *p->rule);
@@ -532,6 +548,12 @@ void splan_finish(rng *r) {
             }
             if (!p->own_hook) p->next.hook = base->hook;
             start = base->size;
+        }
+        p->next.own_hook = p->own_hook;
+        if (p->rebased) {
+            p->next.size = SW->fam[1].size;
+            splan_match(p, &SW->fam[f]);
+            continue;
         }
         lay_out(r, &p->next, start);
         /* The hook writes a field of the class that defines it. */
@@ -546,7 +568,7 @@ void splan_finish(rng *r) {
 void splan_build(void) {
     for (int f = 0; f < SFAMILIES; f++) {
         sfam_plan *p = &SW->plan[f];
-        if (!p->replaced) continue;
+        if (!p->replaced || p->rebased) continue;
         char name[32];
         snprintf(name, sizeof name, "%s_r%d", f ? "T" : "S", W->round);
         rm_object *base = f == 1 && SW->sub ? (SW->plan[0].replaced ? SW->plan[0].new_cls : SW->fam[0].cls) : NULL;
@@ -565,8 +587,27 @@ void splan_build(void) {
 
 void splan_map(rm_mapping *m) {
     for (int f = 0; f < SFAMILIES; f++)
-        if (SW->plan[f].replaced && rm_mapping_add(m, SW->fam[f].cls, SW->plan[f].new_cls) < 0)
+        if (SW->plan[f].replaced && !SW->plan[f].rebased && rm_mapping_add(m, SW->fam[f].cls, SW->plan[f].new_cls) < 0)
             fatal("rm_mapping_add: %s", rm_error_message());
+}
+
+/* The copy must have the predicted fields, each at its predicted offset
+   and kind. */
+void splan_rebase(rm_object *pairs) {
+    sfam_plan *p = &SW->plan[1];
+    if (!p->replaced || !p->rebased) return;
+    p->new_cls = NULL;
+    for (size_t k = 0; k + 1 < rm_list_size(pairs); k += 2)
+        if (rm_list_get(pairs, k) == SW->fam[1].cls) p->new_cls = rm_list_get(pairs, k + 1);
+    if (!p->new_cls) fatal("the struct subclass family was not rebased");
+    p->next.cls = p->new_cls;
+    const rm_struct_layout *l = rm_struct_of((rm_type *)p->new_cls);
+    bool same = l->nfields == (size_t)p->next.nf && l->size == p->next.size;
+    for (int j = 0; same && j < p->next.nf; j++)
+        same = value_eq(rm_tuple_get(((rm_type *)p->new_cls)->cls_fields, (size_t)j), W->names[p->next.f[j].name]) &&
+               l->fields[j].offset == p->next.f[j].offset && l->fields[j].kind == p->next.f[j].kind &&
+               l->fields[j].count == (p->next.f[j].count ? p->next.f[j].count : 1);
+    if (!same) check_fail("the rebased struct subclass's fields differ from the prediction");
 }
 
 int sfam_of_new(rm_object *cls) {
@@ -766,7 +807,7 @@ void splan_describe(void) {
                 at += (size_t)snprintf(line + at, sizeof line - at, "[init]");
         }
         if (at < sizeof line)
-            snprintf(line + at, sizeof line - at, ")%s%s hook/%d %s %s", p->layout ? "" : " same layout",
+            snprintf(line + at, sizeof line - at, ")%s%s%s hook/%d %s %s", p->rebased ? " rebased" : "", p->layout ? "" : " same layout",
                      p->refused ? " REFUSED" : "", p->next.hook.arity,
                      p->next.hook.arity >= 0 ? pool[p->next.hook.name] : "-",
                      p->next.hook.direct ? "direct" : "setattr");
