@@ -261,8 +261,9 @@ bool splan_any(void);
 /* The plans' layouts and matches, once every family's is derived. */
 void splan_finish(rng *r);
 void splan_build(void);
-void sround_end(void);
+void sround_end(bool committed);
 void sregress_dead_subclass(void);
+void sregress_struct_defaults(void);
 int sfield_of(const slayout *l, int name); /* index, or -1 */
 const char *kind_name(uint8_t kind);
 void splan_map(rm_mapping *m);

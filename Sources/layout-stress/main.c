@@ -335,8 +335,9 @@ static bool run_round(int round_no) {
         check_tails("after commit");
         heap_check("after commit");
         ok &= check_end();
-        model_commit();
         smodel_commit();
+        model_commit();
+        sround_end(true);
     } else {
         rm_txn_rollback();
         stats_rollbacks++;
@@ -347,7 +348,7 @@ static bool run_round(int round_no) {
         scheck_rolled_back();
         heap_check("after rollback");
         ok &= check_end();
-        sround_end();
+        sround_end(false);
     }
     rm_report_clear(&rep);
     rm_mapping_free(m);
@@ -399,6 +400,7 @@ int main(int argc, char **argv) {
     R.state = opt.seed;
     rm_acquire();
     sregress_dead_subclass();
+    sregress_struct_defaults();
     world_init(&R);
     sworld_init(&R);
     size_t rounds = 0;
