@@ -336,13 +336,12 @@ rm_object *shook_fn(rm_object *self, rm_object *const *args, size_t nargs) {
         rm_error_set(RM_ERR_RUNTIME, "injected fault (in a check of the hook)");
         return NULL;
     }
-    int h = sfield_of(l, l->hook.name);
     /* A rebased copy keeps its own hook, whose field the new base may have
        removed: it then writes nothing (so the model predicts). */
-    if (h < 0) return rm_none;
-    const sfield *hf = &l->f[h];
-    elem v = shook_value(hf->kind, rec ? rec->serial : 0, W->round);
-    if (l->hook.direct) {
+    int h = sfield_of(l, l->hook.name);
+    const sfield *hf = h >= 0 ? &l->f[h] : NULL;
+    elem v = shook_value(hf ? hf->kind : RM_I64, rec ? rec->serial : 0, W->round);
+    if (hf && l->hook.direct) {
         /* Module code's way: through the pointer, unjournaled. */
         unsigned char *at = (unsigned char *)self + hf->offset;
         for (int e = 0; e < count_of(hf); e++, at += kind_size(hf->kind)) {
@@ -357,7 +356,7 @@ rm_object *shook_fn(rm_object *self, rm_object *const *args, size_t nargs) {
             default: memcpy(at, &v, 8); break;
             }
         }
-    } else {
+    } else if (hf) {
         rm_object *box = elem_box(hf->kind, v);
         if (!box || rm_setattr_name(self, W->names[l->hook.name], box) < 0) return NULL;
     }
