@@ -52,7 +52,7 @@ _Static_assert(sizeof(void *) == 8, "Remap assumes 64-bit pointers");
 /* A class a committed reload replaced: every reference the heap held was
    rewritten, so it is dead or held from outside; rm_mapping_add_subclasses
    no longer rebases it (its base slot names the new base, its fields are
-   stale). */
+   stale). Also set on the classes a rolled-back reload made: garbage. */
 #define RM_FLAG_REPLACED 0x0100u
 /* An instance of a struct class (struct.h): no inline slots (ob_aux 0),
    no attribute dict; its fields are its class's field table's. */

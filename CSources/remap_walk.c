@@ -120,6 +120,24 @@ static size_t remap_weakref(walker *w, rm_weakref_object *ref) {
     return 1;
 }
 
+/*
+** A struct class's field table keeps its defaults' bytes (init), object
+** defaults included, in a block the class points at, which is no object
+** of the registry: rewritten with the class, each slot by its address (as
+** a traverse function's), so that instances made after the reload start
+** with the new objects. (Left alone, a default naming a replaced function
+** or a moved struct instance gave every later instance the old one.)
+*/
+static size_t remap_struct_defaults(walker *w, rm_type *c) {
+    const rm_struct_layout *l = c->cls_struct;
+    size_t n = 0;
+    for (size_t j = 0; j < l->nrefs; j++) {
+        rm_object **slot = (rm_object **)(l->init + l->refs[j]);
+        n += (size_t)remap_slot(w, (rm_object *)c, RM_WHERE(RM_WHERE_ADDRESS, (uintptr_t)slot >> 2), slot);
+    }
+    return n;
+}
+
 static size_t remap_traverse(walker *w, rm_object *o) {
     size_t before = w->rewritten;
     w->owner = o;
@@ -169,6 +187,23 @@ static void plan_instance(walker *w, const rm_probe_view *pv, rm_object *old_cls
 ** the undo walk reads it in the layout it has; the walk reports the
 ** failure.
 */
+/*
+** The defaults a conversion just wrote (added fields, array elements past
+** the old length) come from the new class's init block, which this walker
+** or another may not have rewritten yet (remap_struct_defaults): the new
+** layout's reference slots are looked up once more. Kept fields were
+** rewritten before the conversion and match nothing; the slots written
+** here are new ones, which a rollback drops with the conversion.
+*/
+static void remap_converted(const rm_probe_view *pv, rm_object *o, const rm_plan *p) {
+    const rm_struct_layout *l = ((rm_type *)p->new_cls)->cls_struct;
+    for (size_t j = 0; j < l->nrefs; j++) {
+        rm_object **slot = (rm_object **)((char *)o + l->refs[j]);
+        rm_object *n = *slot ? rm_probe_view_get(pv, *slot) : NULL;
+        if (n) *slot = (rm_object *)((uintptr_t)n & ~RM_TAG_LOG);
+    }
+}
+
 static void plan_struct(walker *w, const rm_probe_view *pv, rm_object *old_cls, rm_object *inst) {
     uintptr_t at = old_cls->ob_aux;
     if (at == RM_PLAN_IN_PROBE) at = (uintptr_t)rm_probe_get(&w->plans->by_old, old_cls);
@@ -186,6 +221,7 @@ static void plan_struct(walker *w, const rm_probe_view *pv, rm_object *old_cls, 
             return;
         }
         rm_struct_move(inst, to, p);
+        remap_converted(pv, to, p);
         w->counts[2 * (at - 1)]++;
         w->saves.items[w->saves.count++] = (uintptr_t)inst;
         rm_part_push(&w->part, p, at - 1, to, (uint32_t)p->nold | RM_SHAPE_MOVE);
@@ -204,6 +240,7 @@ static void plan_struct(walker *w, const rm_probe_view *pv, rm_object *old_cls, 
     counts[0]++;
     if (p->sp) {
         rm_struct_migrate(inst, p, save->items + save->count);
+        remap_converted(pv, inst, p);
         save->count += words;
         counts[1]++;
     }
@@ -323,6 +360,7 @@ void *rm_walk_thread(void *arg) {
                 for (size_t j = 0; j < t->tp_nfixed; j++)
                     REMAP_SLOT((rm_object **)((char *)o + t->tp_fixed[j]), RM_WHERE(RM_WHERE_OFFSET, t->tp_fixed[j]));
                 slots += t->tp_nfixed;
+                if (t == &rm_class_type && ((rm_type *)o)->cls_struct) n += remap_struct_defaults(w, (rm_type *)o);
                 break;
             case RM_LAYOUT_TUPLE: {
                 rm_tuple_object *tup = (rm_tuple_object *)o;

@@ -339,10 +339,14 @@ static rm_object *struct_class_new(const char *name, rm_object *base, size_t siz
         return NULL;
     }
     rm_struct_layout *l = layout_new(bl, own, own_refs, size);
-    rm_object **names = l ? malloc((own ? own : 1) * sizeof *names) : NULL;
+    /* The names are new strs that only this array holds until the class
+       has them: scanned memory (in malloc memory a collection in the
+       allocations below freed them, and the class was left with freed
+       keys in its field index). */
+    rm_object **names = l ? GC_MALLOC((own ? own : 1) * sizeof *names) : NULL;
     rm_object **nones = names ? malloc((own ? own : 1) * sizeof *nones) : NULL;
     if (!nones) {
-        free(names);
+        GC_FREE(names);
         if (l) rm_error_set(RM_ERR_MEMORY, "out of memory defining struct %s", name);
         return NULL;
     }
@@ -362,7 +366,7 @@ static rm_object *struct_class_new(const char *name, rm_object *base, size_t siz
         rm_object *at = rm_int((int64_t)(l->nfields - own + k));
         if (!at || rm_dict_set(c->cls_index, names[k], at) < 0) defaults = NULL;
     }
-    free(names);
+    GC_FREE(names);
     free(nones);
     if (!defaults) return NULL;
     c->cls_fields = fields;

@@ -212,10 +212,13 @@ int rm_struct_plan_build(rm_plan *p, bool code_runs) {
        an allocation of the new class's size. */
     bool grows = nl->size > ol->min_capacity;
     size_t floor = grows ? (nl->size + 15) & ~(size_t)15 : ol->min_capacity;
-    if (n->ob_flags & RM_FLAG_TXN_NEW) {
-        if (nl->min_capacity > floor) nl->min_capacity = floor;
-        if (nl->max_capacity < ol->max_capacity) nl->max_capacity = ol->max_capacity;
-    }
+    /* The new class's bounds take in the instances it gets. Also for a
+       class made before the transaction: left at its own allocation size,
+       a later reload that grew the struct within it found no instance to
+       move and wrote past the smaller allocations of the instances
+       migrated in place here. Loosened bounds stay true after a rollback. */
+    if (nl->min_capacity > floor) nl->min_capacity = floor;
+    if (nl->max_capacity < ol->max_capacity) nl->max_capacity = ol->max_capacity;
     /* 3. The conversions. */
     bool same = ol->size == nl->size && p->nold == p->nnew;
     size_t nops = 0;

@@ -351,6 +351,21 @@ void rm_txn_commit(void) {
     end();
 }
 
+/*
+** The classes a rolled-back reload made are garbage the class registry
+** holds until a collection prunes it, each still naming a base of the
+** world as it is. Marked replaced, no later rm_mapping_add_subclasses
+** rebases them: rebasing such a struct subclass onto a base that grew
+** was refused, and refused the next reload of that base even though every
+** live subclass was reloaded with it.
+*/
+static void forget_new_classes(void) {
+    for (size_t i = 0; i < rm_classes.count; i++) {
+        rm_object *c = RM_REVEAL(rm_classes.items[i]);
+        if (c->ob_flags & RM_FLAG_TXN_NEW) c->ob_flags |= RM_FLAG_REPLACED;
+    }
+}
+
 void rm_txn_rollback(void) {
     if (!txn.active) return;
     rm_txn_on = false; /* restoring is not a change to journal */
@@ -372,5 +387,6 @@ void rm_txn_rollback(void) {
     for (size_t i = txn.nhashes; i-- > 0;) txn.hashes[i].object->ob_hash = txn.hashes[i].hash;
     for (size_t i = txn.walk_mark < txn.count ? txn.walk_mark : txn.count; i-- > 0;) restore(&txn.records[i]);
     rm_lookup_invalidate(); /* classes and their dicts were put back */
+    forget_new_classes();
     end();
 }

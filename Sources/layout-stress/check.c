@@ -349,9 +349,12 @@ void check_predicted(const char *stage) {
 void check_class_lines(void) {
     size_t listed = 0;
     for (int f = 0; f < FAMILIES; f++) listed += W->plan[f].replaced && W->plan[f].listed;
+    listed += slisted();
     if (rm_txn_class_count() != listed) check_fail("%zu class lines, not %zu", rm_txn_class_count(), listed);
+    size_t moved_seen = 0;
     for (size_t i = 0; i < rm_txn_class_count(); i++) {
         const rm_class_migration *line = rm_txn_class(i);
+        if (scheck_class_line(line, &moved_seen)) continue;
         int f = fam_of_new(line->new_cls);
         if (f < 0 || line->old_cls != W->fam[f].cls) {
             check_fail("class line %zu names classes the plans do not", i);

@@ -12,6 +12,12 @@
 ** hook), reloads through the transaction API, and checks the heap against
 ** the model's prediction; or makes the reload fail and checks that the
 ** rollback left every instance exactly as a snapshot taken before it.
+**
+** Two more families are struct classes (sworld.c, scheck.c): fields of
+** every kind and arrays, at offsets each version lays out anew, whose
+** instances the walk converts in place or moves to a larger allocation;
+** the second may derive from the first. Their model holds every element's
+** value, and their hooks write fields through the C pointer.
 */
 #ifndef LAYOUT_STRESS_H
 #define LAYOUT_STRESS_H
@@ -156,5 +162,143 @@ void check_rolled_back(void);
 void check_predicted(const char *stage);
 void check_class_lines(void);
 void check_tails(const char *stage);
+
+/* ---- Struct families, sworld.c (world, plans, prediction) and scheck.c
+   (initializers, hooks, snapshot, checks) ---- */
+#define SFAMILIES 2
+#define MAXSF 6   /* own fields of one struct class */
+#define MAXE 4    /* elements of an array field */
+#define SNAMES 6  /* family 0 names its fields pool[0..5], family 1 its own pool[6..11] */
+
+/* One element's value: ints and bools in i, floats in d, objects in o
+   (NULL for None). */
+typedef union elem {
+    int64_t i;
+    double d;
+    rm_object *o;
+} elem;
+
+typedef struct sfield {
+    int name;
+    uint8_t kind;  /* rm_field_kind */
+    uint8_t count; /* 0: a scalar; n: an array of n */
+    uint32_t offset;
+    elem def[MAXE];
+} sfield;
+
+/* The __reload__ a struct class's instances get (its own or its base's):
+   arity -1 for none. It writes field `name` directly through the C
+   pointer, or through rm_setattr. */
+typedef struct shook {
+    int arity, name;
+    bool direct;
+} shook;
+
+/* A struct class as the model knows it: its base's fields, then its own. */
+typedef struct slayout {
+    rm_object *cls;
+    uint32_t size;
+    int nf, nbase;
+    sfield f[2 * MAXSF];
+    shook hook;
+    bool own_hook; /* defined on this class (else its base's, or none) */
+} slayout;
+
+typedef struct srec {
+    rm_object *obj; /* where it is (before the reload: its old address) */
+    rm_object *now; /* after the walk: obj, or where it moved */
+    int fam;
+    uint32_t serial;
+    bool pinned;    /* never dropped: only these are values elsewhere */
+    elem val[NAMES][MAXE];
+    elem exp[NAMES][MAXE]; /* after this round's reload, before its hook */
+} srec;
+
+typedef struct sfam_plan {
+    bool replaced, layout, listed;
+    bool refused;        /* a change the rules refuse: the reload is */
+    int refused_at;      /* the refused new field (index in next) */
+    rm_object *new_cls;
+    slayout next;
+    int src[2 * MAXSF];  /* the old field each new one takes, or -1 */
+    int rule[2 * MAXSF]; /* rename rule: the old name, or -1 */
+    bool init_rule[2 * MAXSF], init[2 * MAXSF]; /* rule set; it runs */
+    int init_src[NAMES]; /* by new field name: the old field read, or -1 */
+    int64_t delta;
+    bool own_hook;       /* the hook is defined on the new class itself */
+    bool rebased;        /* family 1, left to rm_mapping_add_subclasses */
+} sfam_plan;
+
+typedef struct sworld {
+    slayout fam[SFAMILIES];
+    sfam_plan plan[SFAMILIES];
+    bool sub; /* family 1 derives from family 0 */
+    srec *rec;
+    size_t n, cap;
+    uint32_t next_serial;
+    /* Where the instances are referenced from, refilled each round: the
+       walk must rewrite each to a moved instance. */
+    rm_object *list; /* every held instance, in rec order */
+    rm_object *keys; /* dict: some instances -> their serial */
+    rm_object *weak[8];
+    size_t weak_rec[8], handle_rec[8];
+    rm_handle handle[8];
+    /* A planned failure of one initializer or hook call. */
+    long fail_rec;
+    int fail_init_name;
+    bool fail_hook;
+} sworld;
+
+extern sworld *SW;
+void sworld_init(rng *r);
+void sworld_mutate(rng *r, size_t target);
+void snew_instance(rng *r);
+/* A pinned struct instance, or NULL if none. */
+rm_object *spinned_value(rng *r);
+void splan_clear(void);
+void splan_derive(rng *r, int f, bool want_refused);
+bool splan_any(void);
+/* The plans' layouts and matches, once every family's is derived. */
+void splan_finish(rng *r);
+void splan_build(void);
+void sround_end(bool committed);
+void sregress_dead_subclass(void);
+void sregress_struct_defaults(void);
+int sfield_of(const slayout *l, int name); /* index, or -1 */
+const char *kind_name(uint8_t kind);
+void splan_map(rm_mapping *m);
+/* Family 1's plan where it is rebased (`pairs` from rm_mapping_add_subclasses). */
+void splan_rebase(rm_object *pairs);
+/* After the walk: where each instance is now; then the prediction. */
+void swalked(void);
+void spredict(void);
+rm_object *smoved(rm_object *o); /* where o moved, or o */
+void smodel_commit(void);
+bool sfailing_call(rng *r); /* plans one, if the round's plans allow */
+void splan_describe(void);
+int sfam_of_new(rm_object *cls);
+/* The reload was refused: whether it names a refused field as it must. */
+bool srefusal_expected(void);
+void scheck_refusal(const char *err);
+
+extern rm_cfunction sinit_fns[NAMES];
+rm_object *shook_fn(rm_object *self, rm_object *const *args, size_t nargs);
+srec *srec_of(rm_object *obj);
+void ssnapshot_take(void);
+void ssnapshot_free(void);
+void scheck_rolled_back(void);
+void scheck_predicted(const char *stage);
+/* A report line of a struct family's class: checked, true; else false. */
+bool scheck_class_line(const rm_class_migration *line, size_t *moved);
+size_t slisted(void);
+void scheck_model(const char *stage); /* every instance as the model says */
+/* Shared with sworld.c: kinds. */
+size_t kind_size(uint8_t kind);
+bool kind_widens(uint8_t from, uint8_t to);
+elem kind_convert(uint8_t from, uint8_t to, elem v);
+rm_object *elem_box(uint8_t kind, elem v);
+int64_t elem_as_int(uint8_t kind, elem v);
+elem sinit_value(uint8_t kind, int64_t x, int64_t delta);
+elem shook_value(uint8_t kind, uint32_t serial, int round);
 
 #endif

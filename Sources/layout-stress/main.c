@@ -29,6 +29,17 @@
 **      rollback must leave every instance as the snapshot taken before.
 ** The heap checker runs after every commit and rollback. A round whose
 ** checks fail ends the run: the model no longer describes the heap.
+**
+** Two struct families (sworld.c) take part in every round: their fields
+** set through rm_setattr and through the C pointer in step 1; in step 2
+** new layouts (fields of every kind and arrays added, removed, reordered,
+** renamed, widened, resized, changed as the rules refuse, with or without
+** an initializer; structs that outgrow their instances' allocations, which
+** then move), hooks that write a field through the C pointer, and for the
+** outcome "conflict" a refused change; in step 4 each field's bytes and
+** boxed value, where the moved instances are referenced from (a list,
+** dict keys, handles, weak references, other instances' fields), and on
+** rollback every instance's bytes at its old address.
 */
 #include "layout_stress.h"
 
@@ -161,16 +172,20 @@ static void plan_failing_call(void) {
 static bool run_round(int round_no) {
     W->round = round_no;
     world_mutate(&R, opt.instances / 4 + rng_below(&R, opt.instances * 3 / 4 + 1));
+    sworld_mutate(&R, opt.instances / 16 + rng_below(&R, opt.instances / 8 + 1));
     if (rng_chance(&R, 30)) rm_collect();
     check_begin("round %d: before the reload", round_no);
+    swalked(); /* nothing moved yet: every instance's index entry */
     heap_check("before");
     check_tails("before");
+    scheck_model("before");
     bool ok = check_end();
 
     static const unsigned weights[] = {40, 15, 30, 10, 5};
     unsigned pick = (unsigned)rng_below(&R, 100), outcome = 0;
     while (pick >= weights[outcome]) pick -= weights[outcome++];
     plan_clear();
+    splan_clear();
     bool inside = rng_chance(&R, 50);
     unsigned mask = rng_chance(&R, 60) ? (unsigned)rng_below(&R, 1u << NFUNCS) : 0;
     if (!inside) funcs_build(mask);
@@ -181,31 +196,55 @@ static bool run_round(int round_no) {
             any = true;
         }
     if (!any) plan_derive(&R, 0, outcome == CONFLICT);
+    /* The struct families: the subclass family is replaced with its base. */
+    for (int f = 0; f < SFAMILIES; f++)
+        if (rng_chance(&R, 50) || (f == 1 && SW->sub && SW->plan[0].replaced)) splan_derive(&R, f, outcome == CONFLICT);
+    splan_finish(&R);
+    /* A struct subclass made before the transaction outlives its rollback
+       as a class of the old base, which a later reload of the base would
+       rebase (and may refuse to): a loader makes its classes inside. */
+    bool sinside = inside || SW->sub;
     if (!inside) plan_build();
+    if (!sinside) splan_build();
     snapshot_take();
+    ssnapshot_take();
+    size_t sheld = SW->n;
     size_t held = W->ninst, words = 0;
     for (size_t i = 0; i < held; i++) words += rm_instance_slot_count(W->inst[i].obj) > W->inst[i].obj->ob_aux;
     if (rm_txn_begin() < 0) fatal("rm_txn_begin: %s", rm_error_message());
     if (inside) {
         funcs_build(mask);
         plan_build();
+    }
+    if (sinside) splan_build();
+    if (inside) {
         /* Instances of the old classes made during the reload: migrated
            like the others; a rollback leaves them to the program. */
         size_t more = rng_chance(&R, 50) ? rng_below(&R, 20) : 0;
         for (size_t k = 0; k < more; k++) new_instance(&R);
+        more = rng_chance(&R, 50) ? rng_below(&R, 10) : 0;
+        for (size_t k = 0; k < more; k++) snew_instance(&R);
     }
     rm_mapping *m = plan_mapping();
+    splan_map(m);
     check_begin("round %d: the rebased subclass", round_no);
     rm_object *pairs = rm_mapping_add_subclasses(m);
     if (!pairs) fatal("rm_mapping_add_subclasses: %s", rm_error_message());
     plan_rebase(pairs);
+    splan_rebase(pairs);
     ok &= check_end();
     for (int f = 0; f < FAMILIES; f++) conflict |= W->plan[f].replaced && W->plan[f].conflict;
+    conflict |= srefusal_expected();
     predict();
+    spredict();
     W->fail_obj = NULL;
     W->fail_init_name = -1;
     W->fail_hook = false;
-    if (outcome == FAIL_CALL) plan_failing_call();
+    SW->fail_rec = -1;
+    SW->fail_init_name = -1;
+    SW->fail_hook = false;
+    if (outcome == FAIL_CALL && !(splan_any() && rng_chance(&R, 50) && sfailing_call(&R))) plan_failing_call();
+    bool failing = W->fail_obj || SW->fail_rec >= 0, failing_hook = W->fail_hook || SW->fail_hook;
     rm_set_walk_threads(1 + (unsigned)rng_below(&R, 4));
 
     size_t before[NPOINTS], nth = 0;
@@ -231,6 +270,9 @@ static bool run_round(int round_no) {
     int rc = rm_txn_remap(m, &rep);
     if (rc == 0 && (step = "rehash", rc = rehash(&rep)) == 0) {
         step = "migrate";
+        /* Where the walk moved struct instances: values compare by the
+           instance, at either address (value_eq). */
+        swalked();
         /* A collection mid-reload: the stashes, the plans' lists and the
            journal must keep what the rollback needs. */
         if (rng_chance(&R, 15)) rm_collect();
@@ -250,14 +292,15 @@ static bool run_round(int round_no) {
     check_begin("round %d: the reload's outcome (%s)", round_no, outcome_names[outcome]);
     if (conflict && (rc == 0 || strcmp(step, "remap") || rep.objects_visited))
         check_fail("two new fields take one old field, yet the %s step %s (%s)", step, rc ? "failed" : "passed", err);
-    else if (!conflict && W->fail_obj && (rc == 0 || strcmp(step, "migrate")) && !fired)
-        check_fail("an %s was made to fail, yet the %s step %s (%s)", W->fail_hook ? "hook" : "initializer", step,
+    else if (!conflict && failing && (rc == 0 || strcmp(step, "migrate")) && !fired)
+        check_fail("an %s was made to fail, yet the %s step %s (%s)", failing_hook ? "hook" : "initializer", step,
                    rc ? "failed" : "passed", err);
-    else if (!conflict && W->fail_obj && !fired &&
-             strcmp(mig.failed_step ? mig.failed_step : "", W->fail_hook ? "__reload__" : "field initializer"))
+    else if (!conflict && failing && !fired &&
+             strcmp(mig.failed_step ? mig.failed_step : "", failing_hook ? "__reload__" : "field initializer"))
         check_fail("the failing call is reported at step '%s'", mig.failed_step ? mig.failed_step : "");
     else if (fired && rc == 0) check_fail("fault %s #%zu fired, yet the reload succeeded", points[point], nth);
-    else if (rc && !conflict && !W->fail_obj && !fired) check_fail("the %s step failed: %s", step, err);
+    else if (rc && !conflict && !failing && !fired) check_fail("the %s step failed: %s", step, err);
+    else if (rc && srefusal_expected()) scheck_refusal(err);
     if (crashed && !(crash && fired)) check_fail("the migration crashed (signal %d): %s", crashed, err);
     if (crash && fired && !crashed) check_fail("a crash at %s #%zu was not reported as one", points[point], nth);
     ok &= check_end();
@@ -270,6 +313,7 @@ static bool run_round(int round_no) {
     if (rc == 0) {
         check_begin("round %d: as predicted, before commit", round_no);
         check_predicted("before commit");
+        scheck_predicted("before commit");
         check_class_lines();
         ok &= check_end();
     }
@@ -279,6 +323,7 @@ static bool run_round(int round_no) {
         crash ? " crash" : "", inside ? "made in the transaction" : "made before", in_place, moved,
         commit ? "commit" : "rollback", rc ? " after: " : "", err);
     plan_describe();
+    splan_describe();
     if (commit) {
         rm_txn_commit();
         stats_commits++;
@@ -286,23 +331,31 @@ static bool run_round(int round_no) {
         stats_moved += moved;
         check_begin("round %d: after commit", round_no);
         check_predicted("after commit");
+        scheck_predicted("after commit");
         check_tails("after commit");
         heap_check("after commit");
         ok &= check_end();
+        smodel_commit();
         model_commit();
+        sround_end(true);
     } else {
         rm_txn_rollback();
         stats_rollbacks++;
         while (W->ninst > held) memset(&W->inst[--W->ninst], 0, sizeof *W->inst);
+        while (SW->n > sheld) memset(&SW->rec[--SW->n], 0, sizeof *SW->rec);
         check_begin("round %d: after rollback", round_no);
         check_rolled_back();
+        scheck_rolled_back();
         heap_check("after rollback");
         ok &= check_end();
+        sround_end(false);
     }
     rm_report_clear(&rep);
     rm_mapping_free(m);
     snapshot_free();
+    ssnapshot_free();
     plan_clear(); /* the model holds the old objects no longer */
+    splan_clear();
     if (rng_chance(&R, 40)) {
         rm_collect();
         check_begin("round %d: after a collection", round_no);
@@ -346,7 +399,10 @@ int main(int argc, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &t0);
     R.state = opt.seed;
     rm_acquire();
+    sregress_dead_subclass();
+    sregress_struct_defaults();
     world_init(&R);
+    sworld_init(&R);
     size_t rounds = 0;
     for (int r = 1; r <= (int)opt.rounds; r++, rounds++)
         if (!run_round(r)) {

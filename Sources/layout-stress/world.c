@@ -7,7 +7,8 @@
 ** outcome is predicted from it alone (predict), with these semantics, read
 ** from layout.c (match_fields) and migrate.c (move_one):
 **   - the mapping is applied once to every value (old class -> new class,
-**     old function -> new function; instances keep their identity);
+**     old function -> new function; instances keep their identity, but a
+**     struct instance that moves is found at its new address: smoved);
 **   - new field j takes old field src[j]: first, the one its rename rule
 **     names, if the old class has it and lacks j's own name; if two renames
 **     take one old field the reload is refused before anything changes;
@@ -73,8 +74,12 @@ rm_object *random_value(rng *r, bool fresh) {
     case 3: return W->strs[rng_below(r, NSTRS)];
     case 4: return rm_none;
     case 5: return rm_true;
-    case 6: return W->ninst ? W->inst[rng_below(r, W->ninst)].obj : rm_none;
-    case 7: return or_none(W->fam[rng_below(r, FAMILIES)].cls);
+    case 6:
+        if (rng_chance(r, 25)) return spinned_value(r); /* a struct instance: it may move */
+        return W->ninst ? W->inst[rng_below(r, W->ninst)].obj : rm_none;
+    case 7:
+        if (SW && rng_chance(r, 30)) return or_none(SW->fam[rng_below(r, SFAMILIES)].cls);
+        return or_none(W->fam[rng_below(r, FAMILIES)].cls);
     case 8: return W->funcs[rng_below(r, NFUNCS)];
     case 9: return or_none(W->tuples[rng_below(r, NTUPLES)]);
     case 10: return or_none(W->new_funcs[rng_below(r, NFUNCS)]);
@@ -87,13 +92,15 @@ rm_object *map_obj(rm_object *o) {
         if (W->plan[f].replaced && o == W->fam[f].cls) return W->plan[f].new_cls;
     for (int k = 0; k < NFUNCS; k++)
         if (W->new_funcs[k] && o == W->funcs[k]) return W->new_funcs[k];
-    return o;
+    for (int f = 0; SW && f < SFAMILIES; f++)
+        if (SW->plan[f].replaced && o == SW->fam[f].cls) return SW->plan[f].new_cls;
+    return SW ? smoved(o) : o;
 }
 
 /* Ints and strs are values (an initializer makes new ones); the rest is
-   identity. */
+   identity, a struct instance's at either address while a reload moves it. */
 bool value_eq(rm_object *a, rm_object *b) {
-    if (a == b) return true;
+    if (a == b || (SW && smoved(a) == smoved(b))) return true;
     if (!a || !b || RM_TYPE(a) != RM_TYPE(b)) return false;
     if (rm_is_int(a)) return rm_int_value(a) == rm_int_value(b);
     if (rm_is_str(a)) return rm_str_len(a) == rm_str_len(b) && !memcmp(rm_str_cstr(a), rm_str_cstr(b), rm_str_len(a));
@@ -308,8 +315,8 @@ void predict(void) {
 void model_commit(void) {
     for (size_t i = 0; i < W->ninst; i++) {
         inst_rec *rec = &W->inst[i];
-        memcpy(rec->val, rec->exp, sizeof rec->val);
-        if (rec->hookv) rec->val[W->plan[rec->fam].hook_name] = rec->hookv;
+        for (int n = 0; n < NAMES; n++) rec->val[n] = smoved(rec->exp[n]);
+        if (rec->hookv) rec->val[W->plan[rec->fam].hook_name] = smoved(rec->hookv);
     }
     for (int t = 0; t < NTUPLES; t++)
         for (int k = 0; k < 2; k++) W->titems[t][k] = map_obj(W->titems[t][k]);
