@@ -196,11 +196,14 @@ uint32_t rm_layout_migrate(rm_instance_object *inst, const rm_plan *p, const rm_
 /* Fills the struct part of plan p (old and new classes both struct
    classes, fields matched): checks every kept field's conversion (a field
    whose change is refused and has an initializer becomes an added one),
-   and that the new layout fits every instance. `code_runs`: some hook or
-   initializer of the reload runs after the walk, so an unchanged class's
-   instances are copied too. -1 with the error set, naming the class, the
-   field and both kinds. */
-int rm_struct_plan_build(rm_plan *p, bool code_runs);
+   and that the new layout fits every instance. -1 with the error set,
+   naming the class, the field and both kinds. */
+int rm_struct_plan_build(rm_plan *p);
+/* When some hook or initializer of the reload runs after the walk: gives an
+   unchanged struct class's plan the copy of each instance that the other
+   plans make (module code may write any instance directly). -1 if out of
+   memory. */
+int rm_struct_plan_keep(rm_plan *p);
 /* Words the walk saves per instance of the plan (0: it converts nothing). */
 size_t rm_struct_save_words(const rm_plan *p);
 /* After every plan is built: whether the walk copies struct instances

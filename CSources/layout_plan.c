@@ -105,7 +105,7 @@ static void make_rule(rm_plan *p, size_t stored) {
     *r = (rm_shape_rule){(uint16_t)need, (uint16_t)stash, feasible, same && stash == 0};
 }
 
-static int build_plan(rm_plan *p, rm_object *old_cls, rm_object *new_cls, rm_object *hook_name, bool code_runs) {
+static int build_plan(rm_plan *p, rm_object *old_cls, rm_object *new_cls, rm_object *hook_name) {
     rm_type *o = (rm_type *)old_cls, *n = (rm_type *)new_cls;
     p->old_cls = old_cls;
     p->new_cls = new_cls;
@@ -122,7 +122,7 @@ static int build_plan(rm_plan *p, rm_object *old_cls, rm_object *new_cls, rm_obj
         !(p->inits = alloc_array(p->nnew, sizeof *p->inits, false)))
         return -1;
     memset(p->inits, 0, (p->nnew ? p->nnew : 1) * sizeof *p->inits);
-    if (match_fields(p, o, n) < 0 || rm_struct_plan_build(p, code_runs) < 0) return -1;
+    if (match_fields(p, o, n) < 0 || rm_struct_plan_build(p) < 0) return -1;
     if (!(p->removed = alloc_array(p->nold, sizeof *p->removed, true))) return -1;
     for (size_t i = 0; i < p->nold; i++)
         if (p->inverse[i] < 0) p->removed[p->nremoved++] = (int32_t)i;
@@ -146,28 +146,6 @@ static int build_plan(rm_plan *p, rm_object *old_cls, rm_object *new_cls, rm_obj
     p->fresh = rm_is_heap_object(new_cls) && (new_cls->ob_flags & RM_FLAG_TXN_NEW);
     p->listed = p->layout || p->hook || p->sp;
     return 0;
-}
-
-/*
-** Whether module code may run on instances after the walk: a class hook or
-** an initializer in any new class (an initializer rule counts even if no
-** field turns out to need it). Such code may write any struct instance
-** directly, unjournaled, so then every struct class of the reload gets a
-** plan that copies its instances, its layout changed or not.
-*/
-static bool code_may_run(const rm_mapping *m, rm_object *hook_name) {
-    for (size_t i = 0; i < m->count - m->moves; i++) {
-        if (!rm_is_class(m->olds[i]) || !rm_is_class(m->news[i])) continue;
-        rm_object *hook = rm_class_lookup(m->news[i], hook_name);
-        if (hook && rm_is_function(hook)) return true;
-        for (rm_type *c = (rm_type *)m->news[i]; c; c = (rm_type *)c->cls_base) {
-            size_t pos = 0;
-            rm_object *name, *rule;
-            while (c->cls_reload && rm_dict_next(c->cls_reload, &pos, &name, &rule))
-                if (RM_IS(rule, rm_function_type)) return true;
-        }
-    }
-    return false;
 }
 
 /* Entry blocks kept from one reload to the next, one per walker: a reload
@@ -197,15 +175,24 @@ int rm_plans_build(const rm_mapping *m, rm_plans *plans) {
     if (!plans->items || rm_probe_init(&plans->by_old, pairs) < 0 || rm_probe_init(&plans->by_new, pairs) < 0)
         goto out_of_memory;
     memset(plans->items, 0, (pairs ? pairs : 1) * sizeof *plans->items);
-    bool code_runs = code_may_run(m, hook_name);
+    /* 1. Every pair's plan; whether module code runs after the walk. */
+    size_t built = 0;
+    bool code_runs = false;
     for (size_t i = 0; i < m->count; i++) {
         if (!rm_is_class(m->olds[i]) || !rm_is_class(m->news[i])) continue;
-        rm_plan *p = &plans->items[plans->count];
-        if (build_plan(p, m->olds[i], m->news[i], hook_name, code_runs) < 0) return -1;
-        if (!p->listed) {
-            memset(p, 0, sizeof *p);
-            continue;
-        }
+        if (build_plan(&plans->items[built], m->olds[i], m->news[i], hook_name) < 0) return -1;
+        code_runs |= plans->items[built++].post;
+    }
+    /* 2. Kept: the plans with work in the walk or after it. A hook or an
+       initializer may write any struct instance directly, so when one
+       runs, every struct class's instances are copied (struct_reload.c). */
+    for (size_t i = 0; i < built; i++) {
+        rm_plan *p = &plans->items[i];
+        if (code_runs && rm_struct_plan_keep(p) < 0) return -1;
+        p->listed |= p->sp != NULL;
+        if (!p->listed) continue;
+        if (i != plans->count) plans->items[plans->count] = *p;
+        p = &plans->items[plans->count];
         if (p->nold + p->nnew > plans->max_fields) plans->max_fields = p->nold + p->nnew;
         plans->count++;
         rm_probe_put(&plans->by_old, p->old_cls, (rm_object *)(uintptr_t)plans->count);
@@ -223,6 +210,7 @@ int rm_plans_build(const rm_mapping *m, rm_plans *plans) {
             }
         }
     }
+    memset(plans->items + plans->count, 0, (built - plans->count) * sizeof *plans->items);
     rm_struct_plans_decide(plans);
     size_t scratch = (plans->max_fields ? plans->max_fields : 1) * RM_UNDO_WALKERS;
     if (!(plans->scratch = alloc_array(scratch, sizeof *plans->scratch, false))) return -1;

@@ -173,7 +173,10 @@ static void plan_in_place(rm_struct_plan *sp) {
     sp->nfills = n;
 }
 
-int rm_struct_plan_build(rm_plan *p, bool code_runs) {
+static int make_struct_plan(rm_plan *p, const rm_struct_layout *ol, const rm_struct_layout *nl, size_t nops,
+                            bool grows);
+
+int rm_struct_plan_build(rm_plan *p) {
     rm_type *o = (rm_type *)p->old_cls, *n = (rm_type *)p->new_cls;
     if (!o->cls_struct != !n->cls_struct) {
         rm_error_set(RM_ERR_RELOAD, "class %s: changed from %s to %s; instances cannot follow (reload refused)",
@@ -231,11 +234,27 @@ int rm_struct_plan_build(rm_plan *p, bool code_runs) {
         same &= of->offset == nf->offset && of->kind == nf->kind && of->count == nf->count;
     }
     p->layout = !same;
-    /* Unchanged and no module code runs after the walk: the walk only
-       retypes the instances. Any hook or initializer of the reload (this
-       class's or another's) may write them directly: then they are listed
-       and copied like a changed layout's. */
-    if (same && !code_runs) return 0;
+    /* Unchanged and no module code of its own runs on the instances: the
+       walk only retypes them (unless another class's does:
+       rm_struct_plan_keep). A hook or an initializer may write them
+       directly: then they are listed and copied like a changed layout's. */
+    if (same && !p->hook && !p->init_end) return 0;
+    return make_struct_plan(p, ol, nl, nops, grows);
+}
+
+/* A plan for an unchanged struct class when another class's hook or
+   initializer runs in the reload: it may write these instances too. */
+int rm_struct_plan_keep(rm_plan *p) {
+    rm_type *o = (rm_type *)p->old_cls;
+    if (!o->cls_struct || p->sp) return 0;
+    size_t nops = 0;
+    for (size_t j = 0; j < p->nnew; j++) nops += p->src[j] >= 0;
+    return make_struct_plan(p, rm_struct_of(o), rm_struct_of((rm_type *)p->new_cls), nops, false);
+}
+
+/* The conversions of plan p (fields matched and checked). */
+static int make_struct_plan(rm_plan *p, const rm_struct_layout *ol, const rm_struct_layout *nl, size_t nops,
+                            bool grows) {
     rm_struct_plan *sp = rm_gc_alloc_atomic(sizeof *sp + (nops ? nops : 1) * sizeof(struct_op) +
                                             (nops + 1) * sizeof(struct_span));
     if (!sp) return -1;

@@ -437,9 +437,32 @@ void scheck_rolled_back(void) {
 
 /* ---- The report ---- */
 
+/* Whether a hook or an initializer runs after the walk in this round's
+   reload: then every struct class of it has a line, its layout changed or
+   not (module code may write any struct instance directly, so the reload
+   copies the unchanged classes' instances too). */
+static bool code_runs(void) {
+    for (int f = 0; f < FAMILIES; f++) {
+        const fam_plan *p = &W->plan[f];
+        if (!p->replaced) continue;
+        if (p->hook >= 0) return true;
+        for (int j = 0; j < p->next.nf; j++)
+            if (p->init[j]) return true;
+    }
+    for (int f = 0; f < SFAMILIES; f++) {
+        const sfam_plan *p = &SW->plan[f];
+        if (!p->replaced) continue;
+        if (p->next.hook.arity >= 0) return true;
+        for (int j = 0; j < p->next.nf; j++)
+            if (p->init[j]) return true;
+    }
+    return false;
+}
+
 size_t slisted(void) {
     size_t n = 0;
-    for (int f = 0; f < SFAMILIES; f++) n += SW->plan[f].replaced && SW->plan[f].listed;
+    bool all = code_runs();
+    for (int f = 0; f < SFAMILIES; f++) n += SW->plan[f].replaced && (SW->plan[f].listed || all);
     return n;
 }
 
