@@ -91,7 +91,6 @@ rm_object **rm_probe_cell(rm_probe *p, rm_object *key) {
 int rm_moves_reserve(rm_moves *mv, rm_object *const *keys, size_t n, rm_scratch *area) {
     memset(mv, 0, sizeof *mv);
     if (!n) return 0;
-    if (n > UINT32_MAX) return -1;
     uintptr_t lo = UINTPTR_MAX, hi = 0;
     for (size_t i = 0; i < n; i++) {
         uintptr_t a = (uintptr_t)keys[i];
@@ -99,44 +98,41 @@ int rm_moves_reserve(rm_moves *mv, rm_object *const *keys, size_t n, rm_scratch 
         if (a > hi) hi = a;
     }
     size_t granules = ((hi - lo) >> 4) + 1, words = (granules + 63) / 64;
-    size_t bits_at = 0, vals_at = words * sizeof(uint64_t), dir_at = vals_at + n * sizeof(rm_object *);
-    size_t used = dir_at + words * sizeof(uint32_t);
-    unsigned char *block = words * sizeof(uint64_t) <= DENSE_BITMAP_BYTES * n && area ? rm_scratch_lend(area, used) : NULL;
+    size_t vals_at = words * sizeof(rm_moves_word), used = vals_at + n * sizeof(rm_object *);
+    unsigned char *block = words * sizeof(rm_moves_word) <= DENSE_BITMAP_BYTES * n && area ? rm_scratch_lend(area, used) : NULL;
     if (block) {
-        *mv = (rm_moves){lo, granules << 4, (uint64_t *)(block + bits_at), (uint32_t *)(block + dir_at),
-                         (rm_object **)(block + vals_at), n, area, used};
+        *mv = (rm_moves){lo, granules << 4, (rm_moves_word *)block, (rm_object **)(block + vals_at), n, area, used};
         return 0;
     }
-    uint64_t *bits = calloc(words, sizeof *bits);
-    uint32_t *dir = malloc(words * sizeof *dir);
+    rm_moves_word *w = calloc(words, sizeof *w);
     rm_object **out = malloc(n * sizeof *out);
-    if (!bits || !dir || !out) {
-        free(bits);
-        free(dir);
+    if (!w || !out) {
+        free(w);
         free(out);
         return -1;
     }
-    *mv = (rm_moves){lo, granules << 4, bits, dir, out, n, NULL, 0};
+    *mv = (rm_moves){lo, granules << 4, w, out, n, NULL, 0};
     return 0;
 }
 
 void rm_moves_fill(rm_moves *mv, rm_object *const *keys, rm_object *const *vals) {
-    size_t n = mv->count, words = ((mv->span >> 4) + 63) / 64;
-    uint64_t *bits = mv->bits;
-    if (mv->area) memset(bits, 0, words * sizeof *bits); /* calloc'ed otherwise */
+    size_t n = mv->count, nwords = ((mv->span >> 4) + 63) / 64;
+    rm_moves_word *words = mv->words;
+    if (mv->area) memset(words, 0, nwords * sizeof *words); /* calloc'ed otherwise */
     for (size_t i = 0; i < n; i++) {
         size_t g = ((uintptr_t)keys[i] - mv->lo) >> 4;
-        bits[g >> 6] |= (uint64_t)1 << (g & 63);
+        words[g >> 6].bits |= (uint64_t)1 << (g & 63);
     }
-    uint32_t sum = 0;
-    for (size_t w = 0; w < words; w++) {
-        mv->dir[w] = sum;
-        sum += (uint32_t)__builtin_popcountll(bits[w]);
+    uint64_t sum = 0;
+    for (size_t w = 0; w < nwords; w++) {
+        words[w].base = sum;
+        sum += (uint64_t)__builtin_popcountll(words[w].bits);
     }
     for (size_t i = 0; i < n; i++) {
         size_t g = ((uintptr_t)keys[i] - mv->lo) >> 4;
+        const rm_moves_word *w = &words[g >> 6];
         uint64_t bit = (uint64_t)1 << (g & 63);
-        mv->vals[mv->dir[g >> 6] + (size_t)__builtin_popcountll(bits[g >> 6] & (bit - 1))] = vals[i];
+        mv->vals[w->base + (size_t)__builtin_popcountll(w->bits & (bit - 1))] = vals[i];
     }
 }
 
@@ -150,8 +146,7 @@ void rm_moves_free(rm_moves *mv) {
     if (mv->area) {
         rm_scratch_return(mv->area, mv->area_used);
     } else {
-        free(mv->bits);
-        free(mv->dir);
+        free(mv->words);
         free(mv->vals);
     }
     memset(mv, 0, sizeof *mv);
@@ -169,12 +164,23 @@ rm_mapping *rm_mapping_new(void) {
     return m;
 }
 
+/* Gives back the pair arrays, wherever they are. */
+static void release_pairs(rm_mapping *m) {
+    if (m->area) {
+        GC_remove_roots(m->olds, m->olds + 2 * m->capacity);
+        rm_scratch_return(m->area, 2 * m->count * sizeof *m->olds);
+        m->area = NULL;
+    } else {
+        GC_FREE(m->olds);
+        GC_FREE(m->news);
+    }
+}
+
 void rm_mapping_free(rm_mapping *m) {
     if (!m) return;
     rm_probe_free(&m->probe);
     rm_moves_free(&m->move_index);
-    GC_FREE(m->olds);
-    GC_FREE(m->news);
+    release_pairs(m);
     free(m);
 }
 
@@ -202,8 +208,7 @@ static int reserve2(rm_mapping *m, size_t want, size_t probe_want) {
             memcpy(olds, m->olds, m->count * sizeof *olds);
             memcpy(news, m->news, m->count * sizeof *news);
         }
-        GC_FREE(m->olds);
-        GC_FREE(m->news);
+        release_pairs(m);
         m->olds = olds;
         m->news = news;
         m->capacity = cap;
@@ -229,8 +234,31 @@ int rm_mapping_reserve(rm_mapping *m, size_t want) {
     return -1;
 }
 
+/* A reload's pairs when it moves this many struct instances or more: in a
+   scratch area (scratch.h) registered as a root, not in uncollectable
+   blocks. At 10^7 moves Boehm cleared 256 MB of fresh blocks for them on
+   every reload, most of it page faults. */
+#define SCRATCH_PAIRS 65536
+static rm_scratch pairs_area;
+
+static bool pairs_in_scratch(rm_mapping *m, size_t n) {
+    size_t want = m->count + n;
+    rm_object **block = want >= SCRATCH_PAIRS && !m->area ? rm_scratch_lend(&pairs_area, 2 * want * sizeof *block) : NULL;
+    if (!block) return false;
+    memcpy(block, m->olds, m->count * sizeof *block);
+    memcpy(block + want, m->news, m->count * sizeof *block);
+    GC_add_roots(block, block + 2 * want);
+    GC_FREE(m->olds);
+    GC_FREE(m->news);
+    m->olds = block;
+    m->news = block + want;
+    m->capacity = want;
+    m->area = &pairs_area;
+    return true;
+}
+
 int rm_mapping_reserve_moves(rm_mapping *m, size_t n) {
-    if (m->moves || reserve2(m, m->count + n, m->count) < 0) {
+    if (m->moves || (!pairs_in_scratch(m, n) && reserve2(m, m->count + n, m->count) < 0)) {
         rm_error_set(RM_ERR_MEMORY, "out of memory for a mapping of %zu moved instances", n);
         return -1;
     }

@@ -21,22 +21,29 @@
 /*
 ** A large map of struct instances moved by a reload (struct_reload.c):
 ** a bitmap with one bit per 16-byte granule between the lowest and the
-** highest key, a running count of set bits per bitmap word, and the values
-** in the order of their keys' addresses. A key's value is
-** vals[dir[word] + popcount(bits below it in its word)]. At 10^6 moved
+** highest key, beside each bitmap word the running count of the set bits
+** before it (one cache line holds both: a lookup misses twice, not three
+** times, which at 10^7 keys, where they no longer fit in cache, was a
+** fifth of the walk), and the values in the order of their keys'
+** addresses. A key's value is vals[base + popcount(bits below it in its
+** word)]. At 10^6 moved
 ** instances the bitmap and the counts take about 1.5% of the keys' span
 ** (2 MB over a 128 MB heap) where an open-addressing table took 32 MB
 ** that every reference slot missed in; a slot holding an address that is
 ** not a key is answered from the bitmap alone, and a key costs one miss
 ** in vals (the table cost two: keys, then vals).
 */
+typedef struct rm_moves_word {
+    uint64_t bits; /* one per granule */
+    uint64_t base; /* set bits in the words before this one */
+} rm_moves_word;
+
 typedef struct rm_moves {
     uintptr_t lo, span; /* keys in [lo, lo + span); span 0 when empty */
-    uint64_t *bits;
-    uint32_t *dir;
+    rm_moves_word *words;
     rm_object **vals;
     size_t count;
-    rm_scratch *area; /* where the three arrays are, or NULL: malloc'ed */
+    rm_scratch *area; /* where the two arrays are, or NULL: malloc'ed */
     size_t area_used;
 } rm_moves;
 
@@ -53,16 +60,17 @@ void rm_moves_fill(rm_moves *mv, rm_object *const *keys, rm_object *const *vals)
 void rm_moves_free(rm_moves *mv);
 
 static inline __attribute__((always_inline)) rm_object *rm_moves_lookup(uintptr_t lo, uintptr_t span,
-                                                                         const uint64_t *bits, const uint32_t *dir,
+                                                                         const rm_moves_word *words,
                                                                          rm_object *const *vals, uintptr_t a) {
     uintptr_t d = a - lo;
     /* Keys are 16-byte aligned (lo too): an address inside a key's
        granule is not the key. */
     if (d >= span || (d & 15)) return NULL;
     size_t g = d >> 4;
-    uint64_t word = bits[g >> 6], bit = (uint64_t)1 << (g & 63);
-    if (!(word & bit)) return NULL;
-    return vals[dir[g >> 6] + (size_t)__builtin_popcountll(word & (bit - 1))];
+    const rm_moves_word *w = &words[g >> 6];
+    uint64_t bit = (uint64_t)1 << (g & 63);
+    if (!(w->bits & bit)) return NULL;
+    return vals[w->base + (size_t)__builtin_popcountll(w->bits & (bit - 1))];
 }
 
 /* Open addressing on addresses. Before the table, two cheap filters: the
@@ -114,18 +122,16 @@ typedef struct rm_probe_view {
     size_t mask;
     unsigned bits;
     uintptr_t mlo, mspan; /* the moves index, span 0 if none */
-    const uint64_t *mbits;
-    const uint32_t *mdir;
+    const rm_moves_word *mwords;
     rm_object *const *mvals;
 } rm_probe_view;
 
 static inline rm_probe_view rm_probe_view_of(const rm_probe *p) {
-    rm_probe_view v = {p->lo, p->span, p->filter, p->keys, p->vals, p->mask, p->bits, 0, 0, NULL, NULL, NULL};
+    rm_probe_view v = {p->lo, p->span, p->filter, p->keys, p->vals, p->mask, p->bits, 0, 0, NULL, NULL};
     if (p->moves && p->moves->count) {
         v.mlo = p->moves->lo;
         v.mspan = p->moves->span;
-        v.mbits = p->moves->bits;
-        v.mdir = p->moves->dir;
+        v.mwords = p->moves->words;
         v.mvals = p->moves->vals;
     }
     return v;
@@ -145,7 +151,7 @@ static inline __attribute__((always_inline)) rm_object *rm_probe_view_get(const 
             }
         }
     }
-    return rm_moves_lookup(p->mlo, p->mspan, p->mbits, p->mdir, p->mvals, a);
+    return rm_moves_lookup(p->mlo, p->mspan, p->mwords, p->mvals, a);
 }
 
 static inline rm_object *rm_probe_get(const rm_probe *p, rm_object *key) {
@@ -157,6 +163,8 @@ struct rm_mapping {
     size_t count, capacity;
     rm_object **olds; /* uncollectable: Boehm scans them */
     rm_object **news;
+    rm_scratch *area; /* or, for many moves, one block of a scratch area
+                         (olds, then news) that is a root of Boehm's */
     rm_probe probe;   /* old -> new; its `moves` is &move_index */
     rm_moves move_index; /* the moved struct instances' pairs */
     size_t moves;     /* the last `moves` pairs are struct instances moved to
@@ -168,8 +176,10 @@ struct rm_mapping {
 
 /* Move pairs, taken once per mapping, in two steps: room for n pairs
    past the others (the caller writes them at olds + count and news +
-   count), then their index, which makes them pairs of the mapping. Each
-   returns -1 out of memory, the mapping's pairs unchanged. */
+   count, at once: until then Boehm scans what the room held before, and
+   collections must be off), then their index, which makes them pairs of
+   the mapping. Each returns -1 out of memory, the mapping's pairs
+   unchanged. */
 int rm_mapping_reserve_moves(rm_mapping *m, size_t n);
 int rm_mapping_index_moves(rm_mapping *m, size_t n);
 

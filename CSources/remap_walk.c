@@ -285,9 +285,34 @@ static void unmigrate_unlisted(walker *w, rm_type *cls, rm_instance_object *inst
    instance's reference slots to prefetch the moves-index values they will
    load (and its own new instance, which its move writes): with 10^6
    moved instances each referring to a random other one, the load of the
-   value was half the walk. (A second stage further ahead prefetching the
-   bitmap words, which at 10^6 outgrow L2, measured no better.) */
+   value was half the walk. (A stage further ahead for the bitmap words
+   and counts, BITS_AHEAD below, is no better at 10^6, where they fit in
+   L3, and better at 10^7, where they do not.) */
 #define MOVES_AHEAD 8
+
+/* How far ahead a walk with moves prefetches the objects, and the moves
+   index's bitmap words and counts their references will read (the values
+   come after them: MOVES_AHEAD). At 10^7 moved instances the bitmap and
+   the counts (18 MB) no longer fit in cache, and reading them at
+   MOVES_AHEAD stalled: prefetched a stage earlier, the walk took 970 to
+   1010 ms instead of 1170 (one run each). */
+#define MOVES_OBJECT_AHEAD 32
+#define BITS_AHEAD 16
+
+/* The moves index's words a struct instance's references will read. */
+static inline void prefetch_bits(const rm_probe_view *pv, const rm_object *o) {
+    if (__atomic_load_n(&o->ob_flags, __ATOMIC_ACQUIRE) & RM_FLAG_MOVE_TARGET) return;
+    const rm_type *t = o->ob_type;
+    if (t->tp_layout != RM_LAYOUT_STRUCT) return;
+    const rm_struct_layout *l = t->cls_struct;
+    uintptr_t d = (uintptr_t)o - pv->mlo;
+    if (d < pv->mspan) __builtin_prefetch(&pv->mwords[(d >> 4) >> 6]);
+    for (size_t j = 0; j < l->nrefs; j++) {
+        d = *(const uintptr_t *)((const char *)o + l->refs[j]) - pv->mlo;
+        if (d >= pv->mspan) continue;
+        __builtin_prefetch(&pv->mwords[(d >> 4) >> 6]);
+    }
+}
 
 static inline void prefetch_moves(const rm_probe_view *pv, const rm_object *o) {
     /* A move's new instance is being filled by another walker. */
@@ -295,14 +320,15 @@ static inline void prefetch_moves(const rm_probe_view *pv, const rm_object *o) {
     const rm_type *t = o->ob_type;
     if (t->tp_layout != RM_LAYOUT_STRUCT) return;
     const rm_struct_layout *l = t->cls_struct;
-    rm_object *to = rm_moves_lookup(pv->mlo, pv->mspan, pv->mbits, pv->mdir, pv->mvals, (uintptr_t)o);
+    rm_object *to = rm_moves_lookup(pv->mlo, pv->mspan, pv->mwords, pv->mvals, (uintptr_t)o);
     if (to) __builtin_prefetch(to, 1);
     for (size_t j = 0; j < l->nrefs; j++) {
         uintptr_t d = *(const uintptr_t *)((const char *)o + l->refs[j]) - pv->mlo;
         if (d >= pv->mspan) continue;
         size_t g = d >> 4;
-        uint64_t word = pv->mbits[g >> 6], bit = (uint64_t)1 << (g & 63);
-        if (word & bit) __builtin_prefetch(&pv->mvals[pv->mdir[g >> 6] + (size_t)__builtin_popcountll(word & (bit - 1))]);
+        const rm_moves_word *w = &pv->mwords[g >> 6];
+        uint64_t bit = (uint64_t)1 << (g & 63);
+        if (w->bits & bit) __builtin_prefetch(&pv->mvals[w->base + (size_t)__builtin_popcountll(w->bits & (bit - 1))]);
     }
 }
 
@@ -313,6 +339,7 @@ static inline void prefetch_moves(const rm_probe_view *pv, const rm_object *o) {
 void *rm_walk_thread(void *arg) {
     walker *w = arg;
     const rm_probe_view pv = rm_probe_view_of(w->olds);
+    const size_t ahead = pv.mspan ? MOVES_OBJECT_AHEAD : PREFETCH_AHEAD;
     const bool list_instances = w->list_instances;
     size_t slots = 0, rewritten = 0, bytes = 0, objects = 0;
     size_t instances_touched = 0, instance_rewrites = 0;
@@ -321,7 +348,8 @@ void *rm_walk_thread(void *arg) {
         if (start >= registry_count) break;
         size_t end = start + RM_WALK_CHUNK < registry_count ? start + RM_WALK_CHUNK : registry_count;
         for (size_t i = start; i < end; i++) {
-            if (i + PREFETCH_AHEAD < end) __builtin_prefetch(RM_REVEAL(registry_items[i + PREFETCH_AHEAD]), 1);
+            if (i + ahead < end) __builtin_prefetch(RM_REVEAL(registry_items[i + ahead]), 1);
+            if (pv.mspan && i + BITS_AHEAD < end) prefetch_bits(&pv, RM_REVEAL(registry_items[i + BITS_AHEAD]));
             if (pv.mspan && i + MOVES_AHEAD < end) prefetch_moves(&pv, RM_REVEAL(registry_items[i + MOVES_AHEAD]));
             rm_object *o = RM_REVEAL(registry_items[i]);
             rm_type *t = o->ob_type;

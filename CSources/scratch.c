@@ -14,10 +14,14 @@
 */
 #include "scratch.h"
 
+#include <stdint.h>
 #include <sys/mman.h>
 
-/* Mappings grow by at least a quarter, in 2 MiB steps: a heap that grows
-   between reloads maps anew rarely. */
+/* Mappings grow by at least a quarter, in 2 MiB steps (a heap that grows
+   between reloads maps anew rarely), and are backed by 2 MiB pages where
+   the kernel allows (MADV_HUGEPAGE): the walk looks up the moves index at
+   random, and at 10^7 moves its 100 MB spread over 25,000 4 KiB pages
+   missed the TLB on nearly every lookup. */
 #define STEP ((size_t)2 << 20)
 
 void *rm_scratch_get(rm_scratch *s, size_t bytes) {
@@ -27,16 +31,20 @@ void *rm_scratch_get(rm_scratch *s, size_t bytes) {
     s->size = 0;
     size_t want = bytes + bytes / 4;
     want = (want + STEP - 1) / STEP * STEP;
-    void *p = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    /* Aligned to STEP, so that the kernel can back it with 2 MiB pages. */
+    unsigned char *p = mmap(NULL, want + STEP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) return NULL;
-    s->base = p;
+    unsigned char *at = (unsigned char *)(((uintptr_t)p + STEP - 1) & ~(uintptr_t)(STEP - 1));
+    if (at > p) munmap(p, (size_t)(at - p));
+    munmap(at + want, (size_t)(p + want + STEP - (at + want)));
+    madvise(at, want, MADV_HUGEPAGE);
+    s->base = at;
     s->size = want;
-    return p;
+    return at;
 }
 
 void rm_scratch_done(rm_scratch *s, size_t used) {
-    size_t page = 4096;
-    used = (used + page - 1) / page * page;
+    used = (used + STEP - 1) / STEP * STEP; /* whole 2 MiB pages */
     if (used > s->size) used = s->size;
     if (used) madvise(s->base, used, MADV_FREE);
 }
