@@ -127,9 +127,10 @@ ref_t fref(ref_t r) {
     return (r >= 0 && (M.recs[r].flags & RF_MAPPED)) ? M.recs[r].map_to : r;
 }
 
-/* True if tuple `from` reaches tuple `target` through tuple items, with f
-   applied to every item. Iterative; `stamp` marks visited records. */
-static bool tuple_reaches(ref_t from, ref_t target, uint32_t *visited, uint32_t stamp) {
+/* True if tuple `from` reaches tuple `target` through tuple items, with
+   `f` (fref, or rref below) applied to every item. Iterative; `stamp`
+   marks visited records. */
+static bool tuple_reaches(ref_t from, ref_t target, ref_t (*f)(ref_t), uint32_t *visited, uint32_t stamp) {
     ref_t *stack = malloc((M.nrecs + 1) * sizeof *stack);
     if (!stack) fatal("out of memory");
     size_t top = 0;
@@ -139,7 +140,7 @@ static bool tuple_reaches(ref_t from, ref_t target, uint32_t *visited, uint32_t 
         ref_t id = stack[--top];
         record *rec = &M.recs[id];
         for (uint32_t i = 0; i < rec->nrefs; i++) {
-            ref_t it = fref(M.pool[rec->refs + i]);
+            ref_t it = f(M.pool[rec->refs + i]);
             if (it < 0 || M.recs[it].kind != K_TUPLE) continue;
             if (it == target) {
                 found = true;
@@ -180,7 +181,7 @@ static void drop_tuple_cycles(plan *p) {
         again = false;
         for (size_t i = 0; i < p->n && !again; i++) {
             ref_t n = p->pairs[i].new_;
-            if (n < 0 || M.recs[n].kind != K_TUPLE || !tuple_reaches(n, n, visited, ++stamp)) continue;
+            if (n < 0 || M.recs[n].kind != K_TUPLE || !tuple_reaches(n, n, fref, visited, ++stamp)) continue;
             drop_pairs_to(p, n);
             again = true;
         }
@@ -196,11 +197,11 @@ static void drop_tuple_cycles(plan *p) {
 ** leave them (fref); drop the pairs leading to a class that reaches itself,
 ** and repeat. RemapStressTests checks the refusal itself.
 */
-static bool base_reaches_itself(ref_t cls) {
+static bool base_reaches_itself(ref_t cls, ref_t (*f)(ref_t)) {
     ref_t c = cls;
     for (size_t depth = 0; depth <= M.nrecs; depth++) {
         ref_t base = refs_of(&M, c)[1];
-        c = base >= 0 ? fref(base) : base;
+        c = base >= 0 ? f(base) : base;
         if (c < 0 || M.recs[c].kind != K_CLASS) return false;
         if (c == cls) return true;
     }
@@ -213,11 +214,65 @@ static void drop_base_cycles(plan *p) {
         again = false;
         for (size_t i = 0; i < p->n && !again; i++) {
             ref_t n = p->pairs[i].new_;
-            if (n < 0 || M.recs[n].kind != K_CLASS || !base_reaches_itself(n)) continue;
+            if (n < 0 || M.recs[n].kind != K_CLASS || !base_reaches_itself(n, fref)) continue;
             drop_pairs_to(p, n);
             again = true;
         }
     }
+}
+
+/*
+** A rollback round remaps the plan, then its inverse (rm_mapping_inverse),
+** which does not restore everything: a slot that held a new object that is
+** not itself mapped (say a tuple made before the round) is rewritten to
+** the old object mapped to it. That can make a tuple contain itself, or a
+** class its own base, which rm_remap refuses (remap-stress seed
+** 205693025524496 hit the tuple case). rref is a slot's value after both
+** remaps; the pairs whose old object would reach itself are dropped, and
+** the forward filters run again (an old object no longer mapped may close
+** a cycle of its own).
+*/
+static ref_t *inverse_of; /* new record -> the old one mapped to it, or -1 */
+
+static ref_t rref(ref_t r) {
+    if (r < 0 || (M.recs[r].flags & RF_MAPPED)) return r;
+    return inverse_of[r] >= 0 ? inverse_of[r] : r;
+}
+
+static void drop_pair_from(plan *p, ref_t old) {
+    size_t k = 0;
+    for (size_t j = 0; j < p->n; j++) {
+        if (p->pairs[j].old == old) M.recs[old].flags &= (uint16_t)~RF_MAPPED;
+        else p->pairs[k++] = p->pairs[j];
+    }
+    p->n = k;
+}
+
+static bool drop_round_trip_cycles(plan *p) {
+    uint32_t *visited = calloc(M.nrecs + 1, sizeof *visited);
+    inverse_of = malloc((M.nrecs + 1) * sizeof *inverse_of);
+    if (!visited || !inverse_of) fatal("out of memory");
+    for (size_t r = 0; r <= M.nrecs; r++) inverse_of[r] = -1;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->pairs[i].new_ >= 0) inverse_of[p->pairs[i].new_] = p->pairs[i].old;
+    uint32_t stamp = 0;
+    bool dropped = false;
+    for (size_t i = 0; i < p->n; i++) {
+        ref_t o = p->pairs[i].old;
+        bool cycle = (M.recs[o].kind == K_TUPLE && tuple_reaches(o, o, rref, visited, ++stamp)) ||
+                     (M.recs[o].kind == K_CLASS && base_reaches_itself(o, rref));
+        if (!cycle) continue;
+        drop_pair_from(p, o);
+        dropped = true;
+        i = (size_t)-1; /* inverse_of is stale: start over */
+        for (size_t r = 0; r <= M.nrecs; r++) inverse_of[r] = -1;
+        for (size_t j = 0; j < p->n; j++)
+            if (p->pairs[j].new_ >= 0) inverse_of[p->pairs[j].new_] = p->pairs[j].old;
+    }
+    free(visited);
+    free(inverse_of);
+    inverse_of = NULL;
+    return dropped;
 }
 
 /*
@@ -303,6 +358,10 @@ void plan_mapping(plan *p, size_t want, bool injective) {
         if (p->pairs[i].new_ >= 0) M.recs[p->pairs[i].new_].flags &= (uint16_t)~RF_ISNEW;
     drop_tuple_cycles(p);
     drop_base_cycles(p);
+    while (injective && drop_round_trip_cycles(p)) {
+        drop_tuple_cycles(p);
+        drop_base_cycles(p);
+    }
     /* Which new objects are shared (their identity hash is ambiguous). */
     for (size_t i = 0; i < p->n; i++) {
         size_t uses = 0;
