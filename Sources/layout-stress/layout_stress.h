@@ -55,6 +55,9 @@ void check_begin(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void check_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool check_end(void);
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A record array grown to twice its capacity (`first` if empty), cleared
+   past its n items: uncollectable, so Boehm scans the objects it holds. */
+void *grow_records(void *items, size_t *cap, size_t n, size_t size, size_t first);
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /* ---- The world and its model, world.c ---- */

@@ -43,6 +43,9 @@
 */
 #include "layout_stress.h"
 
+#define GC_THREADS 1
+#define GC_NO_THREAD_REDIRECTS 1
+#include <gc/gc.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,6 +68,17 @@ uint64_t rng_next(rng *r) {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
+}
+
+void *grow_records(void *items, size_t *cap, size_t n, size_t size, size_t first) {
+    size_t grown_cap = *cap ? *cap * 2 : first;
+    void *grown = GC_MALLOC_UNCOLLECTABLE(grown_cap * size);
+    if (!grown) fatal("out of memory");
+    memset(grown, 0, grown_cap * size);
+    if (n) memcpy(grown, items, n * size);
+    GC_FREE(items);
+    *cap = grown_cap;
+    return grown;
 }
 
 size_t rng_below(rng *r, size_t n) { return n ? (size_t)(rng_next(r) % n) : 0; }

@@ -211,15 +211,7 @@ static void take_base(slayout *l, const slayout *base) {
 /* ---- Instances ---- */
 
 static void sgrow(void) {
-    if (SW->n < SW->cap) return;
-    size_t cap = SW->cap ? SW->cap * 2 : 512;
-    srec *grown = GC_MALLOC_UNCOLLECTABLE(cap * sizeof *grown);
-    if (!grown) fatal("out of memory");
-    memset(grown, 0, cap * sizeof *grown);
-    if (SW->n) memcpy(grown, SW->rec, SW->n * sizeof *grown);
-    GC_FREE(SW->rec);
-    SW->rec = grown;
-    SW->cap = cap;
+    if (SW->n == SW->cap) SW->rec = grow_records(SW->rec, &SW->cap, SW->n, sizeof *SW->rec, 512);
 }
 
 rm_object *spinned_value(rng *r) {

@@ -191,16 +191,7 @@ static void set_attr(rng *r, inst_rec *rec) {
 }
 
 void new_instance(rng *r) {
-    if (W->ninst == W->cap) {
-        size_t cap = W->cap ? W->cap * 2 : 1024;
-        inst_rec *grown = GC_MALLOC_UNCOLLECTABLE(cap * sizeof *grown);
-        if (!grown) fatal("out of memory");
-        memset(grown, 0, cap * sizeof *grown);
-        if (W->ninst) memcpy(grown, W->inst, W->ninst * sizeof *grown);
-        GC_FREE(W->inst);
-        W->inst = grown;
-        W->cap = cap;
-    }
+    if (W->ninst == W->cap) W->inst = grow_records(W->inst, &W->cap, W->ninst, sizeof *W->inst, 1024);
     int f = rng_chance(r, 60) ? 0 : 1 + (int)rng_below(r, FAMILIES - 1);
     inst_rec *rec = &W->inst[W->ninst];
     memset(rec, 0, sizeof *rec);
