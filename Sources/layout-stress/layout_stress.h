@@ -265,6 +265,7 @@ bool splan_any(void);
 void splan_finish(rng *r);
 void splan_build(void);
 void sround_end(bool committed);
+/* sregress.c: exact reproductions of two bugs, run once at the start. */
 void sregress_dead_subclass(void);
 void sregress_struct_defaults(void);
 int sfield_of(const slayout *l, int name); /* index, or -1 */
@@ -295,7 +296,7 @@ void scheck_predicted(const char *stage);
 bool scheck_class_line(const rm_class_migration *line, size_t *moved);
 size_t slisted(void);
 void scheck_model(const char *stage); /* every instance as the model says */
-/* Shared with sworld.c: kinds. */
+/* ---- Kinds, skinds.c ---- */
 size_t kind_size(uint8_t kind);
 bool kind_widens(uint8_t from, uint8_t to);
 elem kind_convert(uint8_t from, uint8_t to, elem v);
@@ -303,5 +304,6 @@ rm_object *elem_box(uint8_t kind, elem v);
 int64_t elem_as_int(uint8_t kind, elem v);
 elem sinit_value(uint8_t kind, int64_t x, int64_t delta);
 elem shook_value(uint8_t kind, uint32_t serial, int round);
+elem random_elem(rng *r, uint8_t kind); /* edge values of the kind's range now and then */
 
 #endif
