@@ -203,29 +203,28 @@ void rm_run_pending_finalizers(void) {
     }
 }
 
+/* Room for `more` entries past r's count: the capacity doubled as needed. */
+static int registry_reserve(rm_registry *r, size_t more) {
+    size_t cap = r->capacity;
+    while (cap < r->count + more) cap = cap ? 2 * cap : 4096;
+    if (cap == r->capacity) return 0;
+    uintptr_t *items = realloc(r->items, cap * sizeof *items);
+    if (!items) return -1;
+    r->items = items;
+    r->capacity = cap;
+    return 0;
+}
+
 static int registry_push(rm_registry *r, rm_object *o) {
-    if (r->count == r->capacity) {
-        size_t cap = r->capacity ? r->capacity * 2 : 4096;
-        uintptr_t *items = realloc(r->items, cap * sizeof *items);
-        if (!items) return -1;
-        r->items = items;
-        r->capacity = cap;
-    }
+    if (r->count == r->capacity && registry_reserve(r, 1) < 0) return -1;
     r->items[r->count++] = RM_HIDE(o);
     return 0;
 }
 
 int rm_register_objects(rm_object *const *objs, size_t n) {
-    size_t cap = rm_live.capacity;
-    while (cap < rm_live.count + n) cap = cap ? 2 * cap : 4096;
-    if (cap != rm_live.capacity) {
-        uintptr_t *items = realloc(rm_live.items, cap * sizeof *items);
-        if (!items) {
-            rm_error_set(RM_ERR_MEMORY, "out of memory for the object registry");
-            return -1;
-        }
-        rm_live.items = items;
-        rm_live.capacity = cap;
+    if (registry_reserve(&rm_live, n) < 0) {
+        rm_error_set(RM_ERR_MEMORY, "out of memory for the object registry");
+        return -1;
     }
     for (size_t i = 0; i < n; i++) rm_live.items[rm_live.count++] = RM_HIDE(objs[i]);
     return 0;

@@ -144,7 +144,7 @@ static int build_plan(rm_plan *p, rm_object *old_cls, rm_object *new_cls, rm_obj
     for (size_t stored = 0; stored <= p->nold; stored++) make_rule(p, stored);
     p->post = p->hook || p->init_end;
     p->fresh = rm_is_heap_object(new_cls) && (new_cls->ob_flags & RM_FLAG_TXN_NEW);
-    p->listed = p->layout || p->hook || p->sp;
+    p->listed = p->layout || p->hook;
     return 0;
 }
 
@@ -189,7 +189,7 @@ int rm_plans_build(const rm_mapping *m, rm_plans *plans) {
     for (size_t i = 0; i < built; i++) {
         rm_plan *p = &plans->items[i];
         if (code_runs && rm_struct_plan_keep(p) < 0) return -1;
-        p->listed |= p->sp != NULL;
+        p->listed |= p->sp != NULL; /* a kept plan */
         if (!p->listed) continue;
         if (i != plans->count) plans->items[plans->count] = *p;
         p = &plans->items[plans->count];

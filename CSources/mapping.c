@@ -78,11 +78,6 @@ rm_object **rm_probe_cell(rm_probe *p, rm_object *key) {
 
 /* ---- The moves index (see mapping.h) ---- */
 
-/*
-** Three passes over the keys: their bounds (when the memory is reserved);
-** their bits; then, after the running counts are summed over the bitmap,
-** each value into its key's rank.
-*/
 /* A bitmap of more than this many bytes per key is sparse: calloc'ed,
    its untouched pages cost nothing, where a scratch area's would have to be
    cleared. */
@@ -115,6 +110,9 @@ int rm_moves_reserve(rm_moves *mv, rm_object *const *keys, size_t n, rm_scratch 
     return 0;
 }
 
+/* Two passes over the keys (rm_moves_reserve made a third, for their
+   bounds): their bits; then, after the running counts are summed over the
+   bitmap, each value into its key's rank. */
 void rm_moves_fill(rm_moves *mv, rm_object *const *keys, rm_object *const *vals) {
     size_t n = mv->count, nwords = ((mv->span >> 4) + 63) / 64;
     rm_moves_word *words = mv->words;
@@ -168,7 +166,7 @@ rm_mapping *rm_mapping_new(void) {
 static void release_pairs(rm_mapping *m) {
     if (m->area) {
         GC_remove_roots(m->olds, m->olds + 2 * m->capacity);
-        rm_scratch_return(m->area, 2 * m->count * sizeof *m->olds);
+        rm_scratch_return(m->area, 2 * m->capacity * sizeof *m->olds);
         m->area = NULL;
     } else {
         GC_FREE(m->olds);

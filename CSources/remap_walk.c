@@ -180,14 +180,6 @@ static void plan_instance(walker *w, const rm_probe_view *pv, rm_object *old_cls
 }
 
 /*
-** A struct instance whose class slot was rewritten from `old_cls`, in a
-** transaction: converted in place (struct_reload.c) after its bytes are
-** saved, and listed. Room for the entry and the copy is made first: an
-** instance that cannot be listed gets its old class back, untouched, so
-** the undo walk reads it in the layout it has; the walk reports the
-** failure.
-*/
-/*
 ** The defaults a conversion just wrote (added fields, array elements past
 ** the old length) come from the new class's init block, which this walker
 ** or another may not have rewritten yet (remap_struct_defaults): the new
@@ -204,6 +196,14 @@ static void remap_converted(const rm_probe_view *pv, rm_object *o, const rm_plan
     }
 }
 
+/*
+** A struct instance whose class slot was rewritten from `old_cls`, in a
+** transaction: converted in place (struct_reload.c) after its bytes are
+** saved, and listed. Room for the entry and the copy is made first: an
+** instance that cannot be listed gets its old class back, untouched, so
+** the undo walk reads it in the layout it has; the walk reports the
+** failure.
+*/
 static void plan_struct(walker *w, const rm_probe_view *pv, rm_object *old_cls, rm_object *inst) {
     uintptr_t at = old_cls->ob_aux;
     if (at == RM_PLAN_IN_PROBE) at = (uintptr_t)rm_probe_get(&w->plans->by_old, old_cls);
@@ -299,12 +299,18 @@ static void unmigrate_unlisted(walker *w, rm_type *cls, rm_instance_object *inst
 #define MOVES_OBJECT_AHEAD 32
 #define BITS_AHEAD 16
 
+/* The layout of a struct instance the walk will visit, or NULL (not a
+   struct instance, or a move's new instance that another walker fills). */
+static inline const rm_struct_layout *struct_ahead(const rm_object *o) {
+    if (__atomic_load_n(&o->ob_flags, __ATOMIC_ACQUIRE) & RM_FLAG_MOVE_TARGET) return NULL;
+    const rm_type *t = o->ob_type;
+    return t->tp_layout == RM_LAYOUT_STRUCT ? t->cls_struct : NULL;
+}
+
 /* The moves index's words a struct instance's references will read. */
 static inline void prefetch_bits(const rm_probe_view *pv, const rm_object *o) {
-    if (__atomic_load_n(&o->ob_flags, __ATOMIC_ACQUIRE) & RM_FLAG_MOVE_TARGET) return;
-    const rm_type *t = o->ob_type;
-    if (t->tp_layout != RM_LAYOUT_STRUCT) return;
-    const rm_struct_layout *l = t->cls_struct;
+    const rm_struct_layout *l = struct_ahead(o);
+    if (!l) return;
     uintptr_t d = (uintptr_t)o - pv->mlo;
     if (d < pv->mspan) __builtin_prefetch(&pv->mwords[(d >> 4) >> 6]);
     for (size_t j = 0; j < l->nrefs; j++) {
@@ -315,11 +321,8 @@ static inline void prefetch_bits(const rm_probe_view *pv, const rm_object *o) {
 }
 
 static inline void prefetch_moves(const rm_probe_view *pv, const rm_object *o) {
-    /* A move's new instance is being filled by another walker. */
-    if (__atomic_load_n(&o->ob_flags, __ATOMIC_ACQUIRE) & RM_FLAG_MOVE_TARGET) return;
-    const rm_type *t = o->ob_type;
-    if (t->tp_layout != RM_LAYOUT_STRUCT) return;
-    const rm_struct_layout *l = t->cls_struct;
+    const rm_struct_layout *l = struct_ahead(o);
+    if (!l) return;
     rm_object *to = rm_moves_lookup(pv->mlo, pv->mspan, pv->mwords, pv->mvals, (uintptr_t)o);
     if (to) __builtin_prefetch(to, 1);
     for (size_t j = 0; j < l->nrefs; j++) {

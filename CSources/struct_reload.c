@@ -173,8 +173,47 @@ static void plan_in_place(rm_struct_plan *sp) {
     sp->nfills = n;
 }
 
-static int make_struct_plan(rm_plan *p, const rm_struct_layout *ol, const rm_struct_layout *nl, size_t nops,
-                            bool grows);
+/* The conversions of plan p (fields matched and checked): one op per kept
+   field. */
+static int make_struct_plan(rm_plan *p, const rm_struct_layout *ol, const rm_struct_layout *nl, bool grows) {
+    size_t nops = 0;
+    for (size_t j = 0; j < p->nnew; j++) nops += p->src[j] >= 0;
+    rm_struct_plan *sp = rm_gc_alloc_atomic(sizeof *sp + (nops ? nops : 1) * sizeof(struct_op) +
+                                            (nops + 1) * sizeof(struct_span));
+    if (!sp) return -1;
+    sp->old = ol;
+    sp->neu = nl;
+    sp->grows = grows;
+    sp->all_move = nl->size > ol->max_capacity;
+    sp->copy_words = round8(ol->size > nl->size ? ol->size : nl->size) / 8;
+    sp->save_words = sp->copy_words;
+    sp->invertible = ol->size <= UNDO_BUFFER && nl->size <= UNDO_BUFFER;
+    for (size_t i = 0; i < p->nold; i++) sp->invertible &= p->inverse[i] >= 0;
+    sp->nops = 0;
+    for (size_t j = 0; j < p->nnew; j++) {
+        int32_t i = p->src[j];
+        if (i < 0) continue;
+        const rm_struct_field *of = &ol->fields[i], *nf = &nl->fields[j];
+        sp->ops[sp->nops++] = (struct_op){of->offset, nf->offset, of->count < nf->count ? of->count : nf->count,
+                                          of->kind, nf->kind, (uint8_t)rm_field_kind_size(of->kind),
+                                          (uint8_t)rm_field_kind_size(nf->kind)};
+        sp->invertible &= nf->count >= of->count;
+    }
+    plan_in_place(sp);
+    /* (Not with a field removed: its bytes would stay behind in what is
+       padding or slack now, which the undo without a copy sets to zero.) */
+    sp->append_only = nl->size >= ol->size;
+    for (size_t i = 0; i < p->nold; i++) sp->append_only &= p->inverse[i] >= 0;
+    for (size_t j = 0; j < p->nnew; j++) {
+        int32_t i = p->src[j];
+        const rm_struct_field *nf = &nl->fields[j];
+        if (i < 0) sp->append_only &= nf->offset >= ol->size;
+        else sp->append_only &= ol->fields[i].offset == nf->offset && ol->fields[i].kind == nf->kind &&
+                                ol->fields[i].count == nf->count;
+    }
+    p->sp = sp;
+    return 0;
+}
 
 int rm_struct_plan_build(rm_plan *p) {
     rm_type *o = (rm_type *)p->old_cls, *n = (rm_type *)p->new_cls;
@@ -224,12 +263,10 @@ int rm_struct_plan_build(rm_plan *p) {
     if (nl->max_capacity < ol->max_capacity) nl->max_capacity = ol->max_capacity;
     /* 3. The conversions. */
     bool same = ol->size == nl->size && p->nold == p->nnew;
-    size_t nops = 0;
     for (size_t j = 0; j < p->nnew; j++) {
         int32_t i = p->src[j];
         same &= i == (int32_t)j;
         if (i < 0) continue;
-        nops++;
         const rm_struct_field *of = &ol->fields[i], *nf = &nl->fields[j];
         same &= of->offset == nf->offset && of->kind == nf->kind && of->count == nf->count;
     }
@@ -239,7 +276,7 @@ int rm_struct_plan_build(rm_plan *p) {
        rm_struct_plan_keep). A hook or an initializer may write them
        directly: then they are listed and copied like a changed layout's. */
     if (same && !p->hook && !p->init_end) return 0;
-    return make_struct_plan(p, ol, nl, nops, grows);
+    return make_struct_plan(p, ol, nl, grows);
 }
 
 /* A plan for an unchanged struct class when another class's hook or
@@ -247,49 +284,7 @@ int rm_struct_plan_build(rm_plan *p) {
 int rm_struct_plan_keep(rm_plan *p) {
     rm_type *o = (rm_type *)p->old_cls;
     if (!o->cls_struct || p->sp) return 0;
-    size_t nops = 0;
-    for (size_t j = 0; j < p->nnew; j++) nops += p->src[j] >= 0;
-    return make_struct_plan(p, rm_struct_of(o), rm_struct_of((rm_type *)p->new_cls), nops, false);
-}
-
-/* The conversions of plan p (fields matched and checked). */
-static int make_struct_plan(rm_plan *p, const rm_struct_layout *ol, const rm_struct_layout *nl, size_t nops,
-                            bool grows) {
-    rm_struct_plan *sp = rm_gc_alloc_atomic(sizeof *sp + (nops ? nops : 1) * sizeof(struct_op) +
-                                            (nops + 1) * sizeof(struct_span));
-    if (!sp) return -1;
-    sp->old = ol;
-    sp->neu = nl;
-    sp->grows = grows;
-    sp->all_move = nl->size > ol->max_capacity;
-    sp->copy_words = round8(ol->size > nl->size ? ol->size : nl->size) / 8;
-    sp->save_words = sp->copy_words;
-    sp->invertible = ol->size <= UNDO_BUFFER && nl->size <= UNDO_BUFFER;
-    for (size_t i = 0; i < p->nold; i++) sp->invertible &= p->inverse[i] >= 0;
-    sp->nops = 0;
-    for (size_t j = 0; j < p->nnew; j++) {
-        int32_t i = p->src[j];
-        if (i < 0) continue;
-        const rm_struct_field *of = &ol->fields[i], *nf = &nl->fields[j];
-        sp->ops[sp->nops++] = (struct_op){of->offset, nf->offset, of->count < nf->count ? of->count : nf->count,
-                                          of->kind, nf->kind, (uint8_t)rm_field_kind_size(of->kind),
-                                          (uint8_t)rm_field_kind_size(nf->kind)};
-        sp->invertible &= nf->count >= of->count;
-    }
-    plan_in_place(sp);
-    /* (Not with a field removed: its bytes would stay behind in what is
-       padding or slack now, which the undo without a copy sets to zero.) */
-    sp->append_only = nl->size >= ol->size;
-    for (size_t i = 0; i < p->nold; i++) sp->append_only &= p->inverse[i] >= 0;
-    for (size_t j = 0; j < p->nnew; j++) {
-        int32_t i = p->src[j];
-        const rm_struct_field *nf = &nl->fields[j];
-        if (i < 0) sp->append_only &= nf->offset >= ol->size;
-        else sp->append_only &= ol->fields[i].offset == nf->offset && ol->fields[i].kind == nf->kind &&
-                                ol->fields[i].count == nf->count;
-    }
-    p->sp = sp;
-    return 0;
+    return make_struct_plan(p, rm_struct_of(o), rm_struct_of((rm_type *)p->new_cls), false);
 }
 
 size_t rm_struct_save_words(const rm_plan *p) { return p->sp ? p->sp->save_words : 0; }
