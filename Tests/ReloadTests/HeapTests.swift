@@ -366,6 +366,23 @@ final class HeapTests: HeapTestCase {
         }
     }
 
+    /// A type defined the way C user code defines one: two object slots
+    /// after the header, which its own traverse visits. Returns it and its
+    /// instances' size.
+    func twoSlotType(_ name: String) throws -> (UnsafeMutablePointer<rm_type>, Int) {
+        let size = MemoryLayout<rm_object>.size + 2 * MemoryLayout<UnsafeMutableRawPointer>.size
+        let type = try XCTUnwrap(rm_type_new(name, size) { obj, visit, arg in
+            let slots = UnsafeMutableRawPointer(obj!).advanced(by: MemoryLayout<rm_object>.size)
+                .assumingMemoryBound(to: Optional<UnsafeMutablePointer<rm_object>>.self)
+            for i in 0..<2 where slots[i] != nil {
+                let rc = visit!(slots.advanced(by: i), arg)
+                if rc != 0 { return rc }
+            }
+            return 0
+        })
+        return (type, size)
+    }
+
     /// A type defined by C user code: a pair whose two slots its own traverse
     /// visits. Remap, the checker, referrers and the collector all go through it.
     /// Guards issue 24, item 1: a type whose traverse and tp_fixed (the
@@ -373,16 +390,7 @@ final class HeapTests: HeapTestCase {
     /// ways; when they agree it passes.
     func testTraverseAndFixedSlotsMustAgree() throws {
         try runtime.withLock {
-            let size = MemoryLayout<rm_object>.size + 2 * MemoryLayout<UnsafeMutableRawPointer>.size
-            let type = try XCTUnwrap(rm_type_new("twoslots", size) { obj, visit, arg in
-                let slots = UnsafeMutableRawPointer(obj!).advanced(by: MemoryLayout<rm_object>.size)
-                    .assumingMemoryBound(to: Optional<UnsafeMutablePointer<rm_object>>.self)
-                for i in 0..<2 where slots[i] != nil {
-                    let rc = visit!(slots.advanced(by: i), arg)
-                    if rc != 0 { return rc }
-                }
-                return 0
-            })
+            let (type, size) = try twoSlotType("twoslots")
             let object = try XCTUnwrap(rm_alloc(type, size))
             let root = try Ref(object)
             let slots = UnsafeMutableRawPointer(root.object).advanced(by: MemoryLayout<rm_object>.size)
@@ -443,16 +451,7 @@ final class HeapTests: HeapTestCase {
 
     func testUserDefinedTypeWithItsOwnTraverse() throws {
         try runtime.withLock {
-            let size = MemoryLayout<rm_object>.size + 2 * MemoryLayout<UnsafeMutableRawPointer>.size
-            let pairType = try XCTUnwrap(rm_type_new("pair", size) { obj, visit, arg in
-                let slots = UnsafeMutableRawPointer(obj!).advanced(by: MemoryLayout<rm_object>.size)
-                    .assumingMemoryBound(to: Optional<UnsafeMutablePointer<rm_object>>.self)
-                for i in 0..<2 where slots[i] != nil {
-                    let rc = visit!(slots.advanced(by: i), arg)
-                    if rc != 0 { return rc }
-                }
-                return 0
-            })
+            let (pairType, size) = try twoSlotType("pair")
             func slot(_ pair: Obj, _ i: Int) -> UnsafeMutablePointer<Obj?> {
                 UnsafeMutableRawPointer(pair).advanced(by: MemoryLayout<rm_object>.size + 8 * i)
                     .assumingMemoryBound(to: Obj?.self)
