@@ -58,6 +58,15 @@ void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A record array grown to twice its capacity (`first` if empty), cleared
    past its n items: uncollectable, so Boehm scans the objects it holds. */
 void *grow_records(void *items, size_t *cap, size_t n, size_t size, size_t first);
+/* Object address -> record index, open addressing (the model finds an
+   instance's record by the address a hook or initializer is given). */
+typedef struct addr_index {
+    rm_object **keys;
+    size_t *vals, mask;
+} addr_index;
+void addr_index_reset(addr_index *x, size_t n); /* empty, room for n keys */
+void addr_index_put(addr_index *x, rm_object *key, size_t val); /* replaces key's */
+bool addr_index_get(const addr_index *x, rm_object *key, size_t *val);
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /* ---- The world and its model, world.c ---- */

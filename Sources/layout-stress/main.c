@@ -81,6 +81,34 @@ void *grow_records(void *items, size_t *cap, size_t n, size_t size, size_t first
     return grown;
 }
 
+void addr_index_reset(addr_index *x, size_t n) {
+    free(x->keys);
+    free(x->vals);
+    size_t size = 64;
+    while (size < 2 * n + 2) size *= 2;
+    x->keys = calloc(size, sizeof *x->keys);
+    x->vals = calloc(size, sizeof *x->vals);
+    if (!x->keys || !x->vals) fatal("out of memory");
+    x->mask = size - 1;
+}
+
+static size_t addr_slot(const addr_index *x, rm_object *o) {
+    return (size_t)((((uintptr_t)o >> 4) * 0x9e3779b97f4a7c15ULL) >> 24) & x->mask;
+}
+
+void addr_index_put(addr_index *x, rm_object *key, size_t val) {
+    size_t s = addr_slot(x, key);
+    while (x->keys[s] && x->keys[s] != key) s = (s + 1) & x->mask;
+    x->keys[s] = key;
+    x->vals[s] = val;
+}
+
+bool addr_index_get(const addr_index *x, rm_object *key, size_t *val) {
+    for (size_t s = addr_slot(x, key); x->keys[s]; s = (s + 1) & x->mask)
+        if (x->keys[s] == key) return *val = x->vals[s], true;
+    return false;
+}
+
 size_t rng_below(rng *r, size_t n) { return n ? (size_t)(rng_next(r) % n) : 0; }
 bool rng_chance(rng *r, unsigned percent) { return rng_next(r) % 100 < percent; }
 

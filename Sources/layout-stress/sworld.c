@@ -500,57 +500,34 @@ bool srefusal_expected(void) {
 /* ---- Where instances are after the walk ---- */
 
 /* Old and new address -> record, for map_obj, the hooks and initializers. */
-static struct {
-    rm_object **keys;
-    size_t *vals, mask;
-    bool valid;
-} where;
-
-static size_t where_slot(rm_object *o) {
-    return (size_t)((((uintptr_t)o >> 4) * 0x9e3779b97f4a7c15ULL) >> 24) & where.mask;
-}
-
-static void where_put(rm_object *o, size_t i) {
-    size_t s = where_slot(o);
-    while (where.keys[s] && where.keys[s] != o) s = (s + 1) & where.mask;
-    where.keys[s] = o;
-    where.vals[s] = i;
-}
+static addr_index where;
+static bool where_valid;
 
 srec *srec_of(rm_object *obj) {
-    if (!where.valid) return NULL;
-    for (size_t s = where_slot(obj); where.keys[s]; s = (s + 1) & where.mask)
-        if (where.keys[s] == obj) return &SW->rec[where.vals[s]];
-    return NULL;
+    size_t i;
+    return where_valid && addr_index_get(&where, obj, &i) ? &SW->rec[i] : NULL;
 }
 
 rm_object *smoved(rm_object *o) {
-    srec *rec = o && where.valid ? srec_of(o) : NULL;
+    srec *rec = o ? srec_of(o) : NULL;
     return rec && rec->obj == o ? rec->now : o;
 }
 
 /* The list holds every instance in record order: after the walk, where
    each one is now. */
 void swalked(void) {
-    free(where.keys);
-    free(where.vals);
-    size_t size = 64;
-    while (size < 4 * SW->n + 4) size *= 2;
-    where.keys = calloc(size, sizeof *where.keys);
-    where.vals = calloc(size, sizeof *where.vals);
-    if (!where.keys || !where.vals) fatal("out of memory");
-    where.mask = size - 1;
+    addr_index_reset(&where, 2 * SW->n); /* an old and a new address each */
     if (rm_list_size(SW->list) != SW->n) check_fail("the list holds %zu instances, not %zu", rm_list_size(SW->list), SW->n);
     for (size_t i = 0; i < SW->n; i++) {
         srec *rec = &SW->rec[i];
         rec->now = i < rm_list_size(SW->list) ? rm_list_get(SW->list, i) : rec->obj;
-        where_put(rec->obj, i);
-        where_put(rec->now, i);
+        addr_index_put(&where, rec->obj, i);
+        addr_index_put(&where, rec->now, i);
     }
-    where.valid = true;
+    where_valid = true;
 }
 
-static void where_clear(void) { where.valid = false; }
+static void where_clear(void) { where_valid = false; }
 
 int sfield_of(const slayout *l, int name) { return sfield_index(l, name); }
 

@@ -247,36 +247,16 @@ void funcs_build(unsigned mask) {
 /* ---- Prediction ---- */
 
 /* Instance address -> record, for the hooks and initializers. */
-static struct {
-    rm_object **keys;
-    size_t *vals, mask;
-} index_;
-
-static size_t slot_of(rm_object *o) {
-    return (size_t)((((uintptr_t)o >> 4) * 0x9e3779b97f4a7c15ULL) >> 24) & index_.mask;
-}
+static addr_index index_;
 
 static void index_build(void) {
-    free(index_.keys);
-    free(index_.vals);
-    size_t size = 64;
-    while (size < 2 * W->ninst + 2) size *= 2;
-    index_.keys = calloc(size, sizeof *index_.keys);
-    index_.vals = calloc(size, sizeof *index_.vals);
-    if (!index_.keys || !index_.vals) fatal("out of memory");
-    index_.mask = size - 1;
-    for (size_t i = 0; i < W->ninst; i++) {
-        size_t s = slot_of(W->inst[i].obj);
-        while (index_.keys[s]) s = (s + 1) & index_.mask;
-        index_.keys[s] = W->inst[i].obj;
-        index_.vals[s] = i;
-    }
+    addr_index_reset(&index_, W->ninst);
+    for (size_t i = 0; i < W->ninst; i++) addr_index_put(&index_, W->inst[i].obj, i);
 }
 
 inst_rec *rec_of(rm_object *obj) {
-    for (size_t s = slot_of(obj); index_.keys[s]; s = (s + 1) & index_.mask)
-        if (index_.keys[s] == obj) return &W->inst[index_.vals[s]];
-    return NULL; /* dropped by the model, not yet collected */
+    size_t i;
+    return addr_index_get(&index_, obj, &i) ? &W->inst[i] : NULL; /* NULL: dropped by the model, not yet collected */
 }
 
 void predict(void) {
