@@ -9,7 +9,8 @@ import Foundation
 /// There is no quiet period: a save is built as soon as it is finished (an
 /// event says so). A save that lands while its module compiles stops that
 /// compiler and starts it again on the new content (BuildCancellation),
-/// and one that lands after it is built in the next round: no save is lost.
+/// and one that makes other modules stale meanwhile has them built before
+/// the round's reload: no save is lost, and one save is one transaction.
 public final class SourceWatcher: @unchecked Sendable {
     public let sources: SourceFolder
     public let events: FileEvents
@@ -40,12 +41,22 @@ public final class SourceWatcher: @unchecked Sendable {
         events.watch(folders)
         if events.usesEvents { log("watching for saves with inotify (\(folders.count) folders)") }
         while true {
-            let stale = sources.staleModules()
+            var stale = sources.staleModules()
             if stale.isEmpty {
                 if let change = events.wait(timeout: nil) { take(change) }
                 continue
             }
-            let built = build(stale)
+            var built = build(stale)
+            // A save that landed while the stale modules were looked for (a
+            // header renamed into place between two includers' checks) made
+            // the rest stale only now: built before the reload, so that one
+            // save is still one transaction.
+            var more = sources.staleModules().filter { !stale.contains($0) }
+            while !more.isEmpty {
+                stale += more
+                built += build(more)
+                more = sources.staleModules().filter { !stale.contains($0) }
+            }
             // A build may have brought in a header from a folder not watched yet.
             if events.usesEvents { events.watch(sources.watchedFolders()) }
             if !built.isEmpty { reload(built) }
