@@ -224,8 +224,13 @@ int rm_struct_plan_moves(rm_plans *plans, rm_mapping *m);
 /* Whether the plan's instances may have been given a new allocation. */
 bool rm_struct_plan_grows(const rm_plan *p);
 /* A growing plan's new layout: its size, what a moved instance is given,
-   and whether no instance fits. */
-void rm_struct_plan_growth(const rm_plan *p, size_t *size, size_t *alloc, bool *all_move);
+   the smallest allocation an old instance may have, and whether no
+   instance fits. */
+void rm_struct_plan_growth(const rm_plan *p, size_t *size, size_t *alloc, size_t *old_min, bool *all_move);
+/* The new layout's reference slots (byte offsets) that a conversion of
+   the plan fills from the new class's defaults rather than from a kept
+   field: the only ones the walk must look up again after it. */
+const uint32_t *rm_struct_plan_default_refs(const rm_plan *p, size_t *n);
 /* The walk's part for an instance `from` mapped to `to`: converts from's
    bytes into to's (from's reference slots already remapped), then gives
    from its old class back: it stays as it was, for the rollback. */

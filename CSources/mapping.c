@@ -83,20 +83,29 @@ rm_object **rm_probe_cell(rm_probe *p, rm_object *key) {
    cleared. */
 #define DENSE_BITMAP_BYTES 16
 
-int rm_moves_reserve(rm_moves *mv, rm_object *const *keys, size_t n, rm_scratch *area) {
+/* The granule (see mapping.h): at most 256 bytes, at least Boehm's 16. */
+static unsigned granule_shift(size_t min_size) {
+    unsigned shift = 4;
+    while (shift < 8 && ((size_t)2 << shift) <= min_size) shift++;
+    return shift;
+}
+
+int rm_moves_reserve(rm_moves *mv, rm_object *const *keys, size_t n, size_t min_size, rm_scratch *area) {
     memset(mv, 0, sizeof *mv);
     if (!n) return 0;
+    unsigned shift = granule_shift(min_size);
     uintptr_t lo = UINTPTR_MAX, hi = 0;
     for (size_t i = 0; i < n; i++) {
         uintptr_t a = (uintptr_t)keys[i];
         if (a < lo) lo = a;
         if (a > hi) hi = a;
     }
-    size_t granules = ((hi - lo) >> 4) + 1, words = (granules + 63) / 64;
+    lo &= ~(((uintptr_t)1 << shift) - 1);
+    size_t granules = ((hi - lo) >> shift) + 1, words = (granules + 63) / 64;
     size_t vals_at = words * sizeof(rm_moves_word), used = vals_at + n * sizeof(rm_object *);
     unsigned char *block = words * sizeof(rm_moves_word) <= DENSE_BITMAP_BYTES * n && area ? rm_scratch_lend(area, used) : NULL;
     if (block) {
-        *mv = (rm_moves){lo, granules << 4, (rm_moves_word *)block, (rm_object **)(block + vals_at), n, area, used};
+        *mv = (rm_moves){lo, granules << shift, shift, (rm_moves_word *)block, (rm_object **)(block + vals_at), n, area, used};
         return 0;
     }
     rm_moves_word *w = calloc(words, sizeof *w);
@@ -106,7 +115,7 @@ int rm_moves_reserve(rm_moves *mv, rm_object *const *keys, size_t n, rm_scratch 
         free(out);
         return -1;
     }
-    *mv = (rm_moves){lo, granules << 4, w, out, n, NULL, 0};
+    *mv = (rm_moves){lo, granules << shift, shift, w, out, n, NULL, 0};
     return 0;
 }
 
@@ -114,11 +123,11 @@ int rm_moves_reserve(rm_moves *mv, rm_object *const *keys, size_t n, rm_scratch 
    bounds): their bits; then, after the running counts are summed over the
    bitmap, each value into its key's rank. */
 void rm_moves_fill(rm_moves *mv, rm_object *const *keys, rm_object *const *vals) {
-    size_t n = mv->count, nwords = ((mv->span >> 4) + 63) / 64;
+    size_t n = mv->count, nwords = ((mv->span >> mv->shift) + 63) / 64;
     rm_moves_word *words = mv->words;
     if (mv->area) memset(words, 0, nwords * sizeof *words); /* calloc'ed otherwise */
     for (size_t i = 0; i < n; i++) {
-        size_t g = ((uintptr_t)keys[i] - mv->lo) >> 4;
+        size_t g = ((uintptr_t)keys[i] - mv->lo) >> mv->shift;
         words[g >> 6].bits |= (uint64_t)1 << (g & 63);
     }
     uint64_t sum = 0;
@@ -127,15 +136,16 @@ void rm_moves_fill(rm_moves *mv, rm_object *const *keys, rm_object *const *vals)
         sum += (uint64_t)__builtin_popcountll(words[w].bits);
     }
     for (size_t i = 0; i < n; i++) {
-        size_t g = ((uintptr_t)keys[i] - mv->lo) >> 4;
+        size_t g = ((uintptr_t)keys[i] - mv->lo) >> mv->shift;
         const rm_moves_word *w = &words[g >> 6];
         uint64_t bit = (uint64_t)1 << (g & 63);
         mv->vals[w->base + (size_t)__builtin_popcountll(w->bits & (bit - 1))] = vals[i];
     }
 }
 
-int rm_moves_build(rm_moves *mv, rm_object *const *keys, rm_object *const *vals, size_t n, rm_scratch *area) {
-    if (rm_moves_reserve(mv, keys, n, area) < 0) return -1;
+int rm_moves_build(rm_moves *mv, rm_object *const *keys, rm_object *const *vals, size_t n, size_t min_size,
+                   rm_scratch *area) {
+    if (rm_moves_reserve(mv, keys, n, min_size, area) < 0) return -1;
     rm_moves_fill(mv, keys, vals);
     return 0;
 }
@@ -267,13 +277,14 @@ int rm_mapping_reserve_moves(rm_mapping *m, size_t n) {
    it, at the end of its transaction. */
 static rm_scratch index_area;
 
-int rm_mapping_index_moves(rm_mapping *m, size_t n) {
-    if (rm_moves_build(&m->move_index, m->olds + m->count, m->news + m->count, n, &index_area) < 0) {
+int rm_mapping_index_moves(rm_mapping *m, size_t n, size_t old_min, size_t new_min) {
+    if (rm_moves_build(&m->move_index, m->olds + m->count, m->news + m->count, n, old_min, &index_area) < 0) {
         rm_error_set(RM_ERR_MEMORY, "out of memory for a mapping of %zu moved instances", n);
         return -1;
     }
     m->count += n;
     m->moves = n;
+    m->moved_min_size = new_min;
     m->probe.moves = &m->move_index;
     return 0;
 }

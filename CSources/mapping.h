@@ -20,8 +20,8 @@
 
 /*
 ** A large map of struct instances moved by a reload (struct_reload.c):
-** a bitmap with one bit per 16-byte granule between the lowest and the
-** highest key, beside each bitmap word the running count of the set bits
+** a bitmap with one bit per granule between the lowest and the highest
+** key, beside each bitmap word the running count of the set bits
 ** before it (one cache line holds both: a lookup misses twice, not three
 ** times, which at 10^7 keys, where they no longer fit in cache, was a
 ** fifth of the walk), and the values in the order of their keys'
@@ -32,6 +32,15 @@
 ** that every reference slot missed in; a slot holding an address that is
 ** not a key is answered from the bitmap alone, and a key costs one miss
 ** in vals (the table cost two: keys, then vals).
+**
+** The granule is the largest power of two (16 to 256 bytes) that no key's
+** allocation is smaller than: then no two objects start in one granule
+** (granules are aligned, so none straddles two Boehm blocks, and the
+** objects of a block are all of its size), and an object whose granule's
+** bit is set is the key. A moved instance was allocated with room
+** (RM_STRUCT_ROOM), so 64 bytes is common: at 10^7 moves in a reused heap
+** the keys spanned 2.4 GB, and 16-byte granules made a 37 MB bitmap that
+** no longer fit in the cache, 64-byte ones a 9 MB one.
 */
 typedef struct rm_moves_word {
     uint64_t bits; /* one per granule */
@@ -40,6 +49,7 @@ typedef struct rm_moves_word {
 
 typedef struct rm_moves {
     uintptr_t lo, span; /* keys in [lo, lo + span); span 0 when empty */
+    unsigned shift;     /* log2 of the granule's bytes */
     rm_moves_word *words;
     rm_object **vals;
     size_t count;
@@ -47,26 +57,29 @@ typedef struct rm_moves {
     size_t area_used;
 } rm_moves;
 
-/* Builds the index of keys[i] -> vals[i], keys distinct and 16-byte
-   aligned, in `area` (scratch.h) if it is free and the keys are dense, else
-   in malloc'ed memory. Returns -1 if out of memory (then *mv is empty). */
-int rm_moves_build(rm_moves *mv, rm_object *const *keys, rm_object *const *vals, size_t n, rm_scratch *area);
+/* Builds the index of keys[i] -> vals[i], keys distinct objects none of
+   whose allocations is smaller than `min_size` bytes, in `area`
+   (scratch.h) if it is free and the keys are dense, else in malloc'ed
+   memory. Returns -1 if out of memory (then *mv is empty). */
+int rm_moves_build(rm_moves *mv, rm_object *const *keys, rm_object *const *vals, size_t n, size_t min_size,
+                   rm_scratch *area);
 /* The same in two steps: everything that can fail (the memory, sized by
    the keys' span; untouched pages cost nothing), then the filling, which
    cannot fail. A transaction reserves its undo's index and fills it only
    when it rolls back. */
-int rm_moves_reserve(rm_moves *mv, rm_object *const *keys, size_t n, rm_scratch *area);
+int rm_moves_reserve(rm_moves *mv, rm_object *const *keys, size_t n, size_t min_size, rm_scratch *area);
 void rm_moves_fill(rm_moves *mv, rm_object *const *keys, rm_object *const *vals);
 void rm_moves_free(rm_moves *mv);
 
 static inline __attribute__((always_inline)) rm_object *rm_moves_lookup(uintptr_t lo, uintptr_t span,
+                                                                         unsigned shift,
                                                                          const rm_moves_word *words,
                                                                          rm_object *const *vals, uintptr_t a) {
     uintptr_t d = a - lo;
-    /* Keys are 16-byte aligned (lo too): an address inside a key's
-       granule is not the key. */
+    /* Objects are 16-byte aligned (lo too): an address that is not is no
+       key. */
     if (d >= span || (d & 15)) return NULL;
-    size_t g = d >> 4;
+    size_t g = d >> shift;
     const rm_moves_word *w = &words[g >> 6];
     uint64_t bit = (uint64_t)1 << (g & 63);
     if (!(w->bits & bit)) return NULL;
@@ -122,15 +135,17 @@ typedef struct rm_probe_view {
     size_t mask;
     unsigned bits;
     uintptr_t mlo, mspan; /* the moves index, span 0 if none */
+    unsigned mshift;
     const rm_moves_word *mwords;
     rm_object *const *mvals;
 } rm_probe_view;
 
 static inline rm_probe_view rm_probe_view_of(const rm_probe *p) {
-    rm_probe_view v = {p->lo, p->span, p->filter, p->keys, p->vals, p->mask, p->bits, 0, 0, NULL, NULL};
+    rm_probe_view v = {p->lo, p->span, p->filter, p->keys, p->vals, p->mask, p->bits, 0, 0, 4, NULL, NULL};
     if (p->moves && p->moves->count) {
         v.mlo = p->moves->lo;
         v.mspan = p->moves->span;
+        v.mshift = p->moves->shift;
         v.mwords = p->moves->words;
         v.mvals = p->moves->vals;
     }
@@ -151,7 +166,7 @@ static inline __attribute__((always_inline)) rm_object *rm_probe_view_get(const 
             }
         }
     }
-    return rm_moves_lookup(p->mlo, p->mspan, p->mwords, p->mvals, a);
+    return rm_moves_lookup(p->mlo, p->mspan, p->mshift, p->mwords, p->mvals, a);
 }
 
 static inline rm_object *rm_probe_get(const rm_probe *p, rm_object *key) {
@@ -167,6 +182,8 @@ struct rm_mapping {
                          (olds, then news) that is a root of Boehm's */
     rm_probe probe;   /* old -> new; its `moves` is &move_index */
     rm_moves move_index; /* the moved struct instances' pairs */
+    size_t moved_min_size; /* the smallest allocation a moved instance was
+                              given: the granule of the moves' inverse */
     size_t moves;     /* the last `moves` pairs are struct instances moved to
                          new allocations (struct_reload.c): each new one is
                          fresh, mapped from that one old one only, and has
@@ -178,10 +195,11 @@ struct rm_mapping {
    past the others (the caller writes them at olds + count and news +
    count, at once: until then Boehm scans what the room held before, and
    collections must be off), then their index, which makes them pairs of
-   the mapping. Each returns -1 out of memory, the mapping's pairs
-   unchanged. */
+   the mapping (`old_min` and `new_min`: the smallest allocation among the
+   old instances and among the new ones). Each returns -1 out of memory,
+   the mapping's pairs unchanged. */
 int rm_mapping_reserve_moves(rm_mapping *m, size_t n);
-int rm_mapping_index_moves(rm_mapping *m, size_t n);
+int rm_mapping_index_moves(rm_mapping *m, size_t n, size_t old_min, size_t new_min);
 
 #pragma GCC visibility pop
 

@@ -182,15 +182,19 @@ static void plan_instance(walker *w, const rm_probe_view *pv, rm_object *old_cls
 /*
 ** The defaults a conversion just wrote (added fields, array elements past
 ** the old length) come from the new class's init block, which this walker
-** or another may not have rewritten yet (remap_struct_defaults): the new
-** layout's reference slots are looked up once more. Kept fields were
-** rewritten before the conversion and match nothing; the slots written
-** here are new ones, which a rollback drops with the conversion.
+** or another may not have rewritten yet (remap_struct_defaults): those
+** slots are looked up once more. Kept fields were rewritten before the
+** conversion and are not: a new object can be a moved instance's new
+** address, which lies among the old ones in a reused heap, and its
+** lookup a cache miss in the moves index (at 10^7 moves, looking up every
+** reference slot again took a third of the walk). The slots written here
+** are new ones, which a rollback drops with the conversion.
 */
 static void remap_converted(const rm_probe_view *pv, rm_object *o, const rm_plan *p) {
-    const rm_struct_layout *l = ((rm_type *)p->new_cls)->cls_struct;
-    for (size_t j = 0; j < l->nrefs; j++) {
-        rm_object **slot = (rm_object **)((char *)o + l->refs[j]);
+    size_t nrefs;
+    const uint32_t *refs = rm_struct_plan_default_refs(p, &nrefs);
+    for (size_t j = 0; j < nrefs; j++) {
+        rm_object **slot = (rm_object **)((char *)o + refs[j]);
         rm_object *n = *slot ? rm_probe_view_get(pv, *slot) : NULL;
         if (n) *slot = (rm_object *)((uintptr_t)n & ~RM_TAG_LOG);
     }
@@ -312,23 +316,23 @@ static inline void prefetch_bits(const rm_probe_view *pv, const rm_object *o) {
     const rm_struct_layout *l = struct_ahead(o);
     if (!l) return;
     uintptr_t d = (uintptr_t)o - pv->mlo;
-    if (d < pv->mspan) __builtin_prefetch(&pv->mwords[(d >> 4) >> 6]);
+    if (d < pv->mspan) __builtin_prefetch(&pv->mwords[(d >> pv->mshift) >> 6]);
     for (size_t j = 0; j < l->nrefs; j++) {
         d = *(const uintptr_t *)((const char *)o + l->refs[j]) - pv->mlo;
         if (d >= pv->mspan) continue;
-        __builtin_prefetch(&pv->mwords[(d >> 4) >> 6]);
+        __builtin_prefetch(&pv->mwords[(d >> pv->mshift) >> 6]);
     }
 }
 
 static inline void prefetch_moves(const rm_probe_view *pv, const rm_object *o) {
     const rm_struct_layout *l = struct_ahead(o);
     if (!l) return;
-    rm_object *to = rm_moves_lookup(pv->mlo, pv->mspan, pv->mwords, pv->mvals, (uintptr_t)o);
+    rm_object *to = rm_moves_lookup(pv->mlo, pv->mspan, pv->mshift, pv->mwords, pv->mvals, (uintptr_t)o);
     if (to) __builtin_prefetch(to, 1);
     for (size_t j = 0; j < l->nrefs; j++) {
         uintptr_t d = *(const uintptr_t *)((const char *)o + l->refs[j]) - pv->mlo;
         if (d >= pv->mspan) continue;
-        size_t g = d >> 4;
+        size_t g = d >> pv->mshift;
         const rm_moves_word *w = &pv->mwords[g >> 6];
         uint64_t bit = (uint64_t)1 << (g & 63);
         if (w->bits & bit) __builtin_prefetch(&pv->mvals[w->base + (size_t)__builtin_popcountll(w->bits & (bit - 1))]);

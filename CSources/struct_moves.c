@@ -145,6 +145,7 @@ int rm_struct_plan_moves(rm_plans *plans, rm_mapping *m) {
        undoing if the fault is a crash. */
     bool fail[RM_MAX_WALKERS];
     for (unsigned k = 0; k < nw; k++) fail[k] = rm_fault_at(RM_FAULT_ALLOC) != 0;
+    size_t old_min = SIZE_MAX, new_min = SIZE_MAX;
     growth *growths = malloc(plans->count * sizeof *growths);
     mover *ws = calloc(nw, sizeof *ws);
     move *out = rm_scratch_get(&moves_area, count * sizeof *out);
@@ -159,7 +160,10 @@ int rm_struct_plan_moves(rm_plans *plans, rm_mapping *m) {
         growth *g = &growths[i];
         *g = (growth){p, (rm_type *)p->new_cls, 0, 0, rm_struct_plan_grows(p), false};
         if (!g->grows) continue;
-        rm_struct_plan_growth(p, &g->size, &g->alloc, &g->all_move);
+        size_t smallest;
+        rm_struct_plan_growth(p, &g->size, &g->alloc, &smallest, &g->all_move);
+        if (smallest < old_min) old_min = smallest;
+        if (g->alloc < new_min) new_min = g->alloc;
         /* What rm_alloc notes per object (see library.c). */
         if (g->new_cls->tp_flags & RM_TYPE_USER) rm_library_note((const void *)g->new_cls->tp_traverse);
     }
@@ -199,7 +203,7 @@ int rm_struct_plan_moves(rm_plans *plans, rm_mapping *m) {
         }
         rc = rm_register_objects(news, n);
     }
-    if (rc == 0 && n) rc = rm_mapping_index_moves(m, n);
+    if (rc == 0 && n) rc = rm_mapping_index_moves(m, n, old_min, new_min);
     GC_enable();
     rm_scratch_done(&moves_area, (size_t)(ws[nw - 1].out + ws[nw - 1].n - out) * sizeof *out);
     free(growths);

@@ -74,6 +74,11 @@ typedef struct rm_struct_plan {
        widening of one field rewrites that field alone. */
     size_t nchanged, nfills;
     const struct_span *fills;
+    /* The new layout's reference slots that no op writes: a conversion
+       fills them from the new class's defaults (added fields, array
+       elements past the old length). */
+    size_t ndefault_refs;
+    const uint32_t *default_refs;
     size_t nops;
     struct_op ops[];
 } rm_struct_plan;
@@ -173,13 +178,33 @@ static void plan_in_place(rm_struct_plan *sp) {
     sp->nfills = n;
 }
 
+/* Whether an op writes the reference slot at byte `at` of the new layout
+   (a reference field only ever matches a reference field). */
+static bool op_writes(const rm_struct_plan *sp, uint32_t at) {
+    for (size_t k = 0; k < sp->nops; k++) {
+        const struct_op *op = &sp->ops[k];
+        if (op->to_kind == RM_OBJECT && at >= op->to && at < op->to + op->count * op->to_size) return true;
+    }
+    return false;
+}
+
+/* Lists the reference slots the new defaults fill, in `out` (room for
+   every reference slot of the new layout). */
+static void find_default_refs(rm_struct_plan *sp, uint32_t *out) {
+    size_t n = 0;
+    for (size_t j = 0; j < sp->neu->nrefs; j++)
+        if (!op_writes(sp, sp->neu->refs[j])) out[n++] = sp->neu->refs[j];
+    sp->default_refs = out;
+    sp->ndefault_refs = n;
+}
+
 /* The conversions of plan p (fields matched and checked): one op per kept
    field. */
 static int make_struct_plan(rm_plan *p, const rm_struct_layout *ol, const rm_struct_layout *nl, bool grows) {
     size_t nops = 0;
     for (size_t j = 0; j < p->nnew; j++) nops += p->src[j] >= 0;
-    rm_struct_plan *sp = rm_gc_alloc_atomic(sizeof *sp + (nops ? nops : 1) * sizeof(struct_op) +
-                                            (nops + 1) * sizeof(struct_span));
+    size_t ops_bytes = (nops ? nops : 1) * sizeof(struct_op), spans_bytes = (nops + 1) * sizeof(struct_span);
+    rm_struct_plan *sp = rm_gc_alloc_atomic(sizeof *sp + ops_bytes + spans_bytes + nl->nrefs * sizeof(uint32_t));
     if (!sp) return -1;
     sp->old = ol;
     sp->neu = nl;
@@ -200,6 +225,7 @@ static int make_struct_plan(rm_plan *p, const rm_struct_layout *ol, const rm_str
         sp->invertible &= nf->count >= of->count;
     }
     plan_in_place(sp);
+    find_default_refs(sp, (uint32_t *)((char *)sp->ops + ops_bytes + spans_bytes));
     /* (Not with a field removed: its bytes would stay behind in what is
        padding or slack now, which the undo without a copy sets to zero.) */
     sp->append_only = nl->size >= ol->size;
@@ -371,8 +397,14 @@ void rm_struct_move(rm_object *from, rm_object *to, const rm_plan *p) {
 
 bool rm_struct_plan_grows(const rm_plan *p) { return p->sp && p->sp->grows; }
 
-void rm_struct_plan_growth(const rm_plan *p, size_t *size, size_t *alloc, bool *all_move) {
+const uint32_t *rm_struct_plan_default_refs(const rm_plan *p, size_t *n) {
+    *n = p->sp->ndefault_refs;
+    return p->sp->default_refs;
+}
+
+void rm_struct_plan_growth(const rm_plan *p, size_t *size, size_t *alloc, size_t *old_min, bool *all_move) {
     *size = p->sp->neu->size;
+    *old_min = p->sp->old->min_capacity;
     *alloc = p->sp->neu->alloc;
     *all_move = p->sp->all_move;
 }

@@ -253,7 +253,7 @@ static int prepare(const rm_mapping *m, rm_probe *tagged) {
         return -1;
     }
     txn.have_inverse = true;
-    if (rm_moves_reserve(&txn.inverse_moves, m->news + plain, m->moves, &inverse_area) < 0) {
+    if (rm_moves_reserve(&txn.inverse_moves, m->news + plain, m->moves, m->moved_min_size, &inverse_area) < 0) {
         rm_probe_free(&preimages);
         return -1;
     }
