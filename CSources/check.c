@@ -56,6 +56,9 @@ static int fixed_slot(rm_object **slot, void *arg) {
     fixed_check *c = arg;
     size_t offset = (size_t)((char *)slot - (char *)c->owner);
     if (offset == 0) return 0; /* the type slot, visited by rm_traverse */
+    /* Outside the object: a struct class's defaults (class.c), which the
+       walk reads on their own. */
+    if (offset >= c->owner->ob_type->tp_basicsize) return 0;
     const rm_type *t = c->owner->ob_type;
     for (size_t j = 0; j < t->tp_nfixed; j++)
         if (t->tp_fixed[j] == offset) {

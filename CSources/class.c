@@ -34,7 +34,9 @@ static rm_object *instance_call(rm_object *self, rm_object *const *args, size_t 
 }
 
 /* References of a class: name, base, dict, fields, defaults, index, module,
-   reload (fixed offsets, see tp_fixed). */
+   reload (fixed offsets, see tp_fixed); then a struct class's object
+   defaults, which live in its field table's initial bytes, outside the
+   class (the walk reads them in remap_struct_defaults). */
 static int class_traverse(rm_object *self, rm_visitproc visit, void *arg) {
     rm_type *c = (rm_type *)self;
     RM_VISIT(&c->cls_name);
@@ -45,6 +47,8 @@ static int class_traverse(rm_object *self, rm_visitproc visit, void *arg) {
     RM_VISIT(&c->cls_index);
     RM_VISIT(&c->cls_module);
     RM_VISIT(&c->cls_reload);
+    const rm_struct_layout *l = c->cls_struct;
+    for (size_t j = 0; l && j < l->nrefs; j++) RM_VISIT(l->init + l->refs[j]);
     return 0;
 }
 

@@ -169,6 +169,30 @@ final class StructClassTests: StructTestCase {
         }
     }
 
+    /// Guards: an object default of a struct field is a reference of its
+    /// class: the referrer search finds the class, and the checker sees
+    /// the slot (it lives in the field table, outside the class object).
+    func testAnObjectDefaultIsAReferenceOfItsClass() throws {
+        try runtime.withLock {
+            try build(1)
+            try loader.load("structs")
+            let particle = try cls("Particle")
+            let target = try check(rm_list_new(0))
+            try check(rm_def_field_default(particle, "owner", target))
+            for _ in 0..<2 { runtime.collect() }
+            var handles = 0
+            let referrers = try check(rm_referrers(target, &handles))
+            let found = (0..<rm_list_size(referrers)).map { rm_list_get(referrers, $0)! }
+            // The class (its initial bytes) and its defaults tuple (what
+            // the dynamic API lists).
+            XCTAssertEqual(found.count, 2)
+            XCTAssertTrue(found.contains(particle))
+            try runtime.checkHeap()
+            let fresh = try check(rm_instance_alloc(particle))
+            XCTAssertEqual(try get(fresh, "owner"), target, "new instances start with the default")
+        }
+    }
+
     /// Guards: a class cannot derive from a struct class; a struct class
     /// cannot derive from a class; bad field tables are refused.
     func testDerivationRules() throws {
