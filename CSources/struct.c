@@ -477,6 +477,13 @@ int rm_struct_check(rm_object *o) {
                      (void *)o);
         return -1;
     }
+    /* What in-place migration and the moves index's granule (mapping.h)
+       rely on. */
+    if (GC_size(o) < l->min_capacity) {
+        rm_error_set(RM_ERR_RUNTIME, "heap check: %s instance at %p: its allocation (%zu bytes) is smaller than its "
+                     "class's bound (%zu)", rm_type_name(c), (void *)o, GC_size(o), l->min_capacity);
+        return -1;
+    }
     size_t r = 0;
     for (size_t i = 0; i < l->nfields; i++) {
         const rm_struct_field *f = &l->fields[i];
