@@ -4,19 +4,20 @@
 ** what the walk then does with the pair).
 **
 ** One pass over the registry, cut in as many parts as the walk has
-** threads. Each part's thread finds its instances to move, then allocates
-** their new ones: GC_malloc_many hands out a Boehm block of cleared
-** objects at a time and, with parallel marking on, builds the block's list
-** outside Boehm's lock, so the threads clear their blocks side by side.
-** Then, on the calling thread: the pairs go into the mapping's arrays (in
-** registry order, which the walk's skipping of the new instances relies
-** on: see moved_tail in remap.c), the new instances into the registry, and
-** the moves index is built (mapping.h). Collections are off throughout:
-** until the mapping's scanned arrays hold them, the new instances are known
-** only to unscanned lists.
-**
-** At 10^6 moved instances, finding and allocating took 35 ms on one
-** thread (docs/benchmarks.md has the figures now).
+** threads, each part's instances to move found by a thread of its own.
+** The calling thread allocates their new ones, part after part as the
+** parts are found (GC_malloc_many: a Boehm block of cleared objects at a
+** time). Two threads allocating took Boehm's allocation lock once per
+** block each, 120,000 times at 10^7 moves, and at times waited on each
+** other: 166 to 168 ms, or 319 to 330 ms in three runs of seven, against
+** 168 to 191 ms for one thread allocating. Then, still on the calling
+** thread: the pairs go into the mapping's arrays (in registry order, which
+** the walk's skipping of the new instances relies on: see moved_tail in
+** remap.c), the new instances into the registry, and the moves index is
+** built (mapping.h). Collections are off throughout: until the mapping's
+** scanned arrays hold them, the new instances are known only to unscanned
+** lists (and the finding threads, which touch no new object, need not be
+** registered with Boehm).
 */
 #include "layout.h"
 #include "scratch.h"
@@ -55,7 +56,7 @@ typedef struct mover {
     size_t begin, end; /* registry indexes */
     move *out;         /* room for end - begin entries */
     size_t n;
-    bool fail;   /* an armed fault: the first refill fails */
+    bool fail;   /* an armed fault: its allocation fails */
     bool failed; /* out of memory */
     bool own_thread;
 } mover;
@@ -92,24 +93,33 @@ static void find(mover *w) {
     }
 }
 
-/* Their new instances, with their class and identity hash; cleared past the
-   header. Objects left in the last list are garbage. */
-static void allocate(mover *w) {
-    void *list = NULL;
-    size_t list_size = 0;
+/* The rest of the last block Boehm handed out: the next part starts with
+   it. What is left at the end is garbage. */
+typedef struct fresh_objects {
+    void *list;
+    size_t size;
+} fresh_objects;
+
+/* The part's new instances, with their class and identity hash; cleared
+   past the header. */
+static void allocate(mover *w, fresh_objects *fresh) {
+    if (w->fail && w->n) {
+        w->failed = true;
+        return;
+    }
     for (size_t k = 0; k < w->n; k++) {
         move *mv = &w->out[k];
         const growth *g = &w->growths[mv->want.plan];
-        if (!list || list_size != g->alloc) {
-            list = w->fail ? NULL : GC_malloc_many(g->alloc);
-            list_size = g->alloc;
-            if (!list) {
+        if (!fresh->list || fresh->size != g->alloc) {
+            fresh->list = GC_malloc_many(g->alloc);
+            fresh->size = g->alloc;
+            if (!fresh->list) {
                 w->failed = true;
                 return;
             }
         }
-        rm_object *o = list;
-        list = GC_NEXT(o);
+        rm_object *o = fresh->list;
+        fresh->list = GC_NEXT(o);
         o->ob_type = g->new_cls; /* over the link */
         o->ob_hash = mv->want.hash;
         o->ob_flags = RM_FLAG_TXN_NEW | RM_FLAG_STRUCT | RM_FLAG_MOVE_TARGET;
@@ -119,13 +129,7 @@ static void allocate(mover *w) {
 }
 
 static void *mover_thread(void *arg) {
-    mover *w = arg;
-    struct GC_stack_base base;
-    bool registered = GC_get_stack_base(&base) == GC_SUCCESS && GC_register_my_thread(&base) == GC_SUCCESS;
-    find(w);
-    if (registered) allocate(w);
-    else w->failed = true;
-    if (registered) GC_unregister_my_thread();
+    find(arg);
     return NULL;
 }
 
@@ -168,22 +172,20 @@ int rm_struct_plan_moves(rm_plans *plans, rm_mapping *m) {
         if (g->new_cls->tp_flags & RM_TYPE_USER) rm_library_note((const void *)g->new_cls->tp_traverse);
     }
 
-    /* 1. The parts, in parallel. */
+    /* 1. The parts found in parallel, allocated here in order. */
     GC_disable();
     for (unsigned k = 0; k < nw; k++)
         ws[k] = (mover){.plans = plans, .growths = growths, .begin = count * k / nw, .end = count * (k + 1) / nw,
                         .out = out + count * k / nw, .fail = fail[k]};
     for (unsigned k = 1; k < nw; k++)
         ws[k].own_thread = pthread_create(&ws[k].thread, NULL, mover_thread, &ws[k]) == 0;
-    for (unsigned k = 0; k < nw; k++) {
-        if (k && ws[k].own_thread) continue;
-        find(&ws[k]); /* this thread's part, and those of threads that did not start */
-        allocate(&ws[k]);
-    }
     size_t n = 0;
     bool failed = false;
+    fresh_objects fresh = {NULL, 0};
     for (unsigned k = 0; k < nw; k++) {
         if (k && ws[k].own_thread) pthread_join(ws[k].thread, NULL);
+        else find(&ws[k]); /* this thread's part, and those of threads that did not start */
+        if (!failed) allocate(&ws[k], &fresh);
         n += ws[k].n;
         failed |= ws[k].failed;
     }

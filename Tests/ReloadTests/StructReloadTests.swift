@@ -291,9 +291,9 @@ final class StructReloadTests: StructTestCase {
     /// and object fields are kept; the report counts the moves.
     func testGrowingPastTheAllocationMovesEveryInstance() throws { try checkGrowing(Self.count) }
 
-    /// The same with enough instances that the moves are found and
-    /// allocated by two threads, each over its part of the registry
-    /// (struct_moves.c): the pairs keep the registry's order.
+    /// The same with enough instances that the moves are found by two
+    /// threads, each over its part of the registry, and allocated part
+    /// after part (struct_moves.c): the pairs keep the registry's order.
     func testManyMovesAreSplitAmongThreads() throws { try checkGrowing(Self.manyMoves) }
 
     /// More instances than two of the walk's chunks: the moves run in parts.
