@@ -244,9 +244,6 @@ void rm_struct_migrate(rm_object *inst, const rm_plan *p, uintptr_t *save);
 void rm_struct_unmigrate(rm_object *inst, const rm_plan *p, const uintptr_t *save);
 /* Zeros a struct instance past its header (a rolled-back move's target). */
 void rm_struct_empty(rm_object *inst);
-/* The old fields, boxed from the saved bytes (or the instance itself when
-   nothing was saved), into `values` (a tuple of p->nold). */
-int rm_struct_old_values(const rm_plan *p, rm_object *inst, const uintptr_t *save, rm_object *values);
 
 /* Rollback: puts every instance the walk migrated back in its old layout
    (its slots hold what the walk left; the inverse walk then undoes those

@@ -62,14 +62,19 @@ static rm_object *migrated_field(rm_instance_object *inst, const rm_plan *p, uin
 /* ---- The old-instance view ----
 ** One per class. For an instance the walk migrated it reads the old fields
 ** where they are now (the removed ones in the stash): nothing is copied per
-** instance. For one to be moved it holds a copy made before the move. Once
-** the migration is over it is emptied: kept past its call, it reads
-** nothing stale. */
+** instance. For one to be moved it holds a copy made before the move. For
+** a struct instance it boxes a field when it is read, from the old bytes
+** the walk kept (boxing every field of every instance up front allocated
+** about 100 bytes an instance: at 10^7 instances, a collection of the
+** whole heap in the middle of the pass). Once the migration is over it is
+** emptied: kept past its call, it reads nothing stale. */
 typedef struct oldview_object {
     RM_OBJECT_HEADER;
     rm_object *old_cls; /* NULL once emptied */
     rm_object *inst;    /* the instance being migrated */
     rm_object *values;  /* tuple: the copy, for a moved instance */
+    const unsigned char *bytes; /* a struct instance's old bytes: the walk's
+                                   copy, or the old instance of a move */
     rm_object *last_name; /* the name last read, and its old index */
     int64_t last_index;
     const rm_plan *plan;
@@ -117,6 +122,7 @@ rm_object *rm_oldview_getattr(rm_object *view, rm_object *name) {
         v->last_index = rm_int_value(at);
     }
     size_t i = (size_t)v->last_index;
+    if (v->bytes) return rm_struct_box(rm_struct_of((rm_type *)v->old_cls), i, v->bytes);
     if (v->copied) return rm_tuple_get(v->values, i);
     return migrated_field((rm_instance_object *)v->inst, v->plan, v->shape, i);
 }
@@ -139,11 +145,14 @@ static int view_instance(rm_object *view, rm_instance_object *inst, uint32_t sha
     v->inst = (rm_object *)inst;
     v->shape = shape;
     v->copied = false;
+    v->bytes = NULL;
     if (inst->ob_flags & RM_FLAG_STRUCT) {
-        /* Boxed from the bytes the walk saved (or, when it converted
-           nothing, from the instance itself). */
-        v->copied = true;
-        return rm_struct_old_values(v->plan, (rm_object *)inst, save, v->values);
+        /* The bytes the walk saved (or, when it converted nothing, the
+           instance itself). Module code cannot write them: the copy is
+           the walk's, and a moved instance's old one is reachable from
+           nowhere else now. */
+        v->bytes = save ? (const unsigned char *)save : (const unsigned char *)inst;
+        return 0;
     }
     bool moving = (shape & RM_SHAPE_MOVE) != 0;
     if (!moving && !(inst->ob_flags & RM_FLAG_WORD_STASH)) return 0;
@@ -157,6 +166,7 @@ static int view_instance(rm_object *view, rm_instance_object *inst, uint32_t sha
 static void view_empty(rm_object *view) {
     oldview_object *v = (oldview_object *)view;
     v->old_cls = v->inst = v->values = v->last_name = NULL;
+    v->bytes = NULL;
 }
 
 /* ---- Moving an instance without room ---- */

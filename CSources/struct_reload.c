@@ -446,14 +446,3 @@ void rm_struct_empty(rm_object *inst) {
     const rm_struct_layout *l = rm_struct_of(inst->ob_type);
     memset((char *)inst + sizeof(rm_object), 0, l->size - sizeof(rm_object));
 }
-
-int rm_struct_old_values(const rm_plan *p, rm_object *inst, const uintptr_t *save, rm_object *values) {
-    const rm_struct_layout *ol = rm_struct_of((rm_type *)p->old_cls);
-    const unsigned char *base = save ? (const unsigned char *)save : (const unsigned char *)inst;
-    for (size_t i = 0; i < p->nold; i++) {
-        rm_object *v = rm_struct_box(ol, i, base);
-        if (!v) return -1;
-        rm_tuple_set(values, i, v);
-    }
-    return 0;
-}

@@ -272,7 +272,12 @@ static rm_object *sinit_common(int name, rm_object *self, rm_object *const *args
     }
     int s = p->init_src[name], si = s >= 0 ? sfield_of(o, s) : -1;
     rm_object *old = si >= 0 ? rm_getattr_name(args[0], W->names[s]) : rm_none;
-    if (!old && fault_hit()) return NULL;
+    if (!old && fault_hit()) {
+        /* The initializer's own read failed: it fails with the fault, and
+           the flag is not left for the next call. */
+        injected = false;
+        return NULL;
+    }
     if (!old) {
         check_fail("the struct initializer of %s cannot read old.%s: %s", nm(name), nm(s), rm_error_message());
         return NULL;
