@@ -30,6 +30,13 @@ final class LayoutStressTests: XCTestCase {
         try stress.assertPasses(["--seed", "7", "--rounds", "60", "--instances", "6000", "--quiet"])
     }
 
+    /// Guards: a struct class that a rolled-back reload made keeps no
+    /// object default naming the reload's own (dead) new instances; this
+    /// seed's round 80 found one naming freed memory.
+    func testRolledBackStructClassKeepsNoDeadDefault() throws {
+        try stress.assertPasses(["--seed", "71622456", "--rounds", "80", "--instances", "4000", "--quiet"])
+    }
+
     func testRandomSeed() throws {
         let seed = UInt64.random(in: 1...UInt64(Int64.max))
         print("LayoutStressTests.testRandomSeed: seed=\(seed) (replay: layout-stress --seed \(seed) --rounds 150 --instances 2000)")
