@@ -244,11 +244,6 @@ void rm_struct_migrate(rm_object *inst, const rm_plan *p, uintptr_t *save);
 void rm_struct_unmigrate(rm_object *inst, const rm_plan *p, const uintptr_t *save);
 /* Zeros a struct instance past its header (a rolled-back move's target). */
 void rm_struct_empty(rm_object *inst);
-/* Rollback: a struct class the rolled-back reload made is garbage, kept
-   by the registries until a collection; its object defaults, which the
-   walk may have pointed at the reload's own new instances, are cleared
-   (no-op for a class that is no struct class). */
-void rm_struct_forget_defaults(rm_type *cls);
 
 /* Rollback: puts every instance the walk migrated back in its old layout
    (its slots hold what the walk left; the inverse walk then undoes those

@@ -442,11 +442,6 @@ void rm_struct_unmigrate(rm_object *inst, const rm_plan *p, const uintptr_t *sav
     inst->ob_type = (rm_type *)p->old_cls;
 }
 
-void rm_struct_forget_defaults(rm_type *cls) {
-    rm_struct_layout *l = cls->cls_struct;
-    for (size_t j = 0; l && j < l->nrefs; j++) memset(l->init + l->refs[j], 0, sizeof(rm_object *));
-}
-
 void rm_struct_empty(rm_object *inst) {
     const rm_struct_layout *l = rm_struct_of(inst->ob_type);
     memset((char *)inst + sizeof(rm_object), 0, l->size - sizeof(rm_object));

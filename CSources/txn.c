@@ -362,9 +362,7 @@ void rm_txn_commit(void) {
 static void forget_new_classes(void) {
     for (size_t i = 0; i < rm_classes.count; i++) {
         rm_object *c = RM_REVEAL(rm_classes.items[i]);
-        if (!(c->ob_flags & RM_FLAG_TXN_NEW)) continue;
-        c->ob_flags |= RM_FLAG_REPLACED;
-        rm_struct_forget_defaults((rm_type *)c);
+        if (c->ob_flags & RM_FLAG_TXN_NEW) c->ob_flags |= RM_FLAG_REPLACED;
     }
 }
 
