@@ -265,16 +265,22 @@ static int check_spec(const char *cls, const rm_field_spec *s, size_t first, siz
 }
 
 /* The table of a class with `base`'s fields (or none) and `own` more, in
-   one block; `init` starts as the base's bytes, then zeros. */
+   one block; `init` starts as the base's bytes, then zeros. `init` is
+   pointer-aligned: Boehm sees a pointer only at an aligned word, and an
+   object default held there alone (a subclass's copy of its base's, one
+   the walk rewrote) was freed under the class when the 12-byte fields and
+   4-byte offsets before it left it 4 bytes off. */
 static rm_struct_layout *layout_new(const rm_struct_layout *base, size_t own, size_t own_refs, size_t size) {
     size_t nfields = (base ? base->nfields : 0) + own, nrefs = (base ? base->nrefs : 0) + own_refs;
-    size_t bytes = sizeof(rm_struct_layout) + nfields * sizeof(rm_struct_field) + nrefs * sizeof(uint32_t) + size;
+    size_t init_at = round_up(sizeof(rm_struct_layout) + nfields * sizeof(rm_struct_field) + nrefs * sizeof(uint32_t),
+                              sizeof(void *));
+    size_t bytes = init_at + size;
     rm_struct_layout *l = rm_gc_alloc(bytes);
     if (!l) return NULL;
     memset(l, 0, bytes);
     l->fields = (rm_struct_field *)(l + 1);
     l->refs = (uint32_t *)(l->fields + nfields);
-    l->init = (unsigned char *)(l->refs + nrefs);
+    l->init = (unsigned char *)l + init_at;
     l->size = size;
     l->alloc = round_up(size, 16) + RM_STRUCT_ROOM;
     l->min_capacity = l->max_capacity = l->alloc;
