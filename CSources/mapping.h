@@ -71,10 +71,12 @@ int rm_moves_reserve(rm_moves *mv, rm_object *const *keys, size_t n, size_t min_
 void rm_moves_fill(rm_moves *mv, rm_object *const *keys, rm_object *const *vals);
 void rm_moves_free(rm_moves *mv);
 
-static inline __attribute__((always_inline)) rm_object *rm_moves_lookup(uintptr_t lo, uintptr_t span,
-                                                                         unsigned shift,
-                                                                         const rm_moves_word *words,
-                                                                         rm_object *const *vals, uintptr_t a) {
+/* Where key `a`'s value is in vals, or NULL if `a` is no key (the walk
+   prefetches that place ahead of the lookup). */
+static inline __attribute__((always_inline)) rm_object *const *rm_moves_find(uintptr_t lo, uintptr_t span,
+                                                                              unsigned shift,
+                                                                              const rm_moves_word *words,
+                                                                              rm_object *const *vals, uintptr_t a) {
     uintptr_t d = a - lo;
     /* Objects are 16-byte aligned (lo too): an address that is not is no
        key. */
@@ -83,7 +85,15 @@ static inline __attribute__((always_inline)) rm_object *rm_moves_lookup(uintptr_
     const rm_moves_word *w = &words[g >> 6];
     uint64_t bit = (uint64_t)1 << (g & 63);
     if (!(w->bits & bit)) return NULL;
-    return vals[w->base + (size_t)__builtin_popcountll(w->bits & (bit - 1))];
+    return &vals[w->base + (size_t)__builtin_popcountll(w->bits & (bit - 1))];
+}
+
+static inline __attribute__((always_inline)) rm_object *rm_moves_lookup(uintptr_t lo, uintptr_t span,
+                                                                         unsigned shift,
+                                                                         const rm_moves_word *words,
+                                                                         rm_object *const *vals, uintptr_t a) {
+    rm_object *const *at = rm_moves_find(lo, span, shift, words, vals, a);
+    return at ? *at : NULL;
 }
 
 /* Open addressing on addresses. Before the table, two cheap filters: the

@@ -330,12 +330,9 @@ static inline void prefetch_moves(const rm_probe_view *pv, const rm_object *o) {
     rm_object *to = rm_moves_lookup(pv->mlo, pv->mspan, pv->mshift, pv->mwords, pv->mvals, (uintptr_t)o);
     if (to) __builtin_prefetch(to, 1);
     for (size_t j = 0; j < l->nrefs; j++) {
-        uintptr_t d = *(const uintptr_t *)((const char *)o + l->refs[j]) - pv->mlo;
-        if (d >= pv->mspan) continue;
-        size_t g = d >> pv->mshift;
-        const rm_moves_word *w = &pv->mwords[g >> 6];
-        uint64_t bit = (uint64_t)1 << (g & 63);
-        if (w->bits & bit) __builtin_prefetch(&pv->mvals[w->base + (size_t)__builtin_popcountll(w->bits & (bit - 1))]);
+        uintptr_t ref = *(const uintptr_t *)((const char *)o + l->refs[j]);
+        rm_object *const *at = rm_moves_find(pv->mlo, pv->mspan, pv->mshift, pv->mwords, pv->mvals, ref);
+        if (at) __builtin_prefetch(at);
     }
 }
 
