@@ -127,13 +127,8 @@ static int check_object(rm_object *o, void *arg) {
     if (o->ob_type->tp_layout == RM_LAYOUT_FIXED && check_fixed(o) < 0) return -1;
     if (RM_IS(o, rm_dict_type) || RM_IS(o, rm_set_type)) return rm_table_check((rm_table_object *)o);
     if (o->ob_type->tp_layout == RM_LAYOUT_STRUCT) return rm_struct_check(o);
-    if (o->ob_type == &rm_class_type && ((rm_type *)o)->cls_struct &&
-        ((uintptr_t)((rm_type *)o)->cls_struct->init & (sizeof(void *) - 1))) {
-        /* Boehm would not see its object defaults (struct.c, layout_new). */
-        rm_error_set(RM_ERR_RUNTIME, "heap check: struct %s: its initial bytes are not pointer-aligned",
-                     rm_type_name((rm_type *)o));
+    if (o->ob_type == &rm_class_type && ((rm_type *)o)->cls_struct && rm_struct_class_check((rm_type *)o) < 0)
         return -1;
-    }
     if (o->ob_type->tp_flags & RM_TYPE_HEAP) {
         rm_instance_object *inst = (rm_instance_object *)o;
         rm_object *attrs = rm_attr_dict(inst);

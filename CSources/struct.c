@@ -473,21 +473,31 @@ bool rm_struct_same_layout(const rm_type *a, const rm_type *b) {
 
 /* ---- The heap checker's part ---- */
 
+int rm_struct_class_check(const rm_type *c) {
+    /* Boehm would not see its object defaults (layout_new). */
+    if ((uintptr_t)rm_struct_of(c)->init & (sizeof(void *) - 1)) {
+        rm_error_set(RM_ERR_RUNTIME, "heap check: struct %s: its initial bytes are not pointer-aligned", rm_type_name(c));
+        return -1;
+    }
+    return 0;
+}
+
 /* The reference list must be exactly the object fields' slots: it is what
    traverse and the walk read, the fields what the dynamic API reads. */
 int rm_struct_check(rm_object *o) {
     const rm_type *c = o->ob_type;
     const rm_struct_layout *l = rm_struct_of(c);
-    if (!(o->ob_flags & RM_FLAG_STRUCT) || o->ob_aux != 0 || GC_size(o) < l->size) {
+    size_t allocated = GC_size(o);
+    if (!(o->ob_flags & RM_FLAG_STRUCT) || o->ob_aux != 0 || allocated < l->size) {
         rm_error_set(RM_ERR_RUNTIME, "heap check: %s instance at %p: not laid out as a struct instance", rm_type_name(c),
                      (void *)o);
         return -1;
     }
     /* What in-place migration and the moves index's granule (mapping.h)
        rely on. */
-    if (GC_size(o) < l->min_capacity) {
+    if (allocated < l->min_capacity) {
         rm_error_set(RM_ERR_RUNTIME, "heap check: %s instance at %p: its allocation (%zu bytes) is smaller than its "
-                     "class's bound (%zu)", rm_type_name(c), (void *)o, GC_size(o), l->min_capacity);
+                     "class's bound (%zu)", rm_type_name(c), (void *)o, allocated, l->min_capacity);
         return -1;
     }
     size_t r = 0;

@@ -82,6 +82,9 @@ bool rm_struct_same_layout(const rm_type *a, const rm_type *b);
    reference list is exactly its object fields' slots); -1 with the error
    set. */
 int rm_struct_check(rm_object *o);
+/* check.c: whether a struct class's own table is as the collector needs
+   it (its initial bytes pointer-aligned); -1 with the error set. */
+int rm_struct_class_check(const rm_type *c);
 
 #pragma GCC visibility pop
 

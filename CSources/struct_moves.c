@@ -29,7 +29,6 @@
 /* What the pass needs of a plan, copied out of it (a call per instance into
    struct_reload.c was measurable). */
 typedef struct growth {
-    const rm_plan *plan;
     rm_type *new_cls;
     size_t size;  /* the new layout's bytes: an instance fits if its
                      allocation holds them */
@@ -162,7 +161,7 @@ int rm_struct_plan_moves(rm_plans *plans, rm_mapping *m) {
     for (size_t i = 0; i < plans->count; i++) {
         const rm_plan *p = &plans->items[i];
         growth *g = &growths[i];
-        *g = (growth){p, (rm_type *)p->new_cls, 0, 0, rm_struct_plan_grows(p), false};
+        *g = (growth){(rm_type *)p->new_cls, 0, 0, rm_struct_plan_grows(p), false};
         if (!g->grows) continue;
         size_t smallest;
         rm_struct_plan_growth(p, &g->size, &g->alloc, &smallest, &g->all_move);

@@ -146,6 +146,9 @@ static size_t round8(size_t n) { return (n + 7) & ~(size_t)7; }
 
 static bool in_place(const struct_op *op) { return op->from == op->to && op->from_kind == op->to_kind; }
 
+/* The byte past what an op writes in the new layout. */
+static uint32_t op_end(const struct_op *op) { return op->to + op->count * op->to_size; }
+
 /* Orders the ops with the changed ones first, and finds the fills: the
    bytes of the new layout past the header that no in-place op keeps. */
 static void plan_in_place(rm_struct_plan *sp) {
@@ -170,8 +173,7 @@ static void plan_in_place(rm_struct_plan *sp) {
     for (size_t k = 0; k < nkept; k++) {
         const struct_op *op = &kept[k];
         if (op->to > at) fills[n++] = (struct_span){at, op->to - at};
-        uint32_t end = op->to + op->count * op->to_size;
-        if (end > at) at = end;
+        if (op_end(op) > at) at = op_end(op);
     }
     if (sp->neu->size > at) fills[n++] = (struct_span){at, (uint32_t)sp->neu->size - at};
     sp->fills = fills;
@@ -183,7 +185,7 @@ static void plan_in_place(rm_struct_plan *sp) {
 static bool op_writes(const rm_struct_plan *sp, uint32_t at) {
     for (size_t k = 0; k < sp->nops; k++) {
         const struct_op *op = &sp->ops[k];
-        if (op->to_kind == RM_OBJECT && at >= op->to && at < op->to + op->count * op->to_size) return true;
+        if (op->to_kind == RM_OBJECT && at >= op->to && at < op_end(op)) return true;
     }
     return false;
 }
